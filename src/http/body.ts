@@ -1,0 +1,99 @@
+import { Readable } from 'node:stream';
+
+/** A function that produces a fresh body for each attempt: always replayable. */
+export type BodyFactory = () => string | Uint8Array | Readable | ReadableStream<Uint8Array>;
+
+/** What `fetch(input, { body })` accepts, plus a body factory. */
+export type BodyInput =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | ArrayBufferView
+  | URLSearchParams
+  | FormData
+  | Blob
+  | ReadableStream<Uint8Array>
+  | Readable
+  | BodyFactory
+  | null
+  | undefined;
+
+/** What undici's `request` accepts as a body. */
+export type WireBody = string | Uint8Array | Readable | FormData | null;
+
+/**
+ * A request body, normalised once per call.
+ * - `replayable`: false only for one-shot streams, which can be sent exactly once.
+ * - `contentType`: the type implied by the body (URLSearchParams, Blob), if any.
+ */
+export interface RequestBody {
+  readonly replayable: boolean;
+  readonly contentType: string | undefined;
+  /** The body for the next attempt. For one-shot bodies, a second call returns `undefined`. */
+  forAttempt(): WireBody | undefined;
+}
+
+const EMPTY: RequestBody = { replayable: true, contentType: undefined, forAttempt: () => null };
+
+class StaticBody implements RequestBody {
+  readonly replayable = true;
+  constructor(
+    private readonly value: string | Uint8Array | FormData,
+    readonly contentType: string | undefined,
+  ) {}
+  forAttempt(): WireBody {
+    return this.value;
+  }
+}
+
+class FactoryBody implements RequestBody {
+  readonly replayable = true;
+  readonly contentType = undefined;
+  constructor(private readonly factory: BodyFactory) {}
+  forAttempt(): WireBody {
+    const value = this.factory();
+    return value instanceof ReadableStream ? Readable.fromWeb(value as never) : value;
+  }
+}
+
+class OneShotBody implements RequestBody {
+  readonly replayable = false;
+  readonly contentType = undefined;
+  #stream: Readable | undefined;
+  constructor(stream: Readable) {
+    this.#stream = stream;
+  }
+  forAttempt(): WireBody | undefined {
+    const stream = this.#stream;
+    this.#stream = undefined;
+    return stream;
+  }
+}
+
+/**
+ * Normalise a fetch-style body once per call. Blobs are read into memory here (async),
+ * so every attempt can send the same bytes.
+ */
+export async function normalizeBody(body: BodyInput): Promise<RequestBody> {
+  if (body === null || body === undefined) return EMPTY;
+  if (typeof body === 'string') return new StaticBody(body, 'text/plain;charset=UTF-8');
+  if (body instanceof Uint8Array) return new StaticBody(body, undefined);
+  if (body instanceof ArrayBuffer) return new StaticBody(new Uint8Array(body), undefined);
+  if (ArrayBuffer.isView(body)) {
+    return new StaticBody(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), undefined);
+  }
+  if (body instanceof URLSearchParams) {
+    return new StaticBody(body.toString(), 'application/x-www-form-urlencoded;charset=UTF-8');
+  }
+  if (body instanceof FormData) return new StaticBody(body, undefined);
+  if (body instanceof Blob) {
+    return new StaticBody(new Uint8Array(await body.arrayBuffer()), body.type || undefined);
+  }
+  if (typeof body === 'function') return new FactoryBody(body);
+  if (body instanceof ReadableStream) return new OneShotBody(Readable.fromWeb(body as never));
+  if (body instanceof Readable) return new OneShotBody(body);
+  throw new TypeError(`Unsupported request body type: ${Object.prototype.toString.call(body)}`);
+}
+
+/** A body that is known to be empty (GET without body). Avoids an async hop. */
+export const emptyBody: RequestBody = EMPTY;

@@ -1,0 +1,31 @@
+import { EventEmitter } from './event.js';
+import type {
+  AttemptEndEvent,
+  AttemptStartEvent,
+  BreakerRejectedEvent,
+  BreakerTransitionEvent,
+  CallEndEvent,
+  CallStartEvent,
+  FaultInjectedEvent,
+  LimiterEvent,
+  ReauthorizeEvent,
+  RetryEvent,
+  RetryGiveUpEvent,
+  TimeoutEvent,
+} from './events.js';
+
+/** Every event a client's pipeline emits. Telemetry adapters subscribe here. */
+export class ClientEvents {
+  readonly callStart = new EventEmitter<CallStartEvent>();
+  readonly callEnd = new EventEmitter<CallEndEvent>();
+  readonly attemptStart = new EventEmitter<AttemptStartEvent>();
+  readonly attemptEnd = new EventEmitter<AttemptEndEvent>();
+  readonly retry = new EventEmitter<RetryEvent>();
+  readonly retryGiveUp = new EventEmitter<RetryGiveUpEvent>();
+  readonly timeout = new EventEmitter<TimeoutEvent>();
+  readonly breakerTransition = new EventEmitter<BreakerTransitionEvent>();
+  readonly breakerRejected = new EventEmitter<BreakerRejectedEvent>();
+  readonly limiter = new EventEmitter<LimiterEvent>();
+  readonly reauthorize = new EventEmitter<ReauthorizeEvent>();
+  readonly faultInjected = new EventEmitter<FaultInjectedEvent>();
+}

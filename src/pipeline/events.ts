@@ -1,0 +1,108 @@
+import type { CallContext, Outcome, RetryStopReason } from './types.js';
+
+/** Circuit breaker states, as they appear in metrics (`state` label). */
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** Severity of a resilience event (`severity` label of `steadfast_events_total`). */
+export type Severity = 'information' | 'warning' | 'error';
+
+/** A logical call starts (before the limiter). */
+export interface CallStartEvent {
+  readonly ctx: CallContext;
+}
+
+/** A logical call ended. `durationMs` includes backoff sleeps. */
+export interface CallEndEvent {
+  readonly ctx: CallContext;
+  readonly outcome: Outcome;
+  readonly durationMs: number;
+}
+
+/** One wire attempt is about to be handed to the transport. */
+export interface AttemptStartEvent {
+  readonly ctx: CallContext;
+  /** 0 for the first attempt, n for the n-th re-send. */
+  readonly attempt: number;
+}
+
+/** One wire attempt finished (response headers received, or failed). */
+export interface AttemptEndEvent {
+  readonly ctx: CallContext;
+  readonly attempt: number;
+  readonly outcome: Outcome;
+  readonly durationMs: number;
+  /** The `error.type` of the attempt: status code string, error code, `timeout`, `_OTHER`; `undefined` on success. */
+  readonly errorType: string | undefined;
+}
+
+/** The retry strategy decided to re-send after a delay. */
+export interface RetryEvent {
+  readonly ctx: CallContext;
+  /** The attempt number of the re-send that will follow (1 for the first retry). */
+  readonly nextAttempt: number;
+  /** The trigger's `error.type` ("503", "429", "timeout", "ECONNRESET", ...). */
+  readonly reason: string;
+  readonly delayMs: number;
+  readonly delaySource: 'backoff' | 'retry_after';
+}
+
+/** The retry strategy stopped while the outcome was still a failure. */
+export interface RetryGiveUpEvent {
+  readonly ctx: CallContext;
+  readonly reason: RetryStopReason;
+  /** The trigger's `error.type`. */
+  readonly trigger: string;
+}
+
+/** A timeout fired: `attempt` (attempt timeout) or `total` (the call's deadline). */
+export interface TimeoutEvent {
+  readonly ctx: CallContext;
+  readonly kind: 'attempt' | 'total';
+  readonly timeoutMs: number;
+}
+
+/** A breaker changed state. */
+export interface BreakerTransitionEvent {
+  readonly client: string;
+  /** `scheme://host:port` of the breaker. */
+  readonly origin: string;
+  readonly from: BreakerState;
+  readonly to: BreakerState;
+}
+
+/** The breaker short-circuited an attempt. */
+export interface BreakerRejectedEvent {
+  readonly ctx: CallContext;
+}
+
+/** The concurrency limiter changed its in-flight count or rejected a call. */
+export interface LimiterEvent {
+  readonly client: string;
+  readonly inflight: number;
+  readonly limit: number;
+  readonly rejected: boolean;
+  readonly ctx: CallContext | undefined;
+}
+
+/** The re-authorization strategy handled a 401. */
+export interface ReauthorizeEvent {
+  readonly ctx: CallContext;
+  /** Fingerprint of the rejected token (never the token). */
+  readonly rejectedFingerprint: string;
+  /** True when a newer token was already present (no token-endpoint call needed). */
+  readonly newerTokenPresent: boolean;
+  /** True when the request is re-sent; false when it is returned as is. */
+  readonly resent: boolean;
+  /** Why it was not re-sent, when `resent` is false. */
+  readonly skippedBecause?:
+    | 'insufficient_scope'
+    | 'max_reauthorizations'
+    | 'body_not_replayable'
+    | 'auth_circuit_open';
+}
+
+/** A chaos (fault-injection) strategy injected a fault. */
+export interface FaultInjectedEvent {
+  readonly ctx: CallContext;
+  readonly fault: string;
+}
