@@ -9,7 +9,7 @@ export interface WireResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   /** The undici body stream. Strategies that discard a response must call `discard()`. */
-  readonly body: Readable & { dump?: (opts?: { limit?: number }) => Promise<void> };
+  readonly body: Readable & { dump?: () => Promise<void> };
 }
 
 /**
@@ -55,6 +55,16 @@ export interface CallContext {
   readonly body: RequestBody;
   /** The caller's signal, if any. A caller abort is not an error in telemetry. */
   readonly signal: AbortSignal | undefined;
+  /**
+   * The signal of the current wire attempt (caller abort or attempt timeout), set by the
+   * attempt-timeout strategy for the transport; `undefined` between attempts.
+   */
+  attemptSignal: AbortSignal | undefined;
+  /**
+   * True when re-sending is safe on an ambiguous failure: an idempotent method (GET, HEAD,
+   * OPTIONS, PUT, DELETE, TRACE), an `Idempotency-Key` header, or the caller's opt-in.
+   */
+  readonly idempotent: boolean;
   /** `performance.now()` when the call started. */
   readonly startedAt: number;
   /** Absolute deadline on the `performance.now()` clock; `Infinity` when there is none. */

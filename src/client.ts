@@ -1,0 +1,267 @@
+import type { ClientOptions, ResolvedOptions } from './config/options.js';
+import { resolveOptions } from './config/validate.js';
+import { HttpStatusError, SteadfastError } from './errors.js';
+import { type BodyInput, emptyBody, normalizeBody } from './http/body.js';
+import { toHeaders, toResponse } from './http/response.js';
+import { UndiciTransport } from './http/transport.js';
+import { ClientEvents } from './pipeline/client-events.js';
+import { compose } from './pipeline/compose.js';
+import type { BreakerState } from './pipeline/events.js';
+import { type PipelineLayers, standardPipeline } from './pipeline/standard.js';
+import type { CallContext, Next, Outcome, Strategy, WireHeaders } from './pipeline/types.js';
+import type { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
+import type { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
+import { type ClientTelemetry, createTelemetry } from './telemetry/index.js';
+
+/** Options of one call: what `fetch` accepts, plus Steadfast's own. */
+export interface RequestOptions {
+  /** Default `GET`. */
+  readonly method?: string;
+  readonly headers?: HeadersInit;
+  /**
+   * Strings, buffers, `URLSearchParams`, `FormData`, `Blob` and body factories
+   * (`() => body`) are replayed on retry; a one-shot stream is sent at most once.
+   */
+  readonly body?: BodyInput;
+  /** Cancels the call, backoff sleeps included. An abort is not an error in telemetry. */
+  readonly signal?: AbortSignal | null;
+  /** Low-cardinality operation name for span names (e.g. `GET /users/{id}`). Default: the method. */
+  readonly operation?: string;
+  /** Mark a POST/PATCH as safe to re-send on ambiguous failures. Default: false. */
+  readonly idempotent?: boolean;
+}
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const NO_SLOTS: never[] = [];
+
+/**
+ * A resilient, observable HTTP client. Every call runs through the standard pipeline
+ * (see `pipeline/standard.ts`). Create it once and share it; `close()` it on shutdown.
+ *
+ * @example
+ * const weather = createClient({ name: 'weather', baseUrl: 'http://weather:8080' });
+ * const res = await weather.fetch('/weatherforecast');
+ */
+export class SteadfastClient {
+  /** The client's name (the `client` metric label). */
+  readonly name: string;
+  /** Typed events of every strategy; telemetry adapters subscribe here. */
+  readonly events = new ClientEvents();
+  readonly #options: ResolvedOptions;
+  readonly #pipeline: Next;
+  readonly #strategies: Strategy[];
+  readonly #transport: UndiciTransport;
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #breaker: PerOriginCircuitBreaker | undefined;
+  readonly #telemetry: ClientTelemetry;
+  #closed = false;
+
+  constructor(options: ClientOptions, layers: Pick<PipelineLayers, 'chaos'> = {}) {
+    this.#options = resolveOptions(options);
+    this.name = this.#options.name;
+    const auth = this.#options.auth;
+    this.#telemetry = createTelemetry(this.#options.telemetry, {
+      client: this.name,
+      events: this.events,
+      auth,
+      origins: this.#options.origins,
+    });
+    const { strategies, limiter, breaker } = standardPipeline(this.#options, this.events, {
+      callTelemetry: this.#telemetry.callLayer,
+      attemptTelemetry: this.#telemetry.attemptLayer,
+      reauthorization: auth?.createStrategy(this.events),
+      chaos: layers.chaos,
+    });
+    this.#strategies = strategies;
+    this.#limiter = limiter;
+    this.#breaker = breaker;
+    this.#transport = new UndiciTransport(this.#options.transport);
+    const transport = this.#transport;
+    this.#pipeline = compose(strategies, (ctx) => transport.execute(ctx));
+  }
+
+  /** Calls in flight now. */
+  get inflight(): number {
+    return this.#limiter.inflight;
+  }
+
+  /** The breaker state of each origin called so far. */
+  get breakerStates(): ReadonlyMap<string, BreakerState> {
+    return this.#breaker?.states ?? new Map();
+  }
+
+  /**
+   * Like global `fetch`: resolves with a standard `Response` for any HTTP status, rejects
+   * with a `SteadfastError` (timeout, circuit open, ...) or a network error when no response
+   * was obtained. Relative URLs resolve against `baseUrl`. Redirects are not followed.
+   */
+  async fetch(input: string | URL | Request, init: RequestOptions = {}): Promise<Response> {
+    const ctx = await this.#createContext(input, init);
+    const outcome = await this.#pipeline(ctx);
+    if (outcome.kind === 'error') throw outcome.error;
+    return toResponse(outcome.response, ctx.method, ctx.url);
+  }
+
+  /**
+   * Call and parse a JSON body. A non-2xx status rejects with `HttpStatusError`.
+   * @example const days = await weather.getJson<Forecast[]>('/weatherforecast');
+   */
+  async getJson<T = unknown>(
+    input: string | URL,
+    init: Omit<RequestOptions, 'body'> = {},
+  ): Promise<T> {
+    return this.#json<T>(input, { ...init, method: init.method ?? 'GET' });
+  }
+
+  /** POST a JSON body and parse the JSON answer. A non-2xx status rejects with `HttpStatusError`. */
+  async postJson<T = unknown>(
+    input: string | URL,
+    body: unknown,
+    init: Omit<RequestOptions, 'body'> = {},
+  ): Promise<T> {
+    const headers = new Headers(init.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    return this.#json<T>(input, {
+      ...init,
+      method: init.method ?? 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
+  }
+
+  /**
+   * Release pools, breakers and timers. Calls made afterwards reject. After `close()`
+   * nothing of the client keeps the process alive.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const strategy of this.#strategies) await strategy.dispose?.();
+    this.#telemetry.dispose();
+    await this.#transport.dispose();
+    await this.#options.auth?.close();
+  }
+
+  async #json<T>(input: string | URL, init: RequestOptions): Promise<T> {
+    const headers = new Headers(init.headers);
+    if (!headers.has('accept')) headers.set('accept', 'application/json');
+    const ctx = await this.#createContext(input, { ...init, headers });
+    const outcome: Outcome = await this.#pipeline(ctx);
+    if (outcome.kind === 'error') throw outcome.error;
+    const { status, body } = outcome.response;
+    if (status < 200 || status > 299) {
+      body.resume();
+      throw new HttpStatusError(ctx.method, ctx.url, status, toHeaders(outcome.response.headers));
+    }
+    if (status === 204) {
+      body.resume();
+      return undefined as T;
+    }
+    return (await (body as unknown as { json(): Promise<unknown> }).json()) as T;
+  }
+
+  async #createContext(input: string | URL | Request, init: RequestOptions): Promise<CallContext> {
+    if (this.#closed)
+      throw new SteadfastError('ERR_STEADFAST_CLIENT_CLOSED', `client ${this.name} is closed`);
+    let requestBody: BodyInput = init.body;
+    let method = init.method;
+    let headersInit = init.headers;
+    let signal = init.signal ?? undefined;
+    let target: string | URL;
+    if (typeof input === 'object' && 'url' in input && !(input instanceof URL)) {
+      target = input.url;
+      method ??= input.method;
+      headersInit ??= input.headers;
+      signal ??= input.signal;
+      if (requestBody === undefined && input.body !== null)
+        requestBody = new Uint8Array(await input.arrayBuffer());
+    } else {
+      target = input;
+    }
+    const url = this.#resolveUrl(target);
+    const upperMethod = (method ?? 'GET').toUpperCase();
+    const body =
+      requestBody === undefined || requestBody === null
+        ? emptyBody
+        : await normalizeBody(requestBody);
+    const headers = toWireHeaders(headersInit);
+    if (body.contentType && headers['content-type'] === undefined)
+      headers['content-type'] = body.contentType;
+    return {
+      client: this.name,
+      method: upperMethod,
+      url,
+      origin: url.origin,
+      operation: init.operation ?? upperMethod,
+      path: url.pathname + url.search,
+      headers,
+      body,
+      signal,
+      attemptSignal: undefined,
+      idempotent:
+        IDEMPOTENT_METHODS.has(upperMethod) ||
+        init.idempotent === true ||
+        headers['idempotency-key'] !== undefined,
+      startedAt: performance.now(),
+      deadline: Number.POSITIVE_INFINITY,
+      attempt: 0,
+      attempts: 0,
+      retryStopReason: undefined,
+      slots: new Map(NO_SLOTS),
+    };
+  }
+
+  #resolveUrl(target: string | URL): URL {
+    let url: URL;
+    try {
+      url =
+        typeof target === 'string' ? new URL(target, this.#options.baseUrl) : new URL(target.href);
+    } catch {
+      throw new TypeError(
+        this.#options.baseUrl
+          ? `Invalid URL: cannot resolve "${String(target).slice(0, 200)}" against baseUrl`
+          : `Invalid URL "${String(target).slice(0, 200)}": pass an absolute URL or set baseUrl`,
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(
+        `Unsupported protocol ${url.protocol}: only http: and https: are supported`,
+      );
+    }
+    return url;
+  }
+}
+
+function toWireHeaders(init: HeadersInit | undefined): WireHeaders {
+  const headers: WireHeaders = {};
+  if (init === undefined) return headers;
+  if (init instanceof Headers) {
+    init.forEach((value, name) => {
+      headers[name] = value;
+    });
+  } else if (Array.isArray(init)) {
+    for (const [name, value] of init) headers[name!.toLowerCase()] = value!;
+  } else {
+    for (const name of Object.keys(init)) {
+      const value = (init as Record<string, string | undefined>)[name];
+      if (value !== undefined) headers[name.toLowerCase()] = value;
+    }
+  }
+  return headers;
+}
+
+/**
+ * Create a resilient, observable HTTP client. Options are validated here: an invalid
+ * option throws `InvalidConfigurationError` naming the field.
+ *
+ * @example
+ * const weather = createClient({
+ *   name: 'weather',
+ *   baseUrl: 'http://weather:8080',
+ *   auth: clientCredentials({ tokenUrl, clientId, clientSecret, scope: 'weather.read' }),
+ * });
+ * const days = await weather.getJson<Forecast[]>('/weatherforecast');
+ */
+export function createClient(options: ClientOptions): SteadfastClient {
+  return new SteadfastClient(options);
+}

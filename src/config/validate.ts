@@ -1,0 +1,412 @@
+import { InvalidConfigurationError } from '../errors.js';
+import { DEFAULTS } from './defaults.js';
+import type { ClientOptions, ResolvedOptions } from './options.js';
+
+type Bag = Record<string, unknown>;
+
+function objectAt(value: unknown, field: string): Bag {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidConfigurationError(field, `must be an object, got ${describe(value)}`);
+  }
+  return value as Bag;
+}
+
+function onlyKeys(bag: Bag, allowed: readonly string[], prefix: string): void {
+  for (const key of Object.keys(bag)) {
+    if (!allowed.includes(key)) {
+      throw new InvalidConfigurationError(
+        prefix ? `${prefix}.${key}` : key,
+        `unknown option; allowed: ${allowed.join(', ')}`,
+      );
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return `a string`;
+  return typeof value;
+}
+
+interface NumberRule {
+  readonly min?: number;
+  readonly max?: number;
+  readonly integer?: boolean;
+  /** `min` is exclusive. */
+  readonly above?: number;
+}
+
+function numberAt(
+  bag: Bag,
+  key: string,
+  field: string,
+  fallback: number,
+  rule: NumberRule,
+): number {
+  const value = bag[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new InvalidConfigurationError(field, `must be a number, got ${describe(value)}`);
+  }
+  if (rule.integer && !Number.isInteger(value)) {
+    throw new InvalidConfigurationError(field, `must be a whole number, got ${value}`);
+  }
+  if (rule.above !== undefined && !(value > rule.above)) {
+    throw new InvalidConfigurationError(field, `must be greater than ${rule.above}, got ${value}`);
+  }
+  if (rule.min !== undefined && value < rule.min) {
+    throw new InvalidConfigurationError(field, `must be ≥ ${rule.min}, got ${value}`);
+  }
+  if (rule.max !== undefined && value > rule.max) {
+    throw new InvalidConfigurationError(field, `must be ≤ ${rule.max}, got ${value}`);
+  }
+  return value;
+}
+
+function booleanAt(bag: Bag, key: string, field: string, fallback: boolean): boolean {
+  const value = bag[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new InvalidConfigurationError(field, `must be true or false, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function functionAt<T>(bag: Bag, key: string, field: string): T | undefined {
+  const value = bag[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new InvalidConfigurationError(field, `must be a function, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout's limit (~24.8 days)
+
+function originOf(value: string, field: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidConfigurationError(field, `must be an absolute http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidConfigurationError(field, `must use http: or https:, got ${url.protocol}`);
+  }
+  return url.origin;
+}
+
+/**
+ * Validate `createClient` options once and fill in defaults. Every failure names the
+ * field and the rule. Nothing is normalised per call after this.
+ */
+export function resolveOptions(input: ClientOptions): ResolvedOptions {
+  const bag = objectAt(input, 'options');
+  onlyKeys(
+    bag,
+    [
+      'name',
+      'baseUrl',
+      'auth',
+      'concurrency',
+      'totalTimeoutMs',
+      'attemptTimeoutMs',
+      'retry',
+      'circuitBreaker',
+      'transport',
+      'telemetry',
+      'origins',
+    ],
+    '',
+  );
+
+  const name = bag.name;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+    throw new InvalidConfigurationError(
+      'name',
+      'must be 1–64 characters of letters, digits, "_", "." or "-" (it is a metric label)',
+    );
+  }
+
+  let baseUrl: URL | undefined;
+  if (bag.baseUrl !== undefined) {
+    if (typeof bag.baseUrl !== 'string') {
+      throw new InvalidConfigurationError(
+        'baseUrl',
+        `must be a string, got ${describe(bag.baseUrl)}`,
+      );
+    }
+    originOf(bag.baseUrl, 'baseUrl');
+    baseUrl = new URL(bag.baseUrl);
+    if (baseUrl.username || baseUrl.password) {
+      throw new InvalidConfigurationError('baseUrl', 'must not contain credentials; use `auth`');
+    }
+  }
+
+  const auth = bag.auth;
+  if (
+    auth !== undefined &&
+    (typeof auth !== 'object' ||
+      auth === null ||
+      typeof (auth as Bag).createStrategy !== 'function')
+  ) {
+    throw new InvalidConfigurationError(
+      'auth',
+      'must be an authorization such as clientCredentials(...)',
+    );
+  }
+
+  const concurrencyBag =
+    bag.concurrency === undefined ? {} : objectAt(bag.concurrency, 'concurrency');
+  onlyKeys(concurrencyBag, ['limit', 'queue'], 'concurrency');
+  const concurrency = {
+    limit: numberAt(concurrencyBag, 'limit', 'concurrency.limit', DEFAULTS.concurrency.limit, {
+      min: 1,
+      integer: true,
+    }),
+    queue: numberAt(concurrencyBag, 'queue', 'concurrency.queue', DEFAULTS.concurrency.queue, {
+      min: 0,
+      integer: true,
+    }),
+  };
+
+  const totalTimeoutMs = numberAt(
+    bag,
+    'totalTimeoutMs',
+    'totalTimeoutMs',
+    DEFAULTS.totalTimeoutMs,
+    {
+      above: 0,
+      max: MAX_TIMEOUT_MS,
+    },
+  );
+  const attemptTimeoutMs = numberAt(
+    bag,
+    'attemptTimeoutMs',
+    'attemptTimeoutMs',
+    DEFAULTS.attemptTimeoutMs,
+    {
+      above: 0,
+      max: MAX_TIMEOUT_MS,
+    },
+  );
+  if (attemptTimeoutMs > totalTimeoutMs) {
+    throw new InvalidConfigurationError(
+      'attemptTimeoutMs',
+      `must be ≤ totalTimeoutMs (${totalTimeoutMs}), got ${attemptTimeoutMs}`,
+    );
+  }
+
+  const retry = resolveRetry(bag.retry);
+  const circuitBreaker = resolveBreaker(bag.circuitBreaker, attemptTimeoutMs);
+
+  const transportBag = bag.transport === undefined ? {} : objectAt(bag.transport, 'transport');
+  onlyKeys(
+    transportBag,
+    ['connectionsPerOrigin', 'keepAliveTimeoutMs', 'connectTimeoutMs', 'dispatcher'],
+    'transport',
+  );
+  const dispatcher = transportBag.dispatcher;
+  if (dispatcher !== undefined && typeof (dispatcher as Bag)?.request !== 'function') {
+    throw new InvalidConfigurationError('transport.dispatcher', 'must be an undici Dispatcher');
+  }
+  const transport = {
+    connectionsPerOrigin: numberAt(
+      transportBag,
+      'connectionsPerOrigin',
+      'transport.connectionsPerOrigin',
+      DEFAULTS.transport.connectionsPerOrigin,
+      { min: 1, integer: true },
+    ),
+    keepAliveTimeoutMs: numberAt(
+      transportBag,
+      'keepAliveTimeoutMs',
+      'transport.keepAliveTimeoutMs',
+      DEFAULTS.transport.keepAliveTimeoutMs,
+      { above: 0, max: MAX_TIMEOUT_MS },
+    ),
+    connectTimeoutMs: numberAt(
+      transportBag,
+      'connectTimeoutMs',
+      'transport.connectTimeoutMs',
+      DEFAULTS.transport.connectTimeoutMs,
+      { above: 0, max: MAX_TIMEOUT_MS },
+    ),
+    dispatcher: dispatcher as ResolvedOptions['transport']['dispatcher'],
+  };
+
+  const telemetry = bag.telemetry === undefined ? undefined : objectAt(bag.telemetry, 'telemetry');
+
+  const originsInput = bag.origins === undefined ? [] : bag.origins;
+  if (!Array.isArray(originsInput)) {
+    throw new InvalidConfigurationError(
+      'origins',
+      `must be an array of URLs, got ${describe(originsInput)}`,
+    );
+  }
+  const origins = originsInput.map((o, i) => {
+    if (typeof o !== 'string')
+      throw new InvalidConfigurationError(`origins[${i}]`, 'must be a string');
+    return originOf(o, `origins[${i}]`);
+  });
+  if (baseUrl) origins.unshift(baseUrl.origin);
+
+  return {
+    name,
+    baseUrl,
+    auth: auth as ResolvedOptions['auth'],
+    concurrency,
+    totalTimeoutMs,
+    attemptTimeoutMs,
+    retry,
+    circuitBreaker,
+    transport,
+    telemetry: telemetry as ResolvedOptions['telemetry'],
+    origins: [...new Set(origins)],
+  };
+}
+
+function resolveRetry(value: unknown): ResolvedOptions['retry'] {
+  if (value === false) return false;
+  const bag = value === undefined ? {} : objectAt(value, 'retry');
+  onlyKeys(
+    bag,
+    [
+      'maxRetries',
+      'backoff',
+      'jitter',
+      'baseDelayMs',
+      'maxDelayMs',
+      'maxRetryAfterMs',
+      'retryUnsafeMethods',
+      'shouldRetry',
+      'budget',
+      'random',
+    ],
+    'retry',
+  );
+  const d = DEFAULTS.retry;
+  const backoff = bag.backoff ?? d.backoff;
+  if (backoff !== 'constant' && backoff !== 'linear' && backoff !== 'exponential') {
+    throw new InvalidConfigurationError(
+      'retry.backoff',
+      `must be "constant", "linear" or "exponential", got ${JSON.stringify(backoff)}`,
+    );
+  }
+  const baseDelayMs = numberAt(bag, 'baseDelayMs', 'retry.baseDelayMs', d.baseDelayMs, {
+    min: 0,
+    max: MAX_TIMEOUT_MS,
+  });
+  const maxDelayMs = numberAt(bag, 'maxDelayMs', 'retry.maxDelayMs', d.maxDelayMs, {
+    min: 0,
+    max: MAX_TIMEOUT_MS,
+  });
+  if (maxDelayMs < baseDelayMs) {
+    throw new InvalidConfigurationError(
+      'retry.maxDelayMs',
+      `must be ≥ retry.baseDelayMs (${baseDelayMs}), got ${maxDelayMs}`,
+    );
+  }
+  let budget: Exclude<ResolvedOptions['retry'], false>['budget'] = false;
+  if (bag.budget !== false) {
+    const b = bag.budget === undefined ? {} : objectAt(bag.budget, 'retry.budget');
+    onlyKeys(b, ['ratio', 'minRetriesPerSecond', 'windowMs'], 'retry.budget');
+    budget = {
+      ratio: numberAt(b, 'ratio', 'retry.budget.ratio', d.budget.ratio, { min: 0, max: 10 }),
+      minRetriesPerSecond: numberAt(
+        b,
+        'minRetriesPerSecond',
+        'retry.budget.minRetriesPerSecond',
+        d.budget.minRetriesPerSecond,
+        { min: 0 },
+      ),
+      windowMs: numberAt(b, 'windowMs', 'retry.budget.windowMs', d.budget.windowMs, {
+        min: 1000,
+        max: 10 * 60 * 1000,
+      }),
+    };
+  }
+  return {
+    maxRetries: numberAt(bag, 'maxRetries', 'retry.maxRetries', d.maxRetries, {
+      min: 0,
+      max: 100,
+      integer: true,
+    }),
+    backoff,
+    jitter: booleanAt(bag, 'jitter', 'retry.jitter', d.jitter),
+    baseDelayMs,
+    maxDelayMs,
+    maxRetryAfterMs: numberAt(bag, 'maxRetryAfterMs', 'retry.maxRetryAfterMs', d.maxRetryAfterMs, {
+      min: 0,
+      max: MAX_TIMEOUT_MS,
+    }),
+    retryUnsafeMethods: booleanAt(
+      bag,
+      'retryUnsafeMethods',
+      'retry.retryUnsafeMethods',
+      d.retryUnsafeMethods,
+    ),
+    shouldRetry: functionAt(bag, 'shouldRetry', 'retry.shouldRetry'),
+    budget,
+    random: functionAt<() => number>(bag, 'random', 'retry.random') ?? Math.random,
+  };
+}
+
+function resolveBreaker(
+  value: unknown,
+  attemptTimeoutMs: number,
+): ResolvedOptions['circuitBreaker'] {
+  if (value === false) return false;
+  const bag = value === undefined ? {} : objectAt(value, 'circuitBreaker');
+  onlyKeys(
+    bag,
+    ['failureRatio', 'minimumThroughput', 'samplingDurationMs', 'breakDurationMs'],
+    'circuitBreaker',
+  );
+  const d = DEFAULTS.circuitBreaker;
+  const samplingDurationMs = numberAt(
+    bag,
+    'samplingDurationMs',
+    'circuitBreaker.samplingDurationMs',
+    d.samplingDurationMs,
+    {
+      min: 100,
+      max: MAX_TIMEOUT_MS,
+    },
+  );
+  if (samplingDurationMs < 2 * attemptTimeoutMs) {
+    throw new InvalidConfigurationError(
+      'circuitBreaker.samplingDurationMs',
+      `must be ≥ 2 × attemptTimeoutMs (${2 * attemptTimeoutMs}), got ${samplingDurationMs}`,
+    );
+  }
+  return {
+    failureRatio: numberAt(bag, 'failureRatio', 'circuitBreaker.failureRatio', d.failureRatio, {
+      above: 0,
+      max: 1,
+    }),
+    minimumThroughput: numberAt(
+      bag,
+      'minimumThroughput',
+      'circuitBreaker.minimumThroughput',
+      d.minimumThroughput,
+      {
+        min: 1,
+        integer: true,
+      },
+    ),
+    samplingDurationMs,
+    breakDurationMs: numberAt(
+      bag,
+      'breakDurationMs',
+      'circuitBreaker.breakDurationMs',
+      d.breakDurationMs,
+      {
+        min: 1,
+        max: MAX_TIMEOUT_MS,
+      },
+    ),
+  };
+}

@@ -1,0 +1,55 @@
+import { Agent, type Dispatcher } from 'undici';
+import type { ResolvedOptions } from '../config/options.js';
+import { NonReplayableBodyError } from '../errors.js';
+import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
+
+/**
+ * The wire: undici's `Dispatcher.request` on a keep-alive pool per origin (an undici
+ * `Agent` keeps one `Pool` per origin). Not global `fetch`: `request` costs several times
+ * less CPU per call. Failures become outcomes, never exceptions.
+ */
+export class UndiciTransport implements Strategy {
+  readonly name = 'transport';
+  readonly #dispatcher: Dispatcher;
+  readonly #owned: boolean;
+
+  constructor(settings: ResolvedOptions['transport']) {
+    this.#owned = settings.dispatcher === undefined;
+    this.#dispatcher =
+      settings.dispatcher ??
+      new Agent({
+        connections: settings.connectionsPerOrigin,
+        keepAliveTimeout: settings.keepAliveTimeoutMs,
+        connect: { timeout: settings.connectTimeoutMs },
+      });
+  }
+
+  async execute(ctx: CallContext, _next?: Next): Promise<Outcome> {
+    const body = ctx.body.forAttempt();
+    if (body === undefined) {
+      // A one-shot stream was already consumed by an earlier attempt: never send it half-empty.
+      return { kind: 'error', error: new NonReplayableBodyError(ctx.method, ctx.url) };
+    }
+    try {
+      const res = await this.#dispatcher.request({
+        origin: ctx.origin,
+        path: ctx.path,
+        method: ctx.method as Dispatcher.HttpMethod,
+        headers: ctx.headers,
+        // Node's global FormData and undici's are the same shape; undici checks it by duck typing.
+        body: body as Dispatcher.RequestOptions['body'],
+        signal: ctx.attemptSignal,
+      });
+      return {
+        kind: 'response',
+        response: { status: res.statusCode, headers: res.headers, body: res.body },
+      };
+    } catch (error) {
+      return { kind: 'error', error: error as Error };
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#owned) await this.#dispatcher.close();
+  }
+}

@@ -1,0 +1,31 @@
+import { errorTypeOf } from '../http/classify.js';
+import type { ClientEvents } from '../pipeline/client-events.js';
+import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
+
+/**
+ * Marks one wire attempt: counts it and emits `attemptStart` / `attemptEnd` (with duration
+ * and `error.type`) for telemetry. Costs one counter increment when nobody listens.
+ */
+export class AttemptBoundary implements Strategy {
+  readonly name = 'attempt';
+
+  constructor(private readonly events: ClientEvents) {}
+
+  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    ctx.attempts++;
+    const { attemptStart, attemptEnd } = this.events;
+    if (!attemptStart.hasListeners && !attemptEnd.hasListeners) return next(ctx);
+    const attempt = ctx.attempt;
+    attemptStart.emit({ ctx, attempt });
+    const startedAt = performance.now();
+    const outcome = await next(ctx);
+    attemptEnd.emit({
+      ctx,
+      attempt,
+      outcome,
+      durationMs: performance.now() - startedAt,
+      errorType: errorTypeOf(outcome),
+    });
+    return outcome;
+  }
+}

@@ -1,0 +1,56 @@
+import { TimeoutError } from '../errors.js';
+import type { ClientEvents } from '../pipeline/client-events.js';
+import { abortedOutcome } from '../pipeline/outcomes.js';
+import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
+
+/**
+ * Bounds one wire attempt by min(attempt timeout, time left to the deadline), up to the
+ * response headers. It gives the transport one `AbortSignal` per attempt that fires on the
+ * timeout or the caller's abort — one controller and one timer, no `AbortSignal.any()`.
+ */
+export class AttemptTimeout implements Strategy {
+  readonly name = 'timeout';
+
+  constructor(
+    private readonly attemptTimeoutMs: number,
+    private readonly events: ClientEvents,
+  ) {}
+
+  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    const left = ctx.deadline - performance.now();
+    const kind = left < this.attemptTimeoutMs ? 'total' : 'attempt';
+    const timeoutMs = kind === 'total' ? left : this.attemptTimeoutMs;
+    const callerSignal = ctx.signal;
+    if (callerSignal?.aborted) return abortedOutcome(ctx);
+    if (timeoutMs <= 0) return this.#timedOut(ctx, kind, this.attemptTimeoutMs);
+
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new TimeoutError(ctx.method, ctx.url, kind, timeoutMs));
+    }, timeoutMs);
+    const onCallerAbort = () => controller.abort(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    ctx.attemptSignal = controller.signal;
+    try {
+      const outcome = await next(ctx);
+      if (outcome.kind === 'error') {
+        if (timedOut) return this.#timedOut(ctx, kind, timeoutMs);
+        if (callerSignal?.aborted) return abortedOutcome(ctx);
+      }
+      return outcome;
+    } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+      ctx.attemptSignal = undefined;
+    }
+  }
+
+  #timedOut(ctx: CallContext, kind: 'attempt' | 'total', timeoutMs: number): Outcome {
+    const reportedMs = kind === 'total' ? ctx.deadline - ctx.startedAt : timeoutMs;
+    if (this.events.timeout.hasListeners)
+      this.events.timeout.emit({ ctx, kind, timeoutMs: reportedMs });
+    return { kind: 'error', error: new TimeoutError(ctx.method, ctx.url, kind, reportedMs) };
+  }
+}

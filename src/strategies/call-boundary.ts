@@ -1,0 +1,21 @@
+import type { ClientEvents } from '../pipeline/client-events.js';
+import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
+
+/**
+ * Marks one logical call: emits `callStart` and `callEnd` (with the whole duration, backoff
+ * included). It sits inside the tracing layer so metric listeners see the call's span.
+ */
+export class CallBoundary implements Strategy {
+  readonly name = 'call';
+
+  constructor(private readonly events: ClientEvents) {}
+
+  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    const { callStart, callEnd } = this.events;
+    if (callStart.hasListeners) callStart.emit({ ctx });
+    const outcome = await next(ctx);
+    if (callEnd.hasListeners)
+      callEnd.emit({ ctx, outcome, durationMs: performance.now() - ctx.startedAt });
+    return outcome;
+  }
+}

@@ -1,0 +1,96 @@
+import CircuitBreaker from 'opossum';
+import type { ResolvedOptions } from '../config/options.js';
+import { CircuitOpenError } from '../errors.js';
+import { isTransient } from '../http/classify.js';
+import type { ClientEvents } from '../pipeline/client-events.js';
+import type { BreakerState } from '../pipeline/events.js';
+import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
+
+type BreakerSettings = Exclude<ResolvedOptions['circuitBreaker'], false>;
+
+/** Thrown inside opossum's action so that it counts a transient outcome as a failure. */
+class CountedFailure {
+  constructor(readonly outcome: Outcome) {}
+}
+
+const OPEN_BREAKER_CODE = 'EOPENBREAKER';
+
+/**
+ * One opossum breaker per origin (`scheme://host:port`). Only transient outcomes count as
+ * failures: 4xx (401, 403, 404, ...) never trip it. Open → the attempt fails fast with
+ * `CircuitOpenError`, which the retry strategy does not retry. After `breakDurationMs` one
+ * probe is let through (half-open); its result closes or re-opens the breaker.
+ *
+ * opossum is configured lean: no timeout (ours are in the pipeline), no rolling
+ * percentiles (latency is measured by our histograms), no snapshot events.
+ */
+export class PerOriginCircuitBreaker implements Strategy {
+  readonly name = 'circuit_breaker';
+  readonly #breakers = new Map<string, CircuitBreaker<[CallContext, Next], Outcome>>();
+  readonly #states = new Map<string, BreakerState>();
+
+  constructor(
+    private readonly settings: BreakerSettings,
+    private readonly events: ClientEvents,
+    private readonly client: string,
+  ) {}
+
+  /** The state of each origin's breaker, for telemetry and tests. */
+  get states(): ReadonlyMap<string, BreakerState> {
+    return this.#states;
+  }
+
+  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    const breaker = this.#breakers.get(ctx.origin) ?? this.#create(ctx.origin);
+    try {
+      return await breaker.fire(ctx, next);
+    } catch (thrown) {
+      if (thrown instanceof CountedFailure) return thrown.outcome;
+      if ((thrown as { code?: unknown })?.code === OPEN_BREAKER_CODE) {
+        if (this.events.breakerRejected.hasListeners) this.events.breakerRejected.emit({ ctx });
+        return { kind: 'error', error: new CircuitOpenError(ctx.method, ctx.url, ctx.origin) };
+      }
+      return { kind: 'error', error: thrown as Error };
+    }
+  }
+
+  #create(origin: string): CircuitBreaker<[CallContext, Next], Outcome> {
+    const s = this.settings;
+    const buckets = 10;
+    const breaker = new CircuitBreaker<[CallContext, Next], Outcome>(
+      async (ctx, next) => {
+        const outcome = await next(ctx);
+        if (isTransient(outcome)) throw new CountedFailure(outcome);
+        return outcome;
+      },
+      {
+        timeout: false,
+        errorThresholdPercentage: s.failureRatio * 100,
+        volumeThreshold: s.minimumThroughput,
+        rollingCountTimeout: s.samplingDurationMs,
+        rollingCountBuckets: buckets,
+        resetTimeout: s.breakDurationMs,
+        rollingPercentilesEnabled: false,
+        enableSnapshots: false,
+        name: origin,
+      },
+    );
+    const transition = (to: BreakerState) => () => {
+      const from = this.#states.get(origin) ?? 'closed';
+      this.#states.set(origin, to);
+      if (from !== to)
+        this.events.breakerTransition.emit({ client: this.client, origin, from, to });
+    };
+    breaker.on('open', transition('open'));
+    breaker.on('halfOpen', transition('half_open'));
+    breaker.on('close', transition('closed'));
+    this.#breakers.set(origin, breaker);
+    this.#states.set(origin, 'closed');
+    return breaker;
+  }
+
+  dispose(): void {
+    for (const breaker of this.#breakers.values()) breaker.shutdown();
+    this.#breakers.clear();
+  }
+}

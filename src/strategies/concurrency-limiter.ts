@@ -1,0 +1,92 @@
+import { ConcurrencyLimitedError } from '../errors.js';
+import type { ClientEvents } from '../pipeline/client-events.js';
+import { abortedOutcome } from '../pipeline/outcomes.js';
+import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
+
+interface Waiter {
+  readonly resolve: () => void;
+}
+
+/**
+ * Caps the calls in flight for one client. When the limit and the queue are full the call
+ * fails at once with `ConcurrencyLimitedError` — outermost in the pipeline, so a rejection
+ * is never retried. The queue is FIFO; a caller abort while queued leaves the queue.
+ */
+export class ConcurrencyLimiter implements Strategy {
+  readonly name = 'concurrency_limiter';
+  #inflight = 0;
+  readonly #queue: Waiter[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly queueLimit: number,
+    private readonly events: ClientEvents,
+    private readonly client: string,
+  ) {}
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    if (this.#inflight >= this.limit) {
+      if (this.#queue.length >= this.queueLimit) {
+        this.#emit(true, ctx);
+        return {
+          kind: 'error',
+          error: new ConcurrencyLimitedError(ctx.method, ctx.url, this.limit),
+        };
+      }
+      const admitted = await this.#wait(ctx.signal);
+      if (!admitted) return abortedOutcome(ctx);
+    } else {
+      this.#inflight++;
+    }
+    this.#emit(false, ctx);
+    try {
+      return await next(ctx);
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Wait for a slot. The slot is handed over by `#release`, so `#inflight` is already counted. */
+  #wait(signal: AbortSignal | undefined): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const onAbort = () => {
+        const index = this.#queue.indexOf(waiter);
+        if (index >= 0) this.#queue.splice(index, 1);
+        resolve(false);
+      };
+      const waiter: Waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(true);
+        },
+      };
+      this.#queue.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #release(): void {
+    const waiter = this.#queue.shift();
+    if (waiter) {
+      waiter.resolve(); // hand the slot over: in-flight count unchanged
+    } else {
+      this.#inflight--;
+      this.#emit(false, undefined);
+    }
+  }
+
+  #emit(rejected: boolean, ctx: CallContext | undefined): void {
+    if (!this.events.limiter.hasListeners) return;
+    this.events.limiter.emit({
+      client: this.client,
+      inflight: this.#inflight,
+      limit: this.limit,
+      rejected,
+      ctx,
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import type { ResolvedOptions } from '../../config/options.js';
+import { NonReplayableBodyError, RetryBudgetExhaustedError } from '../../errors.js';
+import { errorTypeOf, isTransient, neverReachedServer } from '../../http/classify.js';
+import type { ClientEvents } from '../../pipeline/client-events.js';
+import { abortedOutcome, discard } from '../../pipeline/outcomes.js';
+import { sleep } from '../../pipeline/sleep.js';
+import type {
+  CallContext,
+  Next,
+  Outcome,
+  RetryStopReason,
+  Strategy,
+} from '../../pipeline/types.js';
+import { type BackoffSettings, backoffDelay } from './backoff.js';
+import { RetryBudget } from './budget.js';
+import { parseRetryAfter } from './retry-after.js';
+
+type RetrySettings = Exclude<ResolvedOptions['retry'], false>;
+
+/**
+ * Retries transient outcomes (5xx except 501, 408, 429, network errors, attempt timeouts)
+ * with backoff and jitter, honouring `Retry-After`, within the call's deadline and the
+ * client's retry budget. Unsafe methods are re-sent only when the request provably never
+ * reached the server, or when the call is marked idempotent.
+ */
+export class Retry implements Strategy {
+  readonly name = 'retry';
+  readonly #budget: RetryBudget | undefined;
+  readonly #backoff: BackoffSettings;
+
+  constructor(
+    private readonly settings: RetrySettings,
+    private readonly events: ClientEvents,
+  ) {
+    const { budget } = settings;
+    this.#budget = budget
+      ? new RetryBudget(budget.ratio, budget.minRetriesPerSecond, budget.windowMs)
+      : undefined;
+    this.#backoff = {
+      kind: settings.backoff,
+      jitter: settings.jitter,
+      baseDelayMs: settings.baseDelayMs,
+      maxDelayMs: settings.maxDelayMs,
+      random: settings.random,
+    };
+  }
+
+  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    this.#budget?.recordCall();
+    let outcome = await next(ctx);
+    let previousDelayMs = this.settings.baseDelayMs;
+
+    for (let retry = 1; ; retry++) {
+      if (!this.#shouldRetry(outcome, ctx)) return outcome;
+      const trigger = errorTypeOf(outcome) ?? '_OTHER';
+
+      if (ctx.signal?.aborted) return this.#stop(ctx, outcome, 'aborted', trigger);
+      if (retry > this.settings.maxRetries) return this.#stop(ctx, outcome, 'max_retries', trigger);
+      if (!ctx.idempotent && !this.settings.retryUnsafeMethods && !neverReachedServer(outcome)) {
+        return this.#stop(ctx, outcome, 'method_not_idempotent', trigger);
+      }
+      if (!ctx.body.replayable) return this.#stop(ctx, outcome, 'body_not_replayable', trigger);
+
+      const retryAfterMs =
+        outcome.kind === 'response'
+          ? parseRetryAfter(outcome.response.headers['retry-after'])
+          : undefined;
+      const delayMs =
+        retryAfterMs !== undefined
+          ? Math.min(retryAfterMs, this.settings.maxRetryAfterMs)
+          : backoffDelay(this.#backoff, retry, previousDelayMs);
+      // Waiting past the deadline only to fail with a timeout helps nobody: return now.
+      if (performance.now() + delayMs >= ctx.deadline)
+        return this.#stop(ctx, outcome, 'deadline', trigger);
+      if (this.#budget && !this.#budget.tryRetry())
+        return this.#stop(ctx, outcome, 'budget_exhausted', trigger);
+
+      if (this.events.retry.hasListeners) {
+        this.events.retry.emit({
+          ctx,
+          nextAttempt: ctx.attempt + 1,
+          reason: trigger,
+          delayMs,
+          delaySource: retryAfterMs !== undefined ? 'retry_after' : 'backoff',
+        });
+      }
+      discard(outcome);
+      if (delayMs > 0 && !(await sleep(delayMs, ctx.signal))) return abortedOutcome(ctx);
+      previousDelayMs = delayMs;
+      ctx.attempt++;
+      outcome = await next(ctx);
+    }
+  }
+
+  #shouldRetry(outcome: Outcome, ctx: CallContext): boolean {
+    const byDefault = isTransient(outcome);
+    const custom = this.settings.shouldRetry;
+    return custom ? custom(outcome, ctx, byDefault) : byDefault;
+  }
+
+  /** End the call with the last outcome, recording why no further attempt was made. */
+  #stop(ctx: CallContext, outcome: Outcome, reason: RetryStopReason, trigger: string): Outcome {
+    ctx.retryStopReason = reason;
+    if (this.events.retryGiveUp.hasListeners)
+      this.events.retryGiveUp.emit({ ctx, reason, trigger });
+    if (outcome.kind === 'error') {
+      if (reason === 'budget_exhausted') {
+        return {
+          kind: 'error',
+          error: new RetryBudgetExhaustedError(ctx.method, ctx.url, { cause: outcome.error }),
+        };
+      }
+      if (reason === 'body_not_replayable') {
+        return {
+          kind: 'error',
+          error: new NonReplayableBodyError(ctx.method, ctx.url, { cause: outcome.error }),
+        };
+      }
+    }
+    return outcome;
+  }
+}
