@@ -1,0 +1,121 @@
+/**
+ * What the flaky API does wrong, and how often. Rates are shares of `/weatherforecast`
+ * requests in [0, 1]; one draw per request picks at most one fault, so the rates add up
+ * (their sum must be at most 1).
+ */
+export interface FaultProfile {
+  /** A name shown in stats and logs, e.g. `healthy`, `5xx+429`. Default: `custom`. */
+  readonly name: string;
+  /** Share answered with a 5xx from `errorStatuses`. Default: 0. */
+  readonly errorRate: number;
+  /** Statuses used for `errorRate`, picked at random. Default: [500, 502, 503]. */
+  readonly errorStatuses: readonly number[];
+  /** Share answered 401 `invalid_token` although the token is valid. Default: 0. */
+  readonly unauthorizedRate: number;
+  /** Share answered 429 with `Retry-After: retryAfterSeconds`. Default: 0. */
+  readonly rateLimitRate: number;
+  /** The `Retry-After` of a 429, in seconds. Default: 1. */
+  readonly retryAfterSeconds: number;
+  /** Share whose connection is destroyed without a response (ECONNRESET). Default: 0. */
+  readonly resetRate: number;
+  /** Median added latency, in ms (log-normal). Default: 0 (none). */
+  readonly latencyMedianMs: number;
+  /** 99th percentile of the added latency, in ms. Default: same as the median. */
+  readonly latencyP99Ms: number;
+  /** Hard down: every request gets 503 at once, before any token check. Default: false. */
+  readonly down: boolean;
+}
+
+/** The healthy profile: no faults, no added latency. */
+export const HEALTHY_PROFILE: FaultProfile = Object.freeze({
+  name: 'healthy',
+  errorRate: 0,
+  errorStatuses: Object.freeze([500, 502, 503]),
+  unauthorizedRate: 0,
+  rateLimitRate: 0,
+  retryAfterSeconds: 1,
+  resetRate: 0,
+  latencyMedianMs: 0,
+  latencyP99Ms: 0,
+  down: false,
+});
+
+const RATE_FIELDS = ['errorRate', 'unauthorizedRate', 'rateLimitRate', 'resetRate'] as const;
+const MAX_LATENCY_MS = 60_000; // 1 min
+const MAX_RETRY_AFTER_SECONDS = 3_600; // 1 h
+
+/** Thrown when a profile is invalid; the message names the field and the allowed range. */
+export class InvalidFaultProfileError extends Error {
+  readonly code = 'ERR_INVALID_FAULT_PROFILE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidFaultProfileError';
+  }
+}
+
+/**
+ * Validate a partial profile (e.g. the JSON body of `PUT /admin/profile`) and fill the rest
+ * from the healthy profile. Unknown fields are refused, so a typo never silently does nothing.
+ *
+ * @example faultProfile({ name: 'storm', errorRate: 0.2, rateLimitRate: 0.1 })
+ */
+export function faultProfile(input: unknown): FaultProfile {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidFaultProfileError('fault profile must be a JSON object');
+  }
+  const fields = input as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!(key in HEALTHY_PROFILE)) {
+      throw new InvalidFaultProfileError(`fault profile: unknown field "${key}"`);
+    }
+  }
+  const profile = { ...HEALTHY_PROFILE, name: 'custom', ...fields } as FaultProfile;
+
+  if (typeof profile.name !== 'string' || profile.name.length === 0 || profile.name.length > 64) {
+    throw new InvalidFaultProfileError('fault profile: `name` must be a string of 1 to 64 chars');
+  }
+  for (const field of RATE_FIELDS) {
+    assertNumberIn(field, profile[field], 0, 1);
+  }
+  const sum = RATE_FIELDS.reduce((total, field) => total + profile[field], 0);
+  if (sum > 1 + 1e-9) {
+    throw new InvalidFaultProfileError(
+      `fault profile: errorRate + unauthorizedRate + rateLimitRate + resetRate must be at most 1, got ${sum}`,
+    );
+  }
+  if (
+    !Array.isArray(profile.errorStatuses) ||
+    profile.errorStatuses.length === 0 ||
+    !profile.errorStatuses.every(
+      (status) => Number.isInteger(status) && status >= 500 && status <= 599,
+    )
+  ) {
+    throw new InvalidFaultProfileError(
+      'fault profile: `errorStatuses` must be a non-empty list of integers in [500, 599]',
+    );
+  }
+  assertNumberIn('retryAfterSeconds', profile.retryAfterSeconds, 0, MAX_RETRY_AFTER_SECONDS);
+  if (!Number.isInteger(profile.retryAfterSeconds)) {
+    throw new InvalidFaultProfileError('fault profile: `retryAfterSeconds` must be an integer');
+  }
+  assertNumberIn('latencyMedianMs', profile.latencyMedianMs, 0, MAX_LATENCY_MS);
+  const latencyP99Ms =
+    'latencyP99Ms' in fields ? profile.latencyP99Ms : Math.max(profile.latencyMedianMs, 0);
+  assertNumberIn('latencyP99Ms', latencyP99Ms, profile.latencyMedianMs, MAX_LATENCY_MS);
+  if (typeof profile.down !== 'boolean') {
+    throw new InvalidFaultProfileError('fault profile: `down` must be true or false');
+  }
+  return Object.freeze({
+    ...profile,
+    latencyP99Ms,
+    errorStatuses: Object.freeze([...profile.errorStatuses]),
+  });
+}
+
+function assertNumberIn(field: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new InvalidFaultProfileError(
+      `fault profile: \`${field}\` must be a number in [${min}, ${max}], got ${JSON.stringify(value)}`,
+    );
+  }
+}

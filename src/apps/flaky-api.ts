@@ -1,0 +1,410 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { type FaultProfile, faultProfile, InvalidFaultProfileError } from './fault-profile.js';
+import { tokenFingerprint } from './fingerprint.js';
+import { logNormal, type RandomSource, seededRandom } from './seeded-random.js';
+import {
+  basicAuthorization,
+  type IntrospectionOptions,
+  type IntrospectionStats,
+  IntrospectionUnavailableError,
+  TokenIntrospector,
+} from './token-introspector.js';
+
+/** Options of {@link startFlakyApi}. */
+export interface FlakyApiOptions {
+  /** Interface to listen on. Default: `127.0.0.1`. */
+  readonly host?: string;
+  /** Port; 0 picks a free port. Default: 0. */
+  readonly port?: number;
+  /** How bearer tokens are validated: introspection at the IdP, with a short cache. */
+  readonly introspection: IntrospectionOptions;
+  /**
+   * The IdP's revocation endpoint, used by `POST /admin/revoke-current-token` with the
+   * introspection client's credentials (that client needs `mayRevokeAnyToken`).
+   * Default: none (the route answers 501).
+   */
+  readonly revocationUrl?: string;
+  /** The first fault profile (validated, missing fields healthy). Default: healthy. */
+  readonly profile?: Partial<FaultProfile>;
+  /** Bearer token for the `/admin/*` routes; at least 16 characters. */
+  readonly adminToken: string;
+  /** Scope a token needs for `/weatherforecast`; 403 `insufficient_scope` otherwise. Default: none. */
+  readonly requiredScope?: string;
+  /** Seed of the fault and forecast RNG, for repeatable runs. Default: random. */
+  readonly seed?: number;
+  /** Where to write one line per new token seen, profile change or revocation. Default: nowhere. */
+  readonly log?: (line: string) => void;
+}
+
+/** What the API served since it started. */
+export interface FlakyApiStats {
+  /** Name of the current fault profile. */
+  readonly profile: string;
+  /** `/weatherforecast` requests received. */
+  readonly requests: number;
+  /** `/weatherforecast` responses by status code; connection resets count under `reset`. */
+  readonly byStatus: Readonly<Record<string, number>>;
+  /** Faults injected, by kind. */
+  readonly injected: {
+    readonly down: number;
+    readonly error: number;
+    readonly unauthorized: number;
+    readonly rateLimited: number;
+    readonly reset: number;
+  };
+  /** Requests refused for a real token problem, by reason. */
+  readonly rejected: {
+    readonly missingToken: number;
+    readonly inactiveToken: number;
+    readonly insufficientScope: number;
+    readonly introspectionUnavailable: number;
+  };
+  readonly introspection: IntrospectionStats;
+  /** How many distinct tokens the API has seen. */
+  readonly distinctTokens: number;
+  /** Fingerprint of the last valid token seen, if any. */
+  readonly lastTokenFingerprint: string | undefined;
+  /** Tokens revoked through `POST /admin/revoke-current-token`. */
+  readonly revocations: number;
+}
+
+/** What `revokeCurrentToken()` did. */
+export interface RevocationResult {
+  readonly revoked: boolean;
+  readonly fingerprint?: string;
+  readonly reason?: string;
+}
+
+/** A running flaky API. */
+export interface FlakyApi {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  /** Replace the fault profile (validated; missing fields healthy). Returns the new profile. */
+  setProfile(profile: Partial<FaultProfile>): FaultProfile;
+  profile(): FaultProfile;
+  stats(): FlakyApiStats;
+  /** Revoke, at the IdP, the last valid token this API saw. */
+  revokeCurrentToken(): Promise<RevocationResult>;
+  /** Stop listening, drop open connections and pending delays. */
+  close(): Promise<void>;
+}
+
+type Fault = 'none' | 'error' | 'unauthorized' | 'rateLimited' | 'reset';
+
+const SUMMARIES = ['Freezing', 'Bracing', 'Chilly', 'Cool', 'Mild', 'Warm', 'Balmy', 'Hot'];
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/**
+ * Start the downstream API of the demo: `GET /weatherforecast` behind real bearer-token
+ * validation (introspection at the IdP), with faults injected from a profile that can be
+ * changed while running. Admin routes (`Authorization: Bearer <adminToken>`):
+ * `GET|PUT /admin/profile`, `POST /admin/revoke-current-token`, `GET /admin/stats`.
+ * `GET /healthz` is open. Tokens are logged by fingerprint only.
+ *
+ * @example
+ * const api = await startFlakyApi({ introspection: { url, clientId, clientSecret }, adminToken });
+ * api.setProfile({ name: 'storm', errorRate: 0.2, rateLimitRate: 0.1 });
+ */
+export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi> {
+  if (
+    typeof options.adminToken !== 'string' ||
+    options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH
+  ) {
+    throw new TypeError(
+      `startFlakyApi: \`adminToken\` must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
+    );
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`startFlakyApi: \`port\` must be an integer in [0, 65535], got ${port}`);
+  }
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? (() => {});
+  const random = seededRandom(options.seed);
+  const introspector = new TokenIntrospector(options.introspection);
+  const adminTokenHash = sha256(options.adminToken);
+  const closing = new AbortController();
+
+  let profile = faultProfile(options.profile ?? {});
+  let lastToken: string | undefined;
+  const seenFingerprints = new Set<string>();
+  const counters = {
+    requests: 0,
+    revocations: 0,
+    byStatus: {} as Record<string, number>,
+    injected: { down: 0, error: 0, unauthorized: 0, rateLimited: 0, reset: 0 },
+    rejected: {
+      missingToken: 0,
+      inactiveToken: 0,
+      insufficientScope: 0,
+      introspectionUnavailable: 0,
+    },
+  };
+  const countStatus = (status: string) => {
+    counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
+  };
+
+  const setProfile = (next: Partial<FaultProfile>): FaultProfile => {
+    profile = faultProfile(next);
+    log(`flaky-api: fault profile is now "${profile.name}" ${JSON.stringify(profile)}`);
+    return profile;
+  };
+
+  const revokeCurrentToken = async (): Promise<RevocationResult> => {
+    if (!options.revocationUrl)
+      return { revoked: false, reason: 'no revocation endpoint configured' };
+    const token = lastToken;
+    if (!token) return { revoked: false, reason: 'no token seen yet' };
+    const fingerprint = tokenFingerprint(token);
+    const res = await fetch(options.revocationUrl, {
+      method: 'POST',
+      headers: {
+        authorization: basicAuthorization(
+          options.introspection.clientId,
+          options.introspection.clientSecret,
+        ),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    await res.body?.cancel();
+    if (res.status !== 200) {
+      log(`flaky-api: the IdP refused to revoke token ${fingerprint}: ${res.status}`);
+      return { revoked: false, fingerprint, reason: `revocation endpoint answered ${res.status}` };
+    }
+    introspector.forget(token);
+    if (lastToken === token) lastToken = undefined;
+    counters.revocations += 1;
+    log(`flaky-api: revoked token ${fingerprint} at the IdP`);
+    return { revoked: true, fingerprint };
+  };
+
+  const stats = (): FlakyApiStats => ({
+    profile: profile.name,
+    requests: counters.requests,
+    byStatus: { ...counters.byStatus },
+    injected: { ...counters.injected },
+    rejected: { ...counters.rejected },
+    introspection: introspector.stats(),
+    distinctTokens: seenFingerprints.size,
+    lastTokenFingerprint: lastToken === undefined ? undefined : tokenFingerprint(lastToken),
+    revocations: counters.revocations,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/weatherforecast', async (req, res) => {
+    counters.requests += 1;
+    res.on('finish', () => countStatus(String(res.statusCode)));
+    const current = profile;
+    if (current.down) {
+      counters.injected.down += 1;
+      res.status(503).json({ error: 'service unavailable (hard down)' });
+      return;
+    }
+    const fault = drawFault(current, random);
+    const delayMs = logNormal(random, current.latencyMedianMs, current.latencyP99Ms);
+    if (delayMs > 0) {
+      try {
+        await sleep(delayMs, undefined, { signal: closing.signal });
+      } catch {
+        return; // shutting down; the connection is being dropped
+      }
+    }
+    if (fault === 'reset') {
+      counters.injected.reset += 1;
+      countStatus('reset');
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (fault === 'rateLimited') {
+      counters.injected.rateLimited += 1;
+      res.set('retry-after', String(current.retryAfterSeconds));
+      res.status(429).json({ error: 'too many requests' });
+      return;
+    }
+
+    const token = bearerToken(req.get('authorization'));
+    if (token === undefined) {
+      counters.rejected.missingToken += 1;
+      res.set('www-authenticate', 'Bearer realm="flaky-api"');
+      res.status(401).json({ error: 'missing bearer token' });
+      return;
+    }
+    let info: Awaited<ReturnType<TokenIntrospector['inspect']>>;
+    try {
+      info = await introspector.inspect(token);
+    } catch (error) {
+      if (!(error instanceof IntrospectionUnavailableError)) throw error;
+      counters.rejected.introspectionUnavailable += 1;
+      res.status(503).json({ error: 'cannot validate the token now' });
+      return;
+    }
+    if (!info.active) {
+      counters.rejected.inactiveToken += 1;
+      res.set(
+        'www-authenticate',
+        'Bearer realm="flaky-api", error="invalid_token", error_description="the token is not active"',
+      );
+      res.status(401).json({ error: 'invalid_token' });
+      return;
+    }
+    if (options.requiredScope && !info.scopes.includes(options.requiredScope)) {
+      counters.rejected.insufficientScope += 1;
+      res.set(
+        'www-authenticate',
+        `Bearer realm="flaky-api", error="insufficient_scope", scope="${options.requiredScope}"`,
+      );
+      res.status(403).json({ error: 'insufficient_scope' });
+      return;
+    }
+    lastToken = token;
+    const fingerprint = tokenFingerprint(token);
+    if (!seenFingerprints.has(fingerprint)) {
+      seenFingerprints.add(fingerprint);
+      log(`flaky-api: first request with token ${fingerprint} of client ${info.clientId ?? '?'}`);
+    }
+
+    if (fault === 'unauthorized') {
+      counters.injected.unauthorized += 1;
+      res.set(
+        'www-authenticate',
+        'Bearer realm="flaky-api", error="invalid_token", error_description="injected fault"',
+      );
+      res.status(401).json({ error: 'invalid_token' });
+      return;
+    }
+    if (fault === 'error') {
+      counters.injected.error += 1;
+      const status = current.errorStatuses[Math.floor(random() * current.errorStatuses.length)]!;
+      res.status(status).json({ error: 'injected fault' });
+      return;
+    }
+    res.json(forecast(random));
+  });
+
+  const admin = express.Router();
+  admin.use((req, res, next) => {
+    const token = bearerToken(req.get('authorization'));
+    if (token === undefined || !timingSafeEqual(sha256(token), adminTokenHash)) {
+      res.set('www-authenticate', 'Bearer realm="flaky-api-admin"');
+      res.status(401).json({ error: 'admin token required' });
+      return;
+    }
+    next();
+  });
+  admin.use(express.json({ limit: '16kb' }));
+  admin.get('/profile', (_req, res) => {
+    res.json(profile);
+  });
+  admin.put('/profile', (req, res) => {
+    try {
+      res.json(setProfile(req.body as Partial<FaultProfile>));
+    } catch (error) {
+      if (!(error instanceof InvalidFaultProfileError)) throw error;
+      res.status(400).json({ error: error.message });
+    }
+  });
+  admin.post('/revoke-current-token', async (_req, res) => {
+    const result = await revokeCurrentToken();
+    res.status(result.revoked ? 200 : 409).json(result);
+  });
+  admin.get('/stats', (_req, res) => {
+    res.json(stats());
+  });
+  app.use('/admin', admin);
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use(
+    (error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+      const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+      if (status === 500) log(`flaky-api: internal error: ${error.message}`);
+      res.status(status).json({ error: status === 500 ? 'internal error' : error.message });
+    },
+  );
+
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  log(`flaky-api: listening on ${url} with fault profile "${profile.name}"`);
+
+  return {
+    url,
+    setProfile,
+    profile: () => profile,
+    stats,
+    revokeCurrentToken,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        closing.abort();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** One draw picks at most one fault; the rates are shares of all requests. */
+function drawFault(profile: FaultProfile, random: RandomSource): Fault {
+  let draw = random();
+  const shares: [Fault, number][] = [
+    ['reset', profile.resetRate],
+    ['rateLimited', profile.rateLimitRate],
+    ['unauthorized', profile.unauthorizedRate],
+    ['error', profile.errorRate],
+  ];
+  for (const [fault, share] of shares) {
+    if (draw < share) return fault;
+    draw -= share;
+  }
+  return 'none';
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
+  return match?.[1];
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+interface ForecastDay {
+  readonly date: string;
+  readonly temperatureC: number;
+  readonly temperatureF: number;
+  readonly summary: string;
+}
+
+function forecast(random: RandomSource): ForecastDay[] {
+  const today = Date.now();
+  return Array.from({ length: 5 }, (_, index) => {
+    const temperatureC = Math.floor(random() * 75) - 20;
+    return {
+      date: new Date(today + (index + 1) * 86_400_000).toISOString().slice(0, 10),
+      temperatureC,
+      temperatureF: 32 + Math.trunc(temperatureC / 0.5556),
+      summary: SUMMARIES[Math.floor(random() * SUMMARIES.length)]!,
+    };
+  });
+}

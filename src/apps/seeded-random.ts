@@ -1,0 +1,35 @@
+/** A source of uniform numbers in [0, 1), reproducible from its seed. */
+export type RandomSource = () => number;
+
+/**
+ * A small, fast, seedable PRNG (mulberry32, 32-bit state). Not for cryptography: it makes a
+ * fault run repeatable, so the same seed gives the same sequence of faults.
+ *
+ * @param seed any integer; default: a random one.
+ * @example const random = seededRandom(42); random(); // => 0.6011037519201636
+ */
+export function seededRandom(seed: number = Math.floor(Math.random() * 2 ** 32)): RandomSource {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * A log-normal draw with the given median and 99th percentile: most values near the median,
+ * a long tail up to about p99. Returns the median when `p99 <= median`.
+ */
+export function logNormal(random: RandomSource, median: number, p99: number): number {
+  if (median <= 0) return 0;
+  if (p99 <= median) return median;
+  const sigma = Math.log(p99 / median) / 2.326_347_874; // z of the 99th percentile
+  // Box-Muller; 1 - u keeps the log argument away from 0.
+  const u = 1 - random();
+  const v = random();
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  return median * Math.exp(sigma * z);
+}
