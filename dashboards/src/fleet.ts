@@ -1,0 +1,634 @@
+// The "Steadfast fleet" dashboard of TELEMETRY.md, as code. `generate.ts` writes it to
+// dashboards/steadfast-fleet.json; a test fails when the committed JSON drifts.
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  DatasourceVariableBuilder,
+  MappingType,
+  QueryVariableBuilder,
+  RowBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  type ValueMapping,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  PanelBuilder as HeatmapPanel,
+  YAxisConfigBuilder,
+} from '@grafana/grafana-foundation-sdk/heatmap';
+import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
+import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
+import { type KnownMetricName, metric } from './metrics.js';
+
+export const DASHBOARD_UID = 'steadfast-fleet';
+export const DASHBOARD_FILE = 'steadfast-fleet.json';
+
+/** Every panel and query points at the datasource variable. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
+export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
+
+const R = '[$__rate_interval]';
+/** Worker-scoped, client-scoped and credential-scoped label matchers. */
+const W = 'job=~"$job",instance=~"$instance"';
+const S = `${W},client=~"$client"`;
+const C = `${W},credential=~"$credential"`;
+
+/** `name{matchers}` with a name checked against the metric contract at compile time. */
+function sel(name: KnownMetricName, matchers: string, suffix = ''): string {
+  return `${metric(name)}${suffix}{${matchers}}`;
+}
+
+interface Target {
+  readonly expr: string;
+  readonly legend: string;
+  readonly exemplar?: boolean;
+  readonly format?: PromQueryFormat;
+}
+
+function target(t: Target, refId: string): DataqueryBuilder {
+  const b = new DataqueryBuilder()
+    .datasource(DATASOURCE)
+    .refId(refId)
+    .expr(t.expr)
+    .legendFormat(t.legend)
+    .range();
+  if (t.exemplar === true) b.exemplar(true);
+  if (t.format !== undefined) b.format(t.format);
+  return b;
+}
+
+type AnyPanel = TimeseriesPanel | StatPanel | StateTimelinePanel | HeatmapPanel;
+
+interface Common {
+  readonly title: string;
+  readonly description: string;
+  readonly unit: string;
+  readonly targets: readonly Target[];
+  readonly width?: number;
+  readonly height?: number;
+}
+
+let nextId = 1;
+
+function finish<P extends AnyPanel>(p: P, c: Common): P {
+  p.id(nextId++)
+    .title(c.title)
+    .description(c.description)
+    .unit(c.unit)
+    .datasource(DATASOURCE)
+    .span(c.width ?? 8)
+    .height(c.height ?? 8);
+  c.targets.forEach((t, i) => {
+    p.withTarget(target(t, String.fromCharCode(65 + i)));
+  });
+  return p;
+}
+
+const legend = new common.VizLegendOptionsBuilder()
+  .showLegend(true)
+  .displayMode(common.LegendDisplayMode.List)
+  .placement(common.LegendPlacement.Bottom);
+const tooltip = new common.VizTooltipOptionsBuilder()
+  .mode(common.TooltipDisplayMode.Multi)
+  .sort(common.SortOrder.Descending);
+
+function timeseries(
+  c: Common & {
+    readonly stacked?: boolean;
+    readonly bars?: boolean;
+    readonly min?: number;
+    readonly max?: number;
+    readonly thresholdLine?: number;
+  },
+): TimeseriesPanel {
+  const p = finish(new TimeseriesPanel(), c).legend(legend).tooltip(tooltip).fillOpacity(10);
+  if (c.stacked === true) {
+    p.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
+  }
+  if (c.bars === true) p.drawStyle(common.GraphDrawStyle.Bars).fillOpacity(60);
+  if (c.min !== undefined) p.min(c.min);
+  if (c.max !== undefined) p.max(c.max);
+  if (c.thresholdLine !== undefined) {
+    p.thresholds(
+      new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+        { value: null, color: 'green' },
+        { value: c.thresholdLine, color: 'red' },
+      ]),
+    ).thresholdsStyle(
+      new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed),
+    );
+  }
+  return p;
+}
+
+function stat(
+  c: Common & {
+    readonly steps?: { value: number | null; color: string }[];
+    readonly decimals?: number;
+  },
+): StatPanel {
+  const p = finish(new StatPanel(), { width: 6, height: 5, ...c })
+    .graphMode(common.BigValueGraphMode.Area)
+    .colorMode(common.BigValueColorMode.Value)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
+  if (c.steps !== undefined) {
+    p.thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(c.steps));
+  }
+  if (c.decimals !== undefined) p.decimals(c.decimals);
+  return p;
+}
+
+function stateTimeline(c: Common & { readonly mappings: ValueMapping[] }): StateTimelinePanel {
+  return finish(new StateTimelinePanel(), c)
+    .mappings(c.mappings)
+    .showValue(common.VisibilityMode.Never)
+    .mergeValues(true)
+    .legend(legend);
+}
+
+function valueMap(
+  entries: Record<string, { text: string; color: string; index: number }>,
+): ValueMapping {
+  return { type: MappingType.ValueToText, options: entries };
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows
+
+function overviewRow(): AnyPanel[] {
+  return [
+    stat({
+      title: 'Success ratio',
+      description:
+        'Share of logical calls that succeeded (with or without retries) among all calls, including rejected ones. A call is one `fetch()` through the SDK, whatever the number of wire attempts.',
+      unit: 'percentunit',
+      decimals: 2,
+      steps: [
+        { value: null, color: 'red' },
+        { value: 0.95, color: 'orange' },
+        { value: 0.99, color: 'green' },
+      ],
+      targets: [
+        {
+          expr: `sum(rate(${sel('steadfast_calls_total', `${S},kind=~"successful_.*"`)}${R})) / sum(rate(${sel('steadfast_calls_total', S)}${R}))`,
+          legend: 'success ratio',
+        },
+      ],
+    }),
+    stat({
+      title: 'Attempts per call',
+      description:
+        'Retry amplification: wire attempts divided by logical calls. 1.0 means no re-sends; a retry storm shows here first.',
+      unit: 'short',
+      decimals: 2,
+      steps: [
+        { value: null, color: 'green' },
+        { value: 1.2, color: 'orange' },
+        { value: 2, color: 'red' },
+      ],
+      targets: [
+        {
+          expr: `sum(rate(${sel('http_client_request_duration_seconds', S, '_count')}${R})) / sum(rate(${sel('steadfast_call_duration_seconds', S, '_count')}${R}))`,
+          legend: 'attempts per call',
+        },
+      ],
+    }),
+    stat({
+      title: 'Open breakers',
+      description:
+        'Circuit breakers currently open, counted per worker and origin (each worker has its own breaker per downstream origin).',
+      unit: 'short',
+      steps: [
+        { value: null, color: 'green' },
+        { value: 1, color: 'red' },
+      ],
+      targets: [
+        {
+          expr: `sum(${sel('steadfast_circuit_breaker_state', `${S},state="open"`)})`,
+          legend: 'open',
+        },
+      ],
+    }),
+    stat({
+      title: 'Workers up',
+      description:
+        'Worker instances whose /metrics the last scrape reached (Prometheus `up`), out of the selected instances.',
+      unit: 'short',
+      steps: [
+        { value: null, color: 'red' },
+        { value: 1, color: 'green' },
+      ],
+      targets: [{ expr: `sum(${sel('up', W)})`, legend: 'up' }],
+    }),
+    timeseries({
+      title: 'Calls/s by kind',
+      description:
+        'Logical calls per second by outcome kind: successful or failed, with or without retry, and not_permitted (rejected before reaching the wire: limiter, breaker, budget).',
+      unit: 'reqps',
+      stacked: true,
+      width: 12,
+      targets: [
+        {
+          expr: `sum by (kind) (rate(${sel('steadfast_calls_total', S)}${R}))`,
+          legend: '{{kind}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Call latency p50 / p95 / p99',
+      description:
+        'Latency of whole logical calls, backoff sleeps and re-sends included (steadfast_call_duration_seconds). Exemplars link to the trace of a slow call.',
+      unit: 's',
+      width: 12,
+      targets: [0.5, 0.95, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le) (rate(${sel('steadfast_call_duration_seconds', S, '_bucket')}${R})))`,
+        legend: `p${Math.round(q * 100)}`,
+        exemplar: true,
+      })),
+    }),
+  ];
+}
+
+function wireRow(): AnyPanel[] {
+  return [
+    timeseries({
+      title: 'Attempts/s by status code',
+      description:
+        'Wire attempts per second by HTTP status code (http_client_request_duration_seconds_count). Attempts that got no response (transport errors, timeouts) have no status code.',
+      unit: 'reqps',
+      stacked: true,
+      width: 6,
+      targets: [
+        {
+          expr: `sum by (http_response_status_code) (rate(${sel('http_client_request_duration_seconds', S, '_count')}${R}))`,
+          legend: '{{http_response_status_code}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Failed attempts/s by error type',
+      description:
+        'Failed wire attempts per second by error.type: the status code ("503", "429", "401"), a transport error code (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET), timeout, or _OTHER.',
+      unit: 'reqps',
+      stacked: true,
+      width: 6,
+      targets: [
+        {
+          expr: `sum by (error_type) (rate(${sel('http_client_request_duration_seconds', `${S},error_type!=""`, '_count')}${R}))`,
+          legend: '{{error_type}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Attempt latency p99 by origin',
+      description:
+        'p99 latency of single wire attempts per downstream origin (server_address). Exemplars are on: click a dot to open the trace of that attempt in the trace backend.',
+      unit: 's',
+      width: 6,
+      targets: [
+        {
+          expr: `histogram_quantile(0.99, sum by (le, server_address) (rate(${sel('http_client_request_duration_seconds', S, '_bucket')}${R})))`,
+          legend: '{{server_address}}',
+          exemplar: true,
+        },
+      ],
+    }),
+    finish(new HeatmapPanel(), {
+      title: 'Attempt latency heatmap',
+      description:
+        'Distribution of wire-attempt latency over time, from the histogram buckets (count of attempts per bucket and interval).',
+      unit: 's',
+      width: 6,
+      targets: [
+        {
+          expr: `sum by (le) (increase(${sel('http_client_request_duration_seconds', S, '_bucket')}${R}))`,
+          legend: '{{le}}',
+          format: PromQueryFormat.Heatmap,
+        },
+      ],
+    })
+      .calculate(false)
+      .yAxis(new YAxisConfigBuilder().unit('s'))
+      .showValue(common.VisibilityMode.Never),
+  ];
+}
+
+function retriesRow(): AnyPanel[] {
+  return [
+    timeseries({
+      title: 'Retries/s by reason',
+      description:
+        'Re-sends per second by the error.type that triggered them. "401" is the re-authorization re-send (new token, zero delay); the others are transient retries with backoff.',
+      unit: 'reqps',
+      stacked: true,
+      width: 6,
+      targets: [
+        {
+          expr: `sum by (reason) (rate(${sel('steadfast_retries_total', S)}${R}))`,
+          legend: '{{reason}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Retry ratio',
+      description:
+        'Re-sends per logical call, per client. The dashed line is the SteadfastRetryRatioHigh alert threshold (0.2).',
+      unit: 'percentunit',
+      width: 6,
+      min: 0,
+      thresholdLine: 0.2,
+      targets: [
+        {
+          expr: `sum by (client) (rate(${sel('steadfast_retries_total', S)}${R})) / sum by (client) (rate(${sel('steadfast_calls_total', S)}${R}))`,
+          legend: '{{client}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Time spent waiting before re-sends',
+      description:
+        'Seconds per second spent sleeping before re-sends, split by where the delay came from: the SDK backoff, or a Retry-After header sent by the server.',
+      unit: 's',
+      stacked: true,
+      width: 6,
+      targets: [
+        {
+          expr: `sum by (source) (rate(${sel('steadfast_retry_delay_seconds_total', S)}${R}))`,
+          legend: '{{source}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Rejected calls and warnings',
+      description:
+        'Calls rejected before reaching the wire (not_permitted: concurrency limiter, retry budget, open breaker) per client, and resilience events of warning or error severity by strategy and event.',
+      unit: 'reqps',
+      width: 6,
+      targets: [
+        {
+          expr: `sum by (client) (rate(${sel('steadfast_calls_total', `${S},kind="not_permitted"`)}${R}))`,
+          legend: 'not permitted {{client}}',
+        },
+        {
+          expr: `sum by (strategy, event) (rate(${sel('steadfast_events_total', `${S},severity=~"warning|error"`)}${R}))`,
+          legend: '{{strategy}} {{event}}',
+        },
+      ],
+    }),
+  ];
+}
+
+function breakersRow(): AnyPanel[] {
+  const state = (s: string) => sel('steadfast_circuit_breaker_state', `${S},state="${s}"`);
+  return [
+    stateTimeline({
+      title: 'Breaker state by origin',
+      description:
+        'Worst breaker state per downstream origin across the selected workers: closed (green), half_open (amber), open (red).',
+      unit: 'short',
+      width: 8,
+      mappings: [
+        valueMap({
+          '0': { text: 'closed', color: 'green', index: 0 },
+          '1': { text: 'half_open', color: 'orange', index: 1 },
+          '2': { text: 'open', color: 'red', index: 2 },
+        }),
+      ],
+      targets: [
+        {
+          expr: `max by (server_address) (2 * ${state('open')} + ignoring (state) ${state('half_open')})`,
+          legend: '{{server_address}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Breaker transitions',
+      description:
+        'Breaker state changes per interval, by origin and target state; catches flaps shorter than the scrape interval.',
+      unit: 'short',
+      bars: true,
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (server_address, to_state) (increase(${sel('steadfast_circuit_breaker_transitions_total', S)}${R}))`,
+          legend: '{{server_address}} → {{to_state}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Short-circuited attempts/s',
+      description:
+        'Attempts an open breaker refused without touching the network, per origin (steadfast_circuit_breaker_not_permitted_calls_total).',
+      unit: 'reqps',
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (server_address) (rate(${sel('steadfast_circuit_breaker_not_permitted_calls_total', S)}${R}))`,
+          legend: '{{server_address}}',
+        },
+      ],
+    }),
+  ];
+}
+
+function tokensRow(): AnyPanel[] {
+  return [
+    timeseries({
+      title: 'Token-endpoint requests across the fleet',
+      description:
+        'Token-endpoint requests per interval summed over every instance: with a shared store this is one per rotation for the whole fleet, not one per worker.',
+      unit: 'short',
+      bars: true,
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (credential, result) (increase(${sel('steadfast_token_fetches_total', C)}${R}))`,
+          legend: '{{credential}} {{result}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Token fetch latency p50 / p99',
+      description: 'Latency of token-endpoint requests (steadfast_token_fetch_duration_seconds).',
+      unit: 's',
+      width: 8,
+      targets: [0.5, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le, credential) (rate(${sel('steadfast_token_fetch_duration_seconds', C, '_bucket')}${R})))`,
+        legend: `p${Math.round(q * 100)} {{credential}}`,
+      })),
+    }),
+    timeseries({
+      title: 'Token cache lookups by level and result',
+      description:
+        'Where tokens come from: the in-process cache (local) or the shared store, and whether the lookup hit, missed, or joined a fetch already in flight (coalesced).',
+      unit: 'ops',
+      stacked: true,
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (level, result) (rate(${sel('steadfast_token_cache_lookups_total', C)}${R}))`,
+          legend: '{{level}} {{result}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: '401s absorbed without a fetch',
+      description:
+        'How 401s were handled per interval: newer_present = a newer token was already there, so no token-endpoint call; deleted = the rejected token was evicted and a fetch follows; absent = nothing to evict.',
+      unit: 'short',
+      bars: true,
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (result) (increase(${sel('steadfast_token_invalidations_total', C)}${R}))`,
+          legend: '{{result}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Time to token expiry',
+      description:
+        'Seconds until the token each instance uses expires. A healthy fleet shows a sawtooth that is refreshed well before 0; the red line is 60 s.',
+      unit: 's',
+      width: 8,
+      thresholdLine: 60,
+      targets: [
+        {
+          expr: `min by (instance, credential) (${sel('steadfast_token_expiry_timestamp_seconds', C)}) - time()`,
+          legend: '{{instance}} {{credential}}',
+        },
+      ],
+    }),
+    stateTimeline({
+      title: 'Token store up per instance',
+      description:
+        'Whether each instance reaches the shared token store (Redis). Down means the instance fetches and caches tokens alone.',
+      unit: 'short',
+      width: 8,
+      mappings: [
+        valueMap({
+          '0': { text: 'down', color: 'red', index: 0 },
+          '1': { text: 'up', color: 'green', index: 1 },
+        }),
+      ],
+      targets: [
+        {
+          expr: `min by (instance) (${sel('steadfast_token_store_up', C)})`,
+          legend: '{{instance}}',
+        },
+      ],
+    }),
+  ];
+}
+
+function workersRow(): AnyPanel[] {
+  return [
+    timeseries({
+      title: 'Event-loop lag p99',
+      description:
+        'Event-loop lag, 99th percentile, per worker (prom-client default metric). High lag delays every timer, including timeouts and backoff.',
+      unit: 's',
+      targets: [
+        {
+          expr: `max by (instance) (${sel('nodejs_eventloop_lag_p99_seconds', W)})`,
+          legend: '{{instance}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Memory',
+      description: 'Resident set size and V8 heap in use per worker.',
+      unit: 'bytes',
+      targets: [
+        {
+          expr: `max by (instance) (${sel('process_resident_memory_bytes', W)})`,
+          legend: 'rss {{instance}}',
+        },
+        {
+          expr: `max by (instance) (${sel('nodejs_heap_size_used_bytes', W)})`,
+          legend: 'heap {{instance}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Series per worker',
+      description:
+        'Samples each worker exposes per scrape: the cardinality guard. The budget is about 2,000 series per worker (red line).',
+      unit: 'short',
+      thresholdLine: 2000,
+      targets: [
+        {
+          expr: `max by (instance) (${sel('scrape_samples_scraped', W)})`,
+          legend: '{{instance}}',
+        },
+      ],
+    }),
+  ];
+}
+
+export const ROWS: readonly { title: string; panels: () => AnyPanel[] }[] = [
+  { title: 'Overview', panels: overviewRow },
+  { title: 'Wire attempts', panels: wireRow },
+  { title: 'Retries', panels: retriesRow },
+  { title: 'Circuit breakers', panels: breakersRow },
+  { title: 'Tokens across the fleet', panels: tokensRow },
+  { title: 'Workers', panels: workersRow },
+];
+
+function queryVariable(name: string, label: string, query: string): QueryVariableBuilder {
+  return new QueryVariableBuilder(name)
+    .label(label)
+    .datasource(DATASOURCE)
+    .query({ query, refId: 'PrometheusVariableQueryEditor-VariableQuery' })
+    .definition(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.*')
+    .current({ text: 'All', value: '$__all' });
+}
+
+/** The dashboard variables, in order; their queries use Grafana's `label_values()`. */
+export const VARIABLE_QUERIES = {
+  job: `label_values(${metric('steadfast_build_info')}, job)`,
+  instance: `label_values(${metric('steadfast_build_info')}{job=~"$job"}, instance)`,
+  client: `label_values(${metric('steadfast_calls_total')}{${W}}, client)`,
+  credential: `label_values(${metric('steadfast_token_cache_lookups_total')}{${W}}, credential)`,
+} as const;
+
+export function buildFleetDashboard(): Dashboard {
+  nextId = 1;
+  const b = new DashboardBuilder('Steadfast fleet')
+    .uid(DASHBOARD_UID)
+    .description(
+      'Resilient OAuth2 HTTP calls across a fleet of Steadfast workers: outcomes, wire attempts, retries, circuit breakers, shared tokens and worker health. Generated from dashboards/src/fleet.ts; do not edit by hand.',
+    )
+    .tags(['steadfast', 'resilience', 'oauth2'])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .time({ from: 'now-30m', to: 'now' })
+    .refresh('10s')
+    .timezone('browser')
+    .withVariable(
+      new DatasourceVariableBuilder('datasource')
+        .label('Data source')
+        .type('prometheus')
+        .current({ text: 'Prometheus', value: 'prometheus' }),
+    )
+    .withVariable(queryVariable('job', 'Job', VARIABLE_QUERIES.job))
+    .withVariable(queryVariable('instance', 'Instance', VARIABLE_QUERIES.instance))
+    .withVariable(queryVariable('client', 'Client', VARIABLE_QUERIES.client))
+    .withVariable(queryVariable('credential', 'Credential', VARIABLE_QUERIES.credential));
+  let rowId = 1000;
+  for (const row of ROWS) {
+    b.withRow(new RowBuilder(row.title).id(rowId++).datasource(DATASOURCE));
+    for (const panel of row.panels()) b.withPanel(panel);
+  }
+  return b.build();
+}
