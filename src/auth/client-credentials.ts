@@ -1,0 +1,157 @@
+import type { ClientEvents } from '../pipeline/client-events.js';
+import type { Strategy } from '../pipeline/types.js';
+import { AuthCircuit } from './auth-circuit.js';
+import { discoverTokenEndpoint } from './discovery.js';
+import { TokenEvents } from './events.js';
+import { credentialKey } from './fingerprint.js';
+import { type ClientCredentialsOptions, normalizeClientCredentials } from './options.js';
+import { createReauthorizeStrategy } from './reauthorize-strategy.js';
+import { memoryTokenStore } from './store/memory.js';
+import { requestClientCredentialsToken } from './token-endpoint.js';
+import { type LocalToken, TokenManager } from './token-manager.js';
+import type { Authorization } from './types.js';
+
+/** What {@link clientCredentials} returns: an `Authorization` plus direct token access. */
+export interface ClientCredentialsAuthorization extends Authorization {
+  /**
+   * A token for use outside a Steadfast client (e.g. a gRPC call). Prefer passing the
+   * authorization to `createClient({ auth })`, which also handles 401s.
+   */
+  getToken(): Promise<{
+    readonly value: string;
+    readonly type: string;
+    readonly fingerprint: string;
+  }>;
+  /** Report a 401 for a token obtained with {@link getToken}: invalidates exactly that token. */
+  invalidateToken(fingerprint: string): Promise<'deleted' | 'newer_present' | 'absent'>;
+}
+
+/**
+ * OAuth2 client credentials (RFC 6749 §4.4) for `createClient({ auth })`: one token per
+ * credential, cached in process (the hot path does no I/O), refreshed ahead of expiry by
+ * one instance of the fleet, re-fetched at most once when a 401 storm hits (with a
+ * {@link redisTokenStore}). Options are validated here, at construction; the secret
+ * never appears in errors, logs or events.
+ *
+ * @example
+ * const auth = clientCredentials({
+ *   tokenUrl: 'https://idp.example.com/oauth2/token',
+ *   clientId: 'billing-worker',
+ *   clientSecret: process.env.CLIENT_SECRET!,
+ *   scope: 'invoices.read',
+ *   store: redisTokenStore({ url: process.env.REDIS_URL! }),
+ * });
+ * const api = createClient({ name: 'invoices', baseUrl: 'https://api.example.com', auth });
+ */
+export function clientCredentials(
+  options: ClientCredentialsOptions,
+): ClientCredentialsAuthorization {
+  const config = normalizeClientCredentials(options);
+  const store = options.store ?? memoryTokenStore();
+  const tokenEvents = new TokenEvents();
+  let tokenEndpoint: Promise<string> | undefined = config.tokenUrl
+    ? Promise.resolve(config.tokenUrl)
+    : undefined;
+
+  const resolveTokenEndpoint = (): Promise<string> => {
+    if (!tokenEndpoint) {
+      const discovery = discoverTokenEndpoint(
+        config.issuer!,
+        config.tokenEndpointTimeoutMs,
+        config.dispatcher,
+      );
+      tokenEndpoint = discovery;
+      // A failed discovery is retried on the next fetch (after the backoff), not cached.
+      discovery.catch(() => {
+        if (tokenEndpoint === discovery) tokenEndpoint = undefined;
+      });
+    }
+    return tokenEndpoint;
+  };
+
+  const manager = new TokenManager({
+    credential: config.credential,
+    key: credentialKey({
+      endpoint: config.tokenUrl ?? config.issuer!,
+      clientId: config.clientId,
+      scopes: config.scopes,
+      audience: config.audience,
+      resource: config.resource,
+      authMethod: config.clientAuthMethod,
+    }),
+    store,
+    events: tokenEvents,
+    fetchToken: async () =>
+      requestClientCredentialsToken({
+        tokenEndpoint: await resolveTokenEndpoint(),
+        clientId: config.clientId,
+        clientSecret: config.clientSecret,
+        authMethod: config.clientAuthMethod,
+        scopes: config.scopes,
+        audience: config.audience,
+        resource: config.resource,
+        timeoutMs: config.tokenEndpointTimeoutMs,
+        limits: {
+          defaultLifetimeMs: config.defaultLifetimeMs,
+          maxLifetimeMs: config.maxLifetimeMs,
+        },
+        dispatcher: config.dispatcher,
+      }),
+    timing: {
+      hardSkewMs: config.hardSkewMs,
+      hardSkewRatio: config.hardSkewRatio,
+      softWindowRatio: config.softWindowRatio,
+      minSoftWindowMs: config.minSoftWindowMs,
+      maxSoftWindowMs: config.maxSoftWindowMs,
+    },
+    leaseMs: config.leaseMs,
+    backoffMinMs: config.backoffMinMs,
+    backoffMaxMs: config.backoffMaxMs,
+    configurationErrorBackoffMs: config.configurationErrorBackoffMs,
+    storeBreakMs: config.storeBreakMs,
+  });
+  const circuit = new AuthCircuit(
+    {
+      threshold: config.authCircuitThreshold,
+      windowMs: config.authCircuitWindowMs,
+      cooldownMs: config.authCircuitCooldownMs,
+      maxCooldownMs: config.authCircuitMaxCooldownMs,
+    },
+    tokenEvents,
+    config.credential,
+    config.logError,
+  );
+  store.attach();
+  let closed: Promise<void> | undefined;
+
+  const publicToken = (token: LocalToken) => ({
+    value: token.value,
+    type: token.type,
+    fingerprint: token.fingerprint,
+  });
+
+  return {
+    credential: config.credential,
+    tokenEvents,
+    createStrategy(events: ClientEvents): Strategy {
+      return createReauthorizeStrategy(
+        manager,
+        circuit,
+        { maxReauthorizations: config.maxReauthorizations, minTokenAgeMs: config.minTokenAgeMs },
+        events,
+      );
+    },
+    async getToken() {
+      return publicToken(manager.peek() ?? (await manager.acquire()));
+    },
+    invalidateToken: (fingerprint: string) => manager.invalidate(fingerprint),
+    close(): Promise<void> {
+      // Several clients may share one authorization; closing twice is harmless.
+      closed ??= (async () => {
+        manager.close();
+        await store.detach();
+      })();
+      return closed;
+    },
+  };
+}

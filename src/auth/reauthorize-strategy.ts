@@ -1,0 +1,144 @@
+import { AbortError, TimeoutError } from '../errors.js';
+import type { ClientEvents } from '../pipeline/client-events.js';
+import type { ReauthorizeEvent } from '../pipeline/events.js';
+import type { CallContext, Next, Outcome, Strategy, WireResponse } from '../pipeline/types.js';
+import type { AuthCircuit } from './auth-circuit.js';
+import type { LocalToken, TokenManager } from './token-manager.js';
+import { decideOnChallenges, parseWwwAuthenticate } from './www-authenticate.js';
+
+/** Settings of the re-authorization strategy. */
+export interface ReauthorizeOptions {
+  /** Re-sends after a 401 per call. Default: 1. */
+  readonly maxReauthorizations: number;
+  /** A token younger than this (ms) that is rejected on a re-send counts toward the auth circuit. Default: 30 000. */
+  readonly minTokenAgeMs: number;
+}
+
+/**
+ * Pipeline slot 4: attach `Authorization` per attempt and handle 401s. On a 401 that means
+ * "bad token" (`invalid_token`, no error code, or anything not understood) it invalidates
+ * exactly the token that attempt carried and re-sends at zero delay, at most
+ * `maxReauthorizations` times, only when the body can be replayed. `insufficient_scope`
+ * goes back as is. Emits `reauthorize` on the client's events.
+ */
+export function createReauthorizeStrategy(
+  manager: TokenManager,
+  circuit: AuthCircuit,
+  options: ReauthorizeOptions,
+  events: ClientEvents,
+): Strategy {
+  const emit = (event: ReauthorizeEvent) => events.reauthorize.emit(event);
+
+  return {
+    name: 'reauthorize',
+    async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+      let reauthorizations = 0;
+      let avoid: string | undefined;
+      for (;;) {
+        let token: LocalToken;
+        try {
+          token = manager.peek() ?? (await bounded(manager.acquire(avoid), ctx));
+          if (token.fingerprint === avoid) token = await bounded(manager.acquire(avoid), ctx);
+        } catch (error) {
+          return { kind: 'error', error: error as Error };
+        }
+        ctx.headers.authorization = `${token.type} ${token.value}`;
+        const outcome = await next(ctx);
+        if (outcome.kind !== 'response' || outcome.response.status !== 401) return outcome;
+
+        const rejectedFingerprint = token.fingerprint;
+        const decision = decideOnChallenges(
+          parseWwwAuthenticate(outcome.response.headers['www-authenticate']),
+        );
+        const base = { ctx, rejectedFingerprint, newerTokenPresent: false };
+        if (decision === 'insufficient_scope') {
+          emit({ ...base, resent: false, skippedBecause: 'insufficient_scope' });
+          return outcome;
+        }
+        if (circuit.isOpen()) {
+          emit({ ...base, resent: false, skippedBecause: 'auth_circuit_open' });
+          return outcome;
+        }
+        if (reauthorizations > 0 && Date.now() - token.issuedAt < options.minTokenAgeMs) {
+          circuit.recordFreshTokenRejected();
+        }
+        const result = await manager.invalidate(rejectedFingerprint);
+        const newerTokenPresent = result === 'newer_present';
+        if (reauthorizations >= options.maxReauthorizations) {
+          emit({
+            ...base,
+            newerTokenPresent,
+            resent: false,
+            skippedBecause: 'max_reauthorizations',
+          });
+          return outcome;
+        }
+        if (!ctx.body.replayable) {
+          emit({
+            ...base,
+            newerTokenPresent,
+            resent: false,
+            skippedBecause: 'body_not_replayable',
+          });
+          return outcome;
+        }
+        if (circuit.isOpen()) {
+          emit({ ...base, newerTokenPresent, resent: false, skippedBecause: 'auth_circuit_open' });
+          return outcome;
+        }
+        emit({ ...base, newerTokenPresent, resent: true });
+        await discard(outcome.response);
+        reauthorizations += 1;
+        avoid = rejectedFingerprint;
+        ctx.attempt += 1;
+      }
+    },
+  };
+}
+
+async function discard(response: WireResponse): Promise<void> {
+  try {
+    if (response.body.dump) await response.body.dump();
+    else response.body.resume();
+  } catch {
+    // The response is thrown away; a broken body does not matter.
+  }
+}
+
+/** Wait for a token no longer than the call's deadline or the caller's abort. */
+function bounded<T>(promise: Promise<T>, ctx: CallContext): Promise<T> {
+  const finite = Number.isFinite(ctx.deadline);
+  if (!finite && !ctx.signal) return promise;
+  if (ctx.signal?.aborted) return Promise.reject(new AbortError(ctx.method, ctx.url));
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      cleanup();
+      reject(new AbortError(ctx.method, ctx.url));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+    };
+    if (finite) {
+      timer = setTimeout(
+        () => {
+          cleanup();
+          reject(new TimeoutError(ctx.method, ctx.url, 'total', ctx.deadline - ctx.startedAt));
+        },
+        Math.max(0, ctx.deadline - performance.now()),
+      );
+    }
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}

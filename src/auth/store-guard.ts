@@ -1,0 +1,106 @@
+import type { TokenEvents } from './events.js';
+import type { TokenStore } from './store/types.js';
+
+/** Thrown by {@link StoreGuard.run} while the store is considered down. Internal. */
+export class StoreUnavailable extends Error {
+  constructor() {
+    super('token store unavailable');
+    this.name = 'StoreUnavailable';
+  }
+}
+
+/**
+ * A breaker around the token store. Any error or timeout marks the store down for
+ * `breakMs`: operations then fail at once (the token manager works alone: L1, in-process
+ * single flight, local backoff) and never wait on a dead or frozen Redis. A probe timer
+ * checks the store while it is down; when it answers, `onRecovered` runs (adopt the
+ * fleet's token). Emits `storeState` on every transition.
+ */
+export class StoreGuard {
+  readonly #store: TokenStore;
+  readonly #events: TokenEvents;
+  readonly #credential: string;
+  readonly #breakMs: number;
+  readonly #onRecovered: () => void;
+  #up = true;
+  #openUntil = 0;
+  #probe: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(init: {
+    store: TokenStore;
+    events: TokenEvents;
+    credential: string;
+    breakMs: number;
+    onRecovered: () => void;
+  }) {
+    this.#store = init.store;
+    this.#events = init.events;
+    this.#credential = init.credential;
+    this.#breakMs = init.breakMs;
+    this.#onRecovered = init.onRecovered;
+  }
+
+  /** True while the store answers (or is being probed again). */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Run one store operation, bounded by the store's operation timeout. */
+  async run<T>(operation: (store: TokenStore) => Promise<T>): Promise<T> {
+    if (this.#closed || (!this.#up && performance.now() < this.#openUntil)) {
+      throw new StoreUnavailable();
+    }
+    try {
+      const result = await this.#bounded(operation(this.#store));
+      if (!this.#up) this.#markUp();
+      return result;
+    } catch {
+      this.#markDown();
+      throw new StoreUnavailable();
+    }
+  }
+
+  #bounded<T>(promise: Promise<T>): Promise<T> {
+    const timeoutMs = this.#store.operationTimeoutMs;
+    if (!Number.isFinite(timeoutMs)) return promise;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('token store timeout')), timeoutMs);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  #markDown(): void {
+    this.#openUntil = performance.now() + this.#breakMs;
+    if (!this.#up) return;
+    this.#up = false;
+    this.#events.storeState.emit({ credential: this.#credential, up: false });
+    this.#scheduleProbe();
+  }
+
+  #markUp(): void {
+    this.#up = true;
+    clearTimeout(this.#probe);
+    this.#probe = undefined;
+    this.#events.storeState.emit({ credential: this.#credential, up: true });
+    this.#onRecovered();
+  }
+
+  #scheduleProbe(): void {
+    if (this.#closed || this.#probe) return;
+    this.#probe = setTimeout(() => {
+      this.#probe = undefined;
+      if (this.#up || this.#closed) return;
+      this.#openUntil = 0; // half-open: let the probe through
+      this.run((store) => store.ping()).catch(() => this.#scheduleProbe());
+    }, this.#breakMs);
+    this.#probe.unref();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#probe);
+    this.#probe = undefined;
+  }
+}

@@ -1,0 +1,121 @@
+import type { InvalidationResult, StoredToken, StoreReadResult, TokenStore } from './types.js';
+
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+/**
+ * The default store: one process, no I/O. Same semantics as the Redis store (leases,
+ * fences, compare-and-delete, backoff), so the token manager has one code path.
+ */
+class MemoryTokenStore implements TokenStore {
+  readonly kind = 'memory';
+  readonly operationTimeoutMs = Number.POSITIVE_INFINITY;
+  readonly #tokens = new Map<string, Expiring<StoredToken>>();
+  readonly #leases = new Map<string, Expiring<string>>();
+  readonly #fences = new Map<string, number>();
+  readonly #backoffs = new Map<string, Expiring<string>>();
+  readonly #listeners = new Map<string, Set<(fingerprint: string) => void>>();
+
+  #live<T>(map: Map<string, Expiring<T>>, key: string): Expiring<T> | undefined {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= performance.now()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  async read(key: string): Promise<StoreReadResult> {
+    const now = performance.now();
+    const token = this.#live(this.#tokens, key);
+    const backoff = this.#live(this.#backoffs, key);
+    return {
+      token: token?.value,
+      ttlMs: token ? token.expiresAt - now : 0,
+      backoffMs: backoff ? backoff.expiresAt - now : 0,
+      backoffReason: backoff?.value,
+    };
+  }
+
+  async acquire(key: string, owner: string, leaseMs: number): Promise<number> {
+    if (this.#live(this.#leases, key)) return 0;
+    this.#leases.set(key, { value: owner, expiresAt: performance.now() + leaseMs });
+    const fence = (this.#fences.get(key) ?? 0) + 1;
+    this.#fences.set(key, fence);
+    return fence;
+  }
+
+  async publish(
+    key: string,
+    owner: string,
+    fence: number,
+    token: StoredToken,
+    ttlMs: number,
+  ): Promise<boolean> {
+    if ((this.#fences.get(key) ?? 0) !== fence) return false;
+    this.#tokens.set(key, { value: token, expiresAt: performance.now() + ttlMs });
+    this.#backoffs.delete(key);
+    await this.release(key, owner);
+    for (const listener of this.#listeners.get(key) ?? []) listener(token.fingerprint);
+    return true;
+  }
+
+  async invalidate(key: string, fingerprint: string): Promise<InvalidationResult> {
+    const token = this.#live(this.#tokens, key);
+    if (!token) return 'absent';
+    if (token.value.fingerprint !== fingerprint) return 'newer_present';
+    this.#tokens.delete(key);
+    return 'deleted';
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    if (this.#live(this.#leases, key)?.value === owner) this.#leases.delete(key);
+  }
+
+  async backoff(key: string, owner: string, reason: string, durationMs: number): Promise<void> {
+    this.#backoffs.set(key, { value: reason, expiresAt: performance.now() + durationMs });
+    await this.release(key, owner);
+  }
+
+  async offer(
+    key: string,
+    token: StoredToken,
+    ttlMs: number,
+  ): Promise<{ token: StoredToken; ttlMs: number } | undefined> {
+    const existing = this.#live(this.#tokens, key);
+    if (existing) return { token: existing.value, ttlMs: existing.expiresAt - performance.now() };
+    this.#tokens.set(key, { value: token, expiresAt: performance.now() + ttlMs });
+    return undefined;
+  }
+
+  async ping(): Promise<void> {}
+
+  subscribe(key: string, listener: (fingerprint: string) => void): () => void {
+    let set = this.#listeners.get(key);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(key, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  attach(): void {}
+  async detach(): Promise<void> {}
+}
+
+/**
+ * The in-memory token store, the default of `clientCredentials`: the token is shared by
+ * every client of this process, never across processes. Use {@link redisTokenStore} to
+ * share one token across a fleet.
+ *
+ * @example
+ * const auth = clientCredentials({ tokenUrl, clientId, clientSecret, store: memoryTokenStore() });
+ */
+export function memoryTokenStore(): TokenStore {
+  return new MemoryTokenStore();
+}

@@ -1,0 +1,400 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { InvalidConfigurationError } from '../../errors.js';
+import { RecordCodec } from './record-codec.js';
+import {
+  ACQUIRE_SCRIPT,
+  BACKOFF_SCRIPT,
+  INVALIDATE_SCRIPT,
+  OFFER_SCRIPT,
+  PUBLISH_SCRIPT,
+  READ_SCRIPT,
+  RELEASE_SCRIPT,
+} from './redis-scripts.js';
+import type { InvalidationResult, StoredToken, StoreReadResult, TokenStore } from './types.js';
+
+/** Options of {@link redisTokenStore}. Give exactly one of `url`, `clusterNodes` or `client`. */
+export interface RedisTokenStoreOptions {
+  /**
+   * `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. ACL users go in the
+   * userinfo. The store opens (and closes) its own fail-fast connection.
+   */
+  readonly url?: string;
+  /** Seed node URLs of a Redis Cluster (same syntax as `url`, TLS and ACL included). */
+  readonly clusterNodes?: readonly string[];
+  /**
+   * An ioredis client or cluster you manage (the store never closes it). Configure it to
+   * fail fast (`enableOfflineQueue: false`, `commandTimeout`, `maxRetriesPerRequest: 0`);
+   * the token manager also bounds every operation by `commandTimeoutMs`.
+   */
+  readonly client?: Redis | Cluster;
+  /** Prefix of every key and channel, to namespace apps and environments. Default: `steadfast:`. */
+  readonly keyPrefix?: string;
+  /**
+   * AES-256-GCM key for token records at rest: 32 bytes, or a string of 64 hex digits or
+   * base64 of 32 bytes. Default: none (records are plain JSON; the client secret is never
+   * stored either way). Every instance of the fleet needs the same key.
+   */
+  readonly encryptionKey?: string | Uint8Array;
+  /** Per-command timeout (ms); a frozen Redis costs at most this per call path. Default: 200. */
+  readonly commandTimeoutMs?: number;
+  /** Connection timeout (ms). Default: 1000 (1 s). */
+  readonly connectTimeoutMs?: number;
+  /** Subscribe to "new token" announcements (a hint that wakes waiters early). Default: true. */
+  readonly pubsub?: boolean;
+}
+
+const DEFAULTS = {
+  keyPrefix: 'steadfast:',
+  commandTimeoutMs: 200, // 200 ms: fail fast, never block a call on Redis
+  connectTimeoutMs: 1000, // 1 s
+  pubsub: true,
+} as const;
+
+interface ScriptCommands {
+  steadfastTokenRead(tok: string, backoff: string): Promise<[string, number, string, number]>;
+  steadfastTokenAcquire(lock: string, gen: string, owner: string, leaseMs: number): Promise<number>;
+  steadfastTokenPublish(
+    tok: string,
+    lock: string,
+    gen: string,
+    backoff: string,
+    owner: string,
+    fence: number,
+    record: string,
+    pttl: number,
+    channel: string,
+    fingerprint: string,
+  ): Promise<number>;
+  steadfastTokenInvalidate(tok: string, fingerprint: string): Promise<number>;
+  steadfastTokenRelease(lock: string, owner: string): Promise<number>;
+  steadfastTokenBackoff(
+    backoff: string,
+    lock: string,
+    reason: string,
+    ms: number,
+    owner: string,
+  ): Promise<number>;
+  steadfastTokenOffer(tok: string, record: string, pttl: number): Promise<[string, number] | []>;
+}
+
+type ScriptedClient = (Redis | Cluster) & ScriptCommands;
+
+function defineScripts(client: Redis | Cluster): ScriptedClient {
+  const scripted = client as ScriptedClient;
+  if (typeof scripted.steadfastTokenRead === 'function') return scripted;
+  client.defineCommand('steadfastTokenRead', { numberOfKeys: 2, lua: READ_SCRIPT });
+  client.defineCommand('steadfastTokenAcquire', { numberOfKeys: 2, lua: ACQUIRE_SCRIPT });
+  client.defineCommand('steadfastTokenPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+  client.defineCommand('steadfastTokenInvalidate', { numberOfKeys: 1, lua: INVALIDATE_SCRIPT });
+  client.defineCommand('steadfastTokenRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+  client.defineCommand('steadfastTokenBackoff', { numberOfKeys: 2, lua: BACKOFF_SCRIPT });
+  client.defineCommand('steadfastTokenOffer', { numberOfKeys: 1, lua: OFFER_SCRIPT });
+  return scripted;
+}
+
+/** ioredis options that make a dead or frozen Redis fail fast instead of queueing. */
+function failFastOptions(commandTimeoutMs: number, connectTimeoutMs: number): RedisOptions {
+  return {
+    enableOfflineQueue: false, // a disconnected Redis fails at once instead of queueing
+    maxRetriesPerRequest: 0, // no per-command retries: the token manager has its own plan
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: connectTimeoutMs,
+    enableReadyCheck: true,
+    // Reconnect quickly at first, then every 2 s: recovery is noticed within seconds.
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+  };
+}
+
+function nodeFromUrl(
+  field: string,
+  value: string,
+): { host: string; port: number; options: RedisOptions } {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidConfigurationError(
+      field,
+      'is not a valid URL (expected redis://host:port or rediss://host:port)',
+    );
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new InvalidConfigurationError(
+      field,
+      `must use redis:// or rediss://, got ${url.protocol}//`,
+    );
+  }
+  const options: RedisOptions = {};
+  if (url.username) options.username = decodeURIComponent(url.username);
+  if (url.password) options.password = decodeURIComponent(url.password);
+  if (url.protocol === 'rediss:') options.tls = { servername: url.hostname };
+  const db = url.pathname.replace('/', '');
+  if (db) options.db = Number(db);
+  return { host: url.hostname, port: url.port ? Number(url.port) : 6379, options };
+}
+
+function parseEncryptionKey(value: string | Uint8Array | undefined): Buffer | undefined {
+  if (value === undefined) return undefined;
+  let key: Buffer;
+  if (typeof value === 'string') {
+    key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  } else {
+    key = Buffer.from(value);
+  }
+  if (key.length !== 32) {
+    throw new InvalidConfigurationError(
+      'encryptionKey',
+      'must be 32 bytes (a Uint8Array, 64 hex digits, or base64 of 32 bytes) for AES-256-GCM',
+    );
+  }
+  return key;
+}
+
+function positiveInteger(field: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidConfigurationError(field, `must be an integer in [1, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+class RedisTokenStore implements TokenStore {
+  readonly kind = 'redis';
+  readonly operationTimeoutMs: number;
+  readonly #client: ScriptedClient;
+  readonly #ownsClient: boolean;
+  readonly #prefix: string;
+  readonly #codec: RecordCodec;
+  readonly #pubsub: boolean;
+  #subscriber: Redis | Cluster | undefined;
+  readonly #listeners = new Map<string, Set<(fingerprint: string) => void>>();
+  #users = 0;
+
+  constructor(options: RedisTokenStoreOptions) {
+    const given = [options.url, options.clusterNodes, options.client].filter(
+      (v) => v !== undefined,
+    );
+    if (given.length !== 1) {
+      throw new InvalidConfigurationError(
+        'url',
+        'give exactly one of `url`, `clusterNodes` or `client`',
+      );
+    }
+    const prefix = options.keyPrefix ?? DEFAULTS.keyPrefix;
+    if (typeof prefix !== 'string' || /[{}\s]/.test(prefix) || prefix.length > 128) {
+      throw new InvalidConfigurationError(
+        'keyPrefix',
+        'must be a string of at most 128 characters without braces or spaces (braces would break the Redis Cluster hash tag)',
+      );
+    }
+    const commandTimeoutMs = positiveInteger(
+      'commandTimeoutMs',
+      options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
+      60_000,
+    );
+    const connectTimeoutMs = positiveInteger(
+      'connectTimeoutMs',
+      options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      60_000,
+    );
+    this.#codec = new RecordCodec(parseEncryptionKey(options.encryptionKey));
+    this.#prefix = prefix;
+    this.#pubsub = options.pubsub ?? DEFAULTS.pubsub;
+    // The manager's own guard: a little above the command timeout, so ioredis reports first.
+    this.operationTimeoutMs = commandTimeoutMs + 50;
+
+    const failFast = failFastOptions(commandTimeoutMs, connectTimeoutMs);
+    let client: Redis | Cluster;
+    if (options.client) {
+      client = options.client;
+      this.#ownsClient = false;
+    } else if (options.url !== undefined) {
+      const node = nodeFromUrl('url', options.url);
+      client = new Redis({ ...failFast, ...node.options, host: node.host, port: node.port });
+      this.#ownsClient = true;
+    } else {
+      const seeds = options.clusterNodes ?? [];
+      if (seeds.length === 0)
+        throw new InvalidConfigurationError('clusterNodes', 'must list at least one node URL');
+      const nodes = seeds.map((seed, i) => nodeFromUrl(`clusterNodes[${i}]`, seed));
+      client = new Cluster(
+        nodes.map((n) => ({ host: n.host, port: n.port })),
+        {
+          enableOfflineQueue: false,
+          redisOptions: { ...failFast, ...nodes[0]!.options },
+          clusterRetryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
+          slotsRefreshTimeout: connectTimeoutMs,
+        },
+      );
+      this.#ownsClient = true;
+    }
+    // Errors surface through rejected commands and the store breaker; without a listener
+    // ioredis would print every reconnect failure.
+    if (this.#ownsClient) client.on('error', () => {});
+    this.#client = defineScripts(client);
+  }
+
+  #keys(key: string) {
+    const tag = `{${key}}`;
+    return {
+      tok: `${this.#prefix}tok:${tag}`,
+      lock: `${this.#prefix}lock:${tag}`,
+      gen: `${this.#prefix}gen:${tag}`,
+      backoff: `${this.#prefix}backoff:${tag}`,
+      channel: `${this.#prefix}events:${tag}`,
+    };
+  }
+
+  async read(key: string): Promise<StoreReadResult> {
+    const k = this.#keys(key);
+    const [record, ttl, backoffReason, backoffTtl] = await this.#client.steadfastTokenRead(
+      k.tok,
+      k.backoff,
+    );
+    const token = record ? this.#codec.decode(k.tok, record) : undefined;
+    return {
+      token,
+      ttlMs: token && ttl > 0 ? ttl : 0,
+      backoffMs: backoffReason && backoffTtl > 0 ? backoffTtl : 0,
+      backoffReason: backoffReason || undefined,
+    };
+  }
+
+  async acquire(key: string, owner: string, leaseMs: number): Promise<number> {
+    const k = this.#keys(key);
+    return Number(
+      await this.#client.steadfastTokenAcquire(k.lock, k.gen, owner, Math.ceil(leaseMs)),
+    );
+  }
+
+  async publish(
+    key: string,
+    owner: string,
+    fence: number,
+    token: StoredToken,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const k = this.#keys(key);
+    const written = await this.#client.steadfastTokenPublish(
+      k.tok,
+      k.lock,
+      k.gen,
+      k.backoff,
+      owner,
+      fence,
+      this.#codec.encode(k.tok, token),
+      Math.max(1, Math.floor(ttlMs)),
+      this.#pubsub ? k.channel : '',
+      token.fingerprint,
+    );
+    return Number(written) === 1;
+  }
+
+  async invalidate(key: string, fingerprint: string): Promise<InvalidationResult> {
+    const result = Number(
+      await this.#client.steadfastTokenInvalidate(this.#keys(key).tok, fingerprint),
+    );
+    return result === 1 ? 'deleted' : result === -1 ? 'newer_present' : 'absent';
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    await this.#client.steadfastTokenRelease(this.#keys(key).lock, owner);
+  }
+
+  async backoff(key: string, owner: string, reason: string, durationMs: number): Promise<void> {
+    const k = this.#keys(key);
+    await this.#client.steadfastTokenBackoff(
+      k.backoff,
+      k.lock,
+      reason,
+      Math.max(1, Math.ceil(durationMs)),
+      owner,
+    );
+  }
+
+  async offer(
+    key: string,
+    token: StoredToken,
+    ttlMs: number,
+  ): Promise<{ token: StoredToken; ttlMs: number } | undefined> {
+    const k = this.#keys(key);
+    const reply = await this.#client.steadfastTokenOffer(
+      k.tok,
+      this.#codec.encode(k.tok, token),
+      Math.max(1, Math.floor(ttlMs)),
+    );
+    if (reply.length === 0) return undefined;
+    const [record, ttl] = reply;
+    const existing = record ? this.#codec.decode(k.tok, record) : undefined;
+    return existing && ttl > 0 ? { token: existing, ttlMs: ttl } : undefined;
+  }
+
+  async ping(): Promise<void> {
+    // A read of a key that does not exist exercises the script path like real traffic.
+    await this.#client.steadfastTokenRead(`${this.#prefix}ping:{p}`, `${this.#prefix}ping:{p}`);
+  }
+
+  subscribe(key: string, listener: (fingerprint: string) => void): () => void {
+    if (!this.#pubsub) return () => {};
+    const channel = this.#keys(key).channel;
+    let set = this.#listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(channel, set);
+      this.#subscriberConnection()
+        .subscribe(channel)
+        .catch(() => {}); // a hint only: polling covers a lost subscription
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  #subscriberConnection(): Redis | Cluster {
+    if (!this.#subscriber) {
+      // Subscriptions may wait for the connection: they never sit on a call path.
+      const subscriber =
+        this.#client instanceof Cluster
+          ? this.#client.duplicate(undefined, { enableOfflineQueue: true })
+          : (this.#client as Redis).duplicate({
+              enableOfflineQueue: true,
+              commandTimeout: undefined,
+            });
+      subscriber.on('error', () => {});
+      subscriber.on('message', (channel: string, fingerprint: string) => {
+        for (const listener of this.#listeners.get(channel) ?? []) listener(fingerprint);
+      });
+      this.#subscriber = subscriber;
+    }
+    return this.#subscriber;
+  }
+
+  attach(): void {
+    this.#users += 1;
+  }
+
+  async detach(): Promise<void> {
+    this.#users = Math.max(0, this.#users - 1);
+    if (this.#users > 0) return;
+    // disconnect(), not quit(): quit waits for an answer a frozen Redis never sends.
+    this.#subscriber?.disconnect();
+    this.#subscriber = undefined;
+    this.#listeners.clear();
+    if (this.#ownsClient) this.#client.disconnect();
+  }
+}
+
+/**
+ * A token store in Redis, shared by every instance of a fleet: one token per credential,
+ * one refresher fleet-wide, compare-and-delete on 401, fleet-wide backoff. Works with a
+ * single node, `rediss://` (TLS), ACL users and Redis Cluster (keys share a hash tag).
+ * Its connection fails fast (offline queue off, 200 ms command timeout, no per-command
+ * retries); while Redis is down each instance carries on alone.
+ *
+ * @example
+ * const store = redisTokenStore({ url: process.env.REDIS_URL, keyPrefix: 'billing:prod:' });
+ * const auth = clientCredentials({ tokenUrl, clientId, clientSecret, store });
+ */
+export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
+  return new RedisTokenStore(options);
+}

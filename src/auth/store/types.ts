@@ -1,0 +1,79 @@
+/** A token as the store keeps it. `value` is the secret part; everything else is metadata. */
+export interface StoredToken {
+  readonly value: string;
+  /** {@link tokenFingerprint} of `value`. */
+  readonly fingerprint: string;
+  /** Always `Bearer` today. */
+  readonly type: string;
+  /** Unix epoch ms when the token request was sent (by the writer's clock; informative). */
+  readonly issuedAt: number;
+  /** `expires_in` in ms as the token endpoint said (or the default lifetime). */
+  readonly lifetimeMs: number;
+  /** The fencing number of the lease under which it was written (0 when offered without a lease). */
+  readonly generation: number;
+}
+
+/** One round trip: the token, its remaining time, and any fleet-wide backoff. */
+export interface StoreReadResult {
+  readonly token: StoredToken | undefined;
+  /** Remaining time to live of the token record on the store's clock (ms); 0 when absent. */
+  readonly ttlMs: number;
+  /** Remaining fleet-wide backoff (ms); 0 when none. */
+  readonly backoffMs: number;
+  /** The failure that started the backoff (an `error.type` such as `invalid_client` or `503`). */
+  readonly backoffReason: string | undefined;
+}
+
+/** Result of a compare-and-delete by fingerprint. */
+export type InvalidationResult = 'deleted' | 'newer_present' | 'absent';
+
+/**
+ * Where the fleet shares tokens, leases, fences and backoffs. Every method is one atomic
+ * step (one Lua script on Redis). Keys are per credential key `k` (see `credentialKey`).
+ * Two implementations: {@link memoryTokenStore} (one process) and {@link redisTokenStore}.
+ */
+export interface TokenStore {
+  /** `memory` or `redis`: shows up in docs and events, never in metric labels. */
+  readonly kind: string;
+  /** Upper bound of one store operation (ms); the token manager guards with it. `Infinity` for memory. */
+  readonly operationTimeoutMs: number;
+  /** Token, its TTL and the backoff in one round trip. */
+  read(key: string): Promise<StoreReadResult>;
+  /** Take the refresh lease (`SET NX PX`) and bump the fence. Resolves the fence, or 0 when someone else holds it. */
+  acquire(key: string, owner: string, leaseMs: number): Promise<number>;
+  /**
+   * Write the token only if `fence` is still the newest (a slow holder never overwrites a
+   * newer token), clear the backoff, release our lease, announce the fingerprint.
+   * Resolves false when fenced out.
+   */
+  publish(
+    key: string,
+    owner: string,
+    fence: number,
+    token: StoredToken,
+    ttlMs: number,
+  ): Promise<boolean>;
+  /** Delete the token only if its fingerprint matches. */
+  invalidate(key: string, fingerprint: string): Promise<InvalidationResult>;
+  /** Compare-and-delete of the lease. */
+  release(key: string, owner: string): Promise<void>;
+  /** Start a fleet-wide backoff (and release our lease). */
+  backoff(key: string, owner: string, reason: string, durationMs: number): Promise<void>;
+  /**
+   * Store `token` only if no token is stored (`SET NX`); otherwise resolve the stored one.
+   * Used when the store comes back after an outage: adopt the fleet's token, never clobber it.
+   */
+  offer(
+    key: string,
+    token: StoredToken,
+    ttlMs: number,
+  ): Promise<{ token: StoredToken; ttlMs: number } | undefined>;
+  /** Cheap liveness check. */
+  ping(): Promise<void>;
+  /** Listen for "a new token was published" hints. Best effort; never relied upon. */
+  subscribe(key: string, listener: (fingerprint: string) => void): () => void;
+  /** Count one user (a `clientCredentials` authorization). */
+  attach(): void;
+  /** Drop one user; the last one closes connections the store opened itself. */
+  detach(): Promise<void>;
+}

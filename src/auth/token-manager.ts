@@ -1,0 +1,544 @@
+import { randomUUID } from 'node:crypto';
+import { TokenUnavailableError } from '../errors.js';
+import { TokenEndpointError } from './errors.js';
+import type { FetchTrigger, TokenEvents } from './events.js';
+import { tokenFingerprint } from './fingerprint.js';
+import type {
+  InvalidationResult,
+  StoredToken,
+  StoreReadResult,
+  TokenStore,
+} from './store/types.js';
+import { StoreGuard, StoreUnavailable } from './store-guard.js';
+import { type RefreshTimingOptions, refreshTiming } from './timing.js';
+import type { TokenResponse } from './token-response.js';
+
+/** The token a call sends, as the manager holds it in process (L1). */
+export interface LocalToken {
+  readonly value: string;
+  readonly fingerprint: string;
+  /** `Bearer`. */
+  readonly type: string;
+  /** Unix epoch ms when the token request was sent. */
+  readonly issuedAt: number;
+  readonly lifetimeMs: number;
+  /** `performance.now()` after which the token is refreshed in the background. */
+  readonly softAt: number;
+  /** `performance.now()` after which the token is never sent (expiry minus the hard skew). */
+  readonly hardAt: number;
+}
+
+/** Everything the manager needs; built and validated by `clientCredentials`. */
+export interface TokenManagerConfig {
+  readonly credential: string;
+  /** The credential key `k` (see `credentialKey`). */
+  readonly key: string;
+  readonly store: TokenStore;
+  readonly events: TokenEvents;
+  /** One token-endpoint request. Throws `TokenEndpointError`. */
+  readonly fetchToken: () => Promise<TokenResponse>;
+  readonly timing: RefreshTimingOptions;
+  /** Refresh lease (ms); longer than the token-endpoint timeout. */
+  readonly leaseMs: number;
+  /** First backoff after a retryable token-endpoint failure (ms). */
+  readonly backoffMinMs: number;
+  /** Cap of the retryable backoff (ms). */
+  readonly backoffMaxMs: number;
+  /** Backoff after a configuration error such as `invalid_client` (ms). */
+  readonly configurationErrorBackoffMs: number;
+  /** How long the store stays "down" after a failure before a probe (ms). */
+  readonly storeBreakMs: number;
+}
+
+const POLL_FIRST_MS = 20; // waiters poll the store at 20, 40, 80 … ms
+const POLL_MAX_MS = 200;
+const SOFT_RETRY_MS = 1000; // between two background-refresh checks of one instance
+const SOFT_JITTER_RATIO = 0.1; // each instance enters the soft window up to 10 % later
+const MAX_RETRY_AFTER_MS = 3600 * 1000; // never honour a Retry-After longer than 1 h
+
+/**
+ * The token manager of one credential. The read path:
+ * 1. L1 fresh → return it (no I/O: {@link peek}).
+ * 2. L1 in the soft window → return it, refresh in the background (one lease holder fleet-wide).
+ * 3. L1 missing/expired → one in-process single flight: adopt the store's token, or take the
+ *    lease and fetch, or wait for the holder's announcement (bounded).
+ * Failures start a fleet-wide backoff; a down store makes the instance work alone.
+ */
+export class TokenManager {
+  readonly #config: TokenManagerConfig;
+  readonly #guard: StoreGuard;
+  readonly #owner = randomUUID();
+  #l1: LocalToken | undefined;
+  /** True when L1 came from the token endpoint while the store was down (offer it later). */
+  #l1Unpublished = false;
+  #flight: Promise<LocalToken> | undefined;
+  #background: Promise<void> | undefined;
+  #nextSoftCheckAt = 0;
+  #localBackoffUntil = 0;
+  #localBackoffReason = '';
+  #failures = 0;
+  readonly #invalidations = new Map<string, Promise<InvalidationResult>>();
+  readonly #wakers = new Set<() => void>();
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  constructor(config: TokenManagerConfig) {
+    this.#config = config;
+    this.#guard = new StoreGuard({
+      store: config.store,
+      events: config.events,
+      credential: config.credential,
+      breakMs: config.storeBreakMs,
+      onRecovered: () => {
+        this.#reconcile().catch(() => {});
+      },
+    });
+  }
+
+  get credential(): string {
+    return this.#config.credential;
+  }
+
+  /**
+   * The hot path: the L1 token when it may be sent, else `undefined`. No I/O, no promise.
+   * In the soft window it also starts the background refresh.
+   */
+  peek(): LocalToken | undefined {
+    const token = this.#l1;
+    if (token === undefined) return undefined;
+    const now = performance.now();
+    if (now < token.softAt) {
+      const events = this.#config.events.cacheLookup;
+      if (events.hasListeners) {
+        events.emit({ credential: this.#config.credential, level: 'local', result: 'hit' });
+      }
+      return token;
+    }
+    if (now < token.hardAt) {
+      this.#refreshInBackground(token);
+      return token;
+    }
+    return undefined;
+  }
+
+  /**
+   * A token to send. `avoidFingerprint` is a token just rejected with a 401: it is never
+   * returned again.
+   */
+  async acquire(avoidFingerprint?: string): Promise<LocalToken> {
+    const local = this.peek();
+    if (local !== undefined && local.fingerprint !== avoidFingerprint) return local;
+    for (let round = 0; round < 2; round++) {
+      let flight = this.#flight;
+      if (flight) {
+        this.#config.events.cacheLookup.emit({
+          credential: this.#config.credential,
+          level: 'local',
+          result: 'coalesced',
+        });
+      } else {
+        this.#config.events.cacheLookup.emit({
+          credential: this.#config.credential,
+          level: 'local',
+          result: 'miss',
+        });
+        const trigger: FetchTrigger = avoidFingerprint ? 'reauthorize' : 'cold';
+        flight = this.#obtain(trigger, avoidFingerprint).finally(() => {
+          if (this.#flight === flight) this.#flight = undefined;
+        });
+        this.#flight = flight;
+      }
+      const token = await flight;
+      // A flight started before the 401 may have adopted the rejected token: go once more.
+      if (token.fingerprint !== avoidFingerprint) return token;
+    }
+    throw new TokenUnavailableError(
+      this.#config.credential,
+      'rejected_token_still_current',
+      'the token store still holds the token that was just rejected',
+    );
+  }
+
+  /**
+   * A 401 rejected the token with this fingerprint: forget it locally and delete it from
+   * the store only if the store still holds exactly that token. Concurrent 401s of one
+   * process for the same token share one store round trip.
+   */
+  invalidate(fingerprint: string): Promise<InvalidationResult> {
+    const current = this.#l1;
+    if (current !== undefined && current.fingerprint !== fingerprint) {
+      // This process already moved on: a stale 401, absorbed without any I/O.
+      this.#emitInvalidation('newer_present', fingerprint);
+      return Promise.resolve('newer_present');
+    }
+    if (current !== undefined) this.#l1 = undefined;
+    const pending = this.#invalidations.get(fingerprint);
+    if (pending) return pending;
+    const invalidation = this.#guard
+      .run((store) => store.invalidate(this.#config.key, fingerprint))
+      .catch((): InvalidationResult => 'deleted') // store down: L1 is all there is, and it is gone
+      .then((result) => {
+        this.#emitInvalidation(result, fingerprint);
+        return result;
+      })
+      .finally(() => this.#invalidations.delete(fingerprint));
+    this.#invalidations.set(fingerprint, invalidation);
+    return invalidation;
+  }
+
+  #emitInvalidation(result: InvalidationResult, rejectedFingerprint: string): void {
+    this.#config.events.invalidation.emit({
+      credential: this.#config.credential,
+      result,
+      rejectedFingerprint,
+    });
+  }
+
+  // ── miss path ────────────────────────────────────────────────────────────
+
+  async #obtain(trigger: FetchTrigger, avoid: string | undefined): Promise<LocalToken> {
+    this.#subscribeOnce();
+    this.#throwIfBackingOff();
+    let read: StoreReadResult;
+    try {
+      read = await this.#guard.run((store) => store.read(this.#config.key));
+    } catch (error) {
+      if (error instanceof StoreUnavailable) return this.#fetch(trigger, 0);
+      throw error;
+    }
+    const usable = this.#usable(read, avoid);
+    this.#config.events.cacheLookup.emit({
+      credential: this.#config.credential,
+      level: 'store',
+      result: usable ? 'hit' : 'miss',
+    });
+    if (usable) return this.#install(read.token!, read.ttlMs, false);
+    if (read.backoffMs > 0) throw this.#fleetBackoff(read);
+    return this.#leaseOrWait(trigger, avoid);
+  }
+
+  async #leaseOrWait(trigger: FetchTrigger, avoid: string | undefined): Promise<LocalToken> {
+    // A holder that died is noticed when its lease expires; wait a little longer than that.
+    const giveUpAt = performance.now() + this.#config.leaseMs + 1000;
+    let delayMs = POLL_FIRST_MS;
+    for (;;) {
+      let fence: number;
+      try {
+        fence = await this.#guard.run((store) =>
+          store.acquire(this.#config.key, this.#owner, this.#config.leaseMs),
+        );
+      } catch {
+        return this.#fetch(trigger, 0);
+      }
+      this.#config.events.lease.emit({
+        credential: this.#config.credential,
+        result: fence > 0 ? 'won' : 'lost',
+      });
+      if (fence > 0) return this.#fetchAsHolder(trigger, fence, avoid);
+
+      for (let polls = 0; polls < 4; polls++) {
+        await this.#waitForAnnouncement(delayMs * (0.5 + Math.random() / 2));
+        delayMs = Math.min(delayMs * 2, POLL_MAX_MS);
+        let read: StoreReadResult;
+        try {
+          read = await this.#guard.run((store) => store.read(this.#config.key));
+        } catch {
+          return this.#fetch(trigger, 0);
+        }
+        if (this.#usable(read, avoid)) return this.#install(read.token!, read.ttlMs, false);
+        if (read.backoffMs > 0) throw this.#fleetBackoff(read);
+        if (this.#closed) throw this.#unavailable('closed', 'the authorization was closed');
+      }
+      if (performance.now() > giveUpAt) {
+        throw this.#unavailable(
+          'lease_wait_timeout',
+          'another instance holds the refresh lease but published no token in time',
+        );
+      }
+    }
+  }
+
+  async #fetchAsHolder(
+    trigger: FetchTrigger,
+    fence: number,
+    avoid: string | undefined,
+  ): Promise<LocalToken> {
+    // Double-check: the previous holder may have published between our read and our lease.
+    try {
+      const read = await this.#guard.run((store) => store.read(this.#config.key));
+      if (this.#usable(read, avoid) && read.ttlMs > this.#softWindowOf(read.token!)) {
+        await this.#guard
+          .run((store) => store.release(this.#config.key, this.#owner))
+          .catch(() => {});
+        return this.#install(read.token!, read.ttlMs, false);
+      }
+    } catch {
+      // Store gone mid-way: fetch anyway, keep the token locally.
+    }
+    return this.#fetch(trigger, fence);
+  }
+
+  /** Call the token endpoint. `fence` 0 = the store is not involved (down, or local mode). */
+  async #fetch(trigger: FetchTrigger, fence: number): Promise<LocalToken> {
+    this.#throwIfBackingOff();
+    const { events, credential } = this.#config;
+    events.fetchStart.emit({ credential, trigger });
+    const startedAt = performance.now();
+    const issuedAt = Date.now();
+    let response: TokenResponse;
+    try {
+      response = await this.#config.fetchToken();
+    } catch (error) {
+      const failure =
+        error instanceof TokenEndpointError
+          ? error
+          : new TokenEndpointError({
+              errorType: '_OTHER',
+              kind: 'retryable',
+              detail: 'token request failed',
+            });
+      events.fetchEnd.emit({
+        credential,
+        trigger,
+        result: 'failure',
+        errorType: failure.errorType,
+        durationMs: performance.now() - startedAt,
+        fingerprint: undefined,
+      });
+      throw await this.#backOff(failure, fence > 0);
+    }
+    const elapsed = performance.now() - startedAt;
+    const fingerprint = tokenFingerprint(response.accessToken);
+    const timing = refreshTiming(response.lifetimeMs, this.#config.timing);
+    // Count the lifetime from when the request was sent: the token aged while it travelled.
+    const ttlMs = response.lifetimeMs - elapsed - timing.hardSkewMs;
+    if (ttlMs <= 0) {
+      const failure = new TokenEndpointError({
+        errorType: 'malformed_response',
+        kind: 'malformed_response',
+        detail: `the token's lifetime of ${Math.round(response.lifetimeMs)} ms is used up before it can be sent`,
+      });
+      events.fetchEnd.emit({
+        credential,
+        trigger,
+        result: 'failure',
+        errorType: failure.errorType,
+        durationMs: elapsed,
+        fingerprint: undefined,
+      });
+      throw await this.#backOff(failure, fence > 0);
+    }
+    this.#failures = 0;
+    events.fetchEnd.emit({
+      credential,
+      trigger,
+      result: 'success',
+      errorType: undefined,
+      durationMs: elapsed,
+      fingerprint,
+    });
+    const record: StoredToken = {
+      value: response.accessToken,
+      fingerprint,
+      type: response.tokenType,
+      issuedAt,
+      lifetimeMs: response.lifetimeMs,
+      generation: fence,
+    };
+    let published = false;
+    if (fence > 0) {
+      published = await this.#guard
+        .run((store) => store.publish(this.#config.key, this.#owner, fence, record, ttlMs))
+        .catch(() => false);
+    }
+    return this.#install(record, ttlMs, fence === 0 || !published);
+  }
+
+  /** Start the local (and, as lease holder, fleet-wide) backoff; return the caller's error. */
+  async #backOff(failure: TokenEndpointError, holder: boolean): Promise<TokenUnavailableError> {
+    this.#failures += 1;
+    let backoffMs: number;
+    if (failure.kind === 'configuration') {
+      backoffMs = this.#config.configurationErrorBackoffMs;
+    } else {
+      const exponential = Math.min(
+        this.#config.backoffMaxMs,
+        this.#config.backoffMinMs * 2 ** (this.#failures - 1),
+      );
+      const jittered = exponential * (0.5 + Math.random() / 2);
+      backoffMs = Math.max(jittered, Math.min(failure.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+    }
+    this.#localBackoffUntil = performance.now() + backoffMs;
+    this.#localBackoffReason = failure.errorType;
+    if (holder) {
+      await this.#guard
+        .run((store) => store.backoff(this.#config.key, this.#owner, failure.errorType, backoffMs))
+        .catch(() => {});
+    }
+    return new TokenUnavailableError(
+      this.#config.credential,
+      failure.errorType,
+      `${failure.message}; no new token request for ${Math.ceil(backoffMs / 1000)} s`,
+      { cause: failure },
+    );
+  }
+
+  #throwIfBackingOff(): void {
+    const left = this.#localBackoffUntil - performance.now();
+    if (left > 0) {
+      throw this.#unavailable(
+        this.#localBackoffReason,
+        `the token endpoint failed recently; backing off for another ${Math.ceil(left / 1000)} s`,
+      );
+    }
+  }
+
+  #fleetBackoff(read: StoreReadResult): TokenUnavailableError {
+    this.#localBackoffUntil = performance.now() + read.backoffMs;
+    this.#localBackoffReason = read.backoffReason ?? 'backoff';
+    return this.#unavailable(
+      this.#localBackoffReason,
+      `the token endpoint failed recently (fleet-wide backoff); retrying in ${Math.ceil(read.backoffMs / 1000)} s`,
+    );
+  }
+
+  #unavailable(reason: string, detail: string): TokenUnavailableError {
+    return new TokenUnavailableError(this.#config.credential, reason, detail);
+  }
+
+  #usable(read: StoreReadResult, avoid: string | undefined): boolean {
+    return read.token !== undefined && read.ttlMs > 0 && read.token.fingerprint !== avoid;
+  }
+
+  #softWindowOf(token: StoredToken): number {
+    return refreshTiming(token.lifetimeMs, this.#config.timing).softWindowMs;
+  }
+
+  #install(token: StoredToken, ttlMs: number, unpublished: boolean): LocalToken {
+    const now = performance.now();
+    const softWindowMs = this.#softWindowOf(token);
+    const hardAt = now + ttlMs;
+    // A little random spread per instance, so the fleet does not stampede the lease.
+    const softAt = hardAt - softWindowMs * (1 - SOFT_JITTER_RATIO * Math.random());
+    const local: LocalToken = {
+      value: token.value,
+      fingerprint: token.fingerprint,
+      type: token.type,
+      issuedAt: token.issuedAt,
+      lifetimeMs: token.lifetimeMs,
+      softAt,
+      hardAt,
+    };
+    this.#l1 = local;
+    this.#l1Unpublished = unpublished;
+    this.#nextSoftCheckAt = 0;
+    this.#config.events.tokenInUse.emit({
+      credential: this.#config.credential,
+      fingerprint: token.fingerprint,
+      expiresAtMs: Date.now() + ttlMs,
+    });
+    return local;
+  }
+
+  // ── soft window ──────────────────────────────────────────────────────────
+
+  #refreshInBackground(current: LocalToken): void {
+    const now = performance.now();
+    if (this.#background || this.#flight || this.#closed || now < this.#nextSoftCheckAt) return;
+    if (now < this.#localBackoffUntil) return;
+    this.#nextSoftCheckAt = now + SOFT_RETRY_MS * (0.5 + Math.random());
+    this.#background = this.#softRefresh(current)
+      .catch(() => {}) // reported through fetchEnd; the current token keeps serving
+      .finally(() => {
+        this.#background = undefined;
+      });
+  }
+
+  async #softRefresh(current: LocalToken): Promise<void> {
+    this.#subscribeOnce();
+    let read: StoreReadResult;
+    try {
+      read = await this.#guard.run((store) => store.read(this.#config.key));
+    } catch {
+      await this.#fetch('soft_refresh', 0);
+      return;
+    }
+    if (this.#l1 !== current) return; // something else replaced it meanwhile
+    const remaining = current.hardAt - performance.now();
+    if (this.#usable(read, current.fingerprint) && read.ttlMs > remaining) {
+      this.#config.events.cacheLookup.emit({
+        credential: this.#config.credential,
+        level: 'store',
+        result: 'hit',
+      });
+      this.#install(read.token!, read.ttlMs, false);
+      return;
+    }
+    if (read.backoffMs > 0) {
+      this.#fleetBackoff(read);
+      return;
+    }
+    let fence = 0;
+    try {
+      fence = await this.#guard.run((store) =>
+        store.acquire(this.#config.key, this.#owner, this.#config.leaseMs),
+      );
+    } catch {
+      await this.#fetch('soft_refresh', 0);
+      return;
+    }
+    this.#config.events.lease.emit({
+      credential: this.#config.credential,
+      result: fence > 0 ? 'won' : 'lost',
+    });
+    // Losers keep serving the current token; the next check adopts the holder's token.
+    if (fence > 0) await this.#fetchAsHolder('soft_refresh', fence, current.fingerprint);
+  }
+
+  // ── store recovery and hints ─────────────────────────────────────────────
+
+  /** The store answers again: adopt the fleet's token, or offer ours if it has none. */
+  async #reconcile(): Promise<void> {
+    const current = this.#l1;
+    if (current === undefined || performance.now() >= current.hardAt) return;
+    const ttlMs = current.hardAt - performance.now();
+    if (!this.#l1Unpublished) return;
+    const record: StoredToken = { ...current, generation: 0 };
+    const existing = await this.#guard.run((store) => store.offer(this.#config.key, record, ttlMs));
+    if (this.#l1 !== current) return;
+    if (existing === undefined) {
+      this.#l1Unpublished = false;
+    } else if (existing.token.fingerprint !== current.fingerprint) {
+      this.#install(existing.token, existing.ttlMs, false);
+    }
+  }
+
+  #subscribeOnce(): void {
+    if (this.#unsubscribe || this.#closed) return;
+    this.#unsubscribe = this.#config.store.subscribe(this.#config.key, () => {
+      for (const wake of this.#wakers) wake();
+      this.#nextSoftCheckAt = 0;
+    });
+  }
+
+  #waitForAnnouncement(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wakers.add(done);
+    });
+  }
+
+  /** Stop timers and subscriptions, drop the token. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#guard.close();
+    this.#unsubscribe?.();
+    for (const wake of this.#wakers) wake();
+    this.#l1 = undefined;
+  }
+}

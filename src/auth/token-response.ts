@@ -1,0 +1,185 @@
+import { CONFIGURATION_ERROR_CODES, TokenEndpointError } from './errors.js';
+
+/** A usable answer of the token endpoint. */
+export interface TokenResponse {
+  readonly accessToken: string;
+  /** The scheme to send the token with; always `Bearer` today. */
+  readonly tokenType: 'Bearer';
+  /** `expires_in` in milliseconds, or the configured default lifetime when absent. */
+  readonly lifetimeMs: number;
+  /** True when `expires_in` was absent and the default lifetime was used. */
+  readonly defaultedLifetime: boolean;
+}
+
+/** Limits applied while parsing a token response. */
+export interface TokenResponseLimits {
+  /** Lifetime used when `expires_in` is absent. */
+  readonly defaultLifetimeMs: number;
+  /** Longer `expires_in` values are rejected as absurd. */
+  readonly maxLifetimeMs: number;
+}
+
+/** Visible ASCII only: anything else could split or inject an HTTP header. */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+/** OAuth2 error codes are `%x20-21 / %x23-5B / %x5D-7E`; keep labels short and safe. */
+const ERROR_CODE = /^[a-z0-9_.-]{1,64}$/i;
+
+/**
+ * Turn one token-endpoint answer into a {@link TokenResponse} or a typed
+ * {@link TokenEndpointError}. Pure: no I/O, no clock. `redact` hides values (the client
+ * secret) that must never appear in an error message, even when the server echoes them.
+ */
+export function parseTokenResponse(
+  answer: { status: number; retryAfter: string | undefined; text: string },
+  limits: TokenResponseLimits,
+  redact: (text: string) => string,
+): TokenResponse {
+  const { status } = answer;
+  const json = tryJson(answer.text);
+  if (status < 200 || status > 299)
+    throw failureFromStatus(status, answer.retryAfter, json, redact);
+
+  if (json === undefined || typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw malformed(
+      'the token endpoint answered 2xx with a body that is not a JSON object',
+      status,
+    );
+  }
+  const body = json as Record<string, unknown>;
+  const accessToken = body.access_token;
+  if (typeof accessToken !== 'string' || accessToken.length === 0) {
+    throw malformed('the token response has no `access_token` string', status);
+  }
+  if (!TOKEN_CHARS.test(accessToken) || accessToken.length > 16_384) {
+    throw malformed(
+      'the `access_token` contains characters that cannot be sent in a header',
+      status,
+    );
+  }
+  const tokenType = body.token_type;
+  // RFC 6749 §5.1 makes token_type REQUIRED, but several servers omit it; Bearer is the
+  // only type the SDK can send, so a missing one is read as Bearer.
+  if (tokenType !== undefined && (typeof tokenType !== 'string' || !/^bearer$/i.test(tokenType))) {
+    const shown = typeof tokenType === 'string' && ERROR_CODE.test(tokenType) ? tokenType : '?';
+    throw new TokenEndpointError({
+      errorType: 'unsupported_token_type',
+      kind: 'configuration',
+      status,
+      detail: `the token endpoint issued a token of type "${shown}"; only Bearer tokens can be sent`,
+    });
+  }
+
+  const expiresIn = body.expires_in;
+  if (expiresIn === undefined || expiresIn === null) {
+    return {
+      accessToken,
+      tokenType: 'Bearer',
+      lifetimeMs: limits.defaultLifetimeMs,
+      defaultedLifetime: true,
+    };
+  }
+  const seconds =
+    typeof expiresIn === 'number'
+      ? expiresIn
+      : typeof expiresIn === 'string' && /^\d+$/.test(expiresIn)
+        ? Number(expiresIn)
+        : Number.NaN;
+  if (!Number.isFinite(seconds)) {
+    throw malformed('`expires_in` is not a number', status);
+  }
+  if (seconds <= 0) {
+    throw malformed('`expires_in` is zero or negative', status);
+  }
+  const lifetimeMs = seconds * 1000;
+  if (lifetimeMs > limits.maxLifetimeMs) {
+    throw malformed(
+      `\`expires_in\` of ${Math.round(seconds)} s is longer than the accepted maximum of ${Math.round(limits.maxLifetimeMs / 1000)} s`,
+      status,
+    );
+  }
+  return { accessToken, tokenType: 'Bearer', lifetimeMs, defaultedLifetime: false };
+}
+
+function failureFromStatus(
+  status: number,
+  retryAfter: string | undefined,
+  json: unknown,
+  redact: (text: string) => string,
+): TokenEndpointError {
+  const body = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  const code = typeof body.error === 'string' && ERROR_CODE.test(body.error) ? body.error : '';
+  const description =
+    typeof body.error_description === 'string'
+      ? `: ${redact(body.error_description)
+          .replace(/[^\x20-\x7e]/g, '?')
+          .slice(0, 200)}`
+      : '';
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  const retryable =
+    status >= 500 ||
+    status === 429 ||
+    status === 408 ||
+    code === 'server_error' ||
+    code === 'temporarily_unavailable';
+  if (retryable) {
+    return new TokenEndpointError({
+      errorType: String(status),
+      kind: 'retryable',
+      status,
+      retryAfterMs,
+      detail: `the token endpoint answered ${status}${code ? ` ${code}` : ''}${retryAfterMs !== undefined ? `, Retry-After ${Math.ceil(retryAfterMs / 1000)} s` : ''}`,
+    });
+  }
+  const errorType = code || String(status);
+  const hint = CONFIGURATION_ERROR_CODES.has(code) ? configurationHint(code) : '';
+  return new TokenEndpointError({
+    errorType,
+    kind: 'configuration',
+    status,
+    retryAfterMs,
+    detail: `the token endpoint refused the request with ${status}${code ? ` ${code}` : ''}${description}${hint}`,
+  });
+}
+
+function configurationHint(code: string): string {
+  switch (code) {
+    case 'invalid_client':
+      return ' (check clientId, clientSecret and clientAuthMethod)';
+    case 'invalid_scope':
+      return ' (check scope)';
+    case 'invalid_target':
+      return ' (check audience/resource)';
+    case 'unauthorized_client':
+      return ' (the client may not use the client_credentials grant)';
+    default:
+      return '';
+  }
+}
+
+function malformed(detail: string, status: number): TokenEndpointError {
+  return new TokenEndpointError({
+    errorType: 'malformed_response',
+    kind: 'malformed_response',
+    status,
+    detail,
+  });
+}
+
+function tryJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Retry-After` as milliseconds from now: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
