@@ -1,6 +1,6 @@
 import type { ClientOptions, ResolvedOptions } from './config/options.js';
 import { resolveOptions } from './config/validate.js';
-import { HttpStatusError, SteadfastError } from './errors.js';
+import { ClientClosedError, HttpStatusError } from './errors.js';
 import { type BodyInput, emptyBody, normalizeBody } from './http/body.js';
 import { toHeaders, toResponse } from './http/response.js';
 import { UndiciTransport } from './http/transport.js';
@@ -9,6 +9,7 @@ import { compose } from './pipeline/compose.js';
 import type { BreakerState } from './pipeline/events.js';
 import { type PipelineLayers, standardPipeline } from './pipeline/standard.js';
 import type { CallContext, Next, Outcome, Strategy, WireHeaders } from './pipeline/types.js';
+import { Chaos } from './strategies/chaos/index.js';
 import type { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
 import type { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
 import { type ClientTelemetry, createTelemetry } from './telemetry/index.js';
@@ -70,7 +71,9 @@ export class SteadfastClient {
       callTelemetry: this.#telemetry.callLayer,
       attemptTelemetry: this.#telemetry.attemptLayer,
       reauthorization: auth?.createStrategy(this.events),
-      chaos: layers.chaos,
+      chaos:
+        layers.chaos ??
+        (this.#options.chaos ? new Chaos(this.#options.chaos, this.events) : undefined),
     });
     this.#strategies = strategies;
     this.#limiter = limiter;
@@ -161,8 +164,7 @@ export class SteadfastClient {
   }
 
   async #createContext(input: string | URL | Request, init: RequestOptions): Promise<CallContext> {
-    if (this.#closed)
-      throw new SteadfastError('ERR_STEADFAST_CLIENT_CLOSED', `client ${this.name} is closed`);
+    if (this.#closed) throw new ClientClosedError(this.name);
     let requestBody: BodyInput = init.body;
     let method = init.method;
     let headersInit = init.headers;

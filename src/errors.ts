@@ -122,6 +122,16 @@ export class HttpStatusError extends SteadfastError {
   }
 }
 
+/** The client was closed: new calls are refused and calls waiting to retry end. */
+export class ClientClosedError extends SteadfastError {
+  constructor(client: string, method?: string, url?: URL | string) {
+    super(
+      'ERR_STEADFAST_CLIENT_CLOSED',
+      `${method && url ? `${where(method, url)}: ` : ''}client ${client} is closed`,
+    );
+  }
+}
+
 /** The caller's `AbortSignal` aborted the call. */
 export class AbortError extends SteadfastError {
   constructor(method: string, url: URL | string, options?: { cause?: unknown }) {
@@ -154,3 +164,5 @@ export const isInvalidConfigurationError = (e: unknown): e is InvalidConfigurati
   e instanceof InvalidConfigurationError;
 export const isHttpStatusError = (e: unknown): e is HttpStatusError => e instanceof HttpStatusError;
 export const isAbortError = (e: unknown): e is AbortError => e instanceof AbortError;
+export const isClientClosedError = (e: unknown): e is ClientClosedError =>
+  e instanceof ClientClosedError;

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Authorization } from '../auth/types.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
+import type { ChaosOptions, ResolvedChaosOptions } from '../strategies/chaos/types.js';
 import type { TelemetryOptions } from '../telemetry/index.js';
 
 /** Backoff shapes. `exponential` doubles `baseDelayMs` per retry. */
@@ -99,6 +100,8 @@ export interface ClientOptions {
   readonly telemetry?: TelemetryOptions;
   /** Extra origins this client calls besides `baseUrl` (bounded `server_address` label values). */
   readonly origins?: readonly string[];
+  /** Fault injection for rehearsals (see `ChaosOptions`). Default: off (not in the pipeline). */
+  readonly chaos?: ChaosOptions | false;
 }
 
 /** Options after validation and defaults: everything present, read-only. */
@@ -121,4 +124,5 @@ export interface ResolvedOptions {
   };
   readonly telemetry: TelemetryOptions | undefined;
   readonly origins: readonly string[];
+  readonly chaos: ResolvedChaosOptions | false;
 }

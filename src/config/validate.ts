@@ -1,4 +1,5 @@
 import { InvalidConfigurationError } from '../errors.js';
+import { seededRandom } from '../strategies/chaos/index.js';
 import { DEFAULTS } from './defaults.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
 
@@ -118,6 +119,7 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
       'transport',
       'telemetry',
       'origins',
+      'chaos',
     ],
     '',
   );
@@ -265,6 +267,61 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
     transport,
     telemetry: telemetry as ResolvedOptions['telemetry'],
     origins: [...new Set(origins)],
+    chaos: resolveChaos(bag.chaos),
+  };
+}
+
+const CHAOS_RATES = [
+  'serviceUnavailableRate',
+  'rateLimitRate',
+  'unauthorizedRate',
+  'resetRate',
+] as const;
+
+function resolveChaos(value: unknown): ResolvedOptions['chaos'] {
+  if (value === undefined || value === false) return false;
+  const bag = objectAt(value, 'chaos');
+  onlyKeys(
+    bag,
+    [...CHAOS_RATES, 'retryAfterSeconds', 'latencyRate', 'latencyMs', 'header', 'seed', 'random'],
+    'chaos',
+  );
+  const rate = (key: string) => numberAt(bag, key, `chaos.${key}`, 0, { min: 0, max: 1 });
+  const [serviceUnavailableRate, rateLimitRate, unauthorizedRate, resetRate] =
+    CHAOS_RATES.map(rate);
+  const sum = serviceUnavailableRate! + rateLimitRate! + unauthorizedRate! + resetRate!;
+  if (sum > 1 + 1e-9) {
+    throw new InvalidConfigurationError(
+      'chaos',
+      `serviceUnavailableRate + rateLimitRate + unauthorizedRate + resetRate must be ≤ 1 (one draw picks at most one fault), got ${sum}`,
+    );
+  }
+  const header = bag.header ?? 'x-steadfast-chaos';
+  if (
+    header !== false &&
+    (typeof header !== 'string' || !/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(header))
+  ) {
+    throw new InvalidConfigurationError('chaos.header', 'must be an HTTP header name or false');
+  }
+  const seed = numberAt(bag, 'seed', 'chaos.seed', Math.floor(Math.random() * 2 ** 32), {
+    min: 0,
+    max: 2 ** 32 - 1,
+    integer: true,
+  });
+  return {
+    serviceUnavailableRate: serviceUnavailableRate!,
+    rateLimitRate: rateLimitRate!,
+    unauthorizedRate: unauthorizedRate!,
+    resetRate: resetRate!,
+    retryAfterSeconds: numberAt(bag, 'retryAfterSeconds', 'chaos.retryAfterSeconds', 1, {
+      min: 0,
+      max: 3600,
+      integer: true,
+    }),
+    latencyRate: rate('latencyRate'),
+    latencyMs: numberAt(bag, 'latencyMs', 'chaos.latencyMs', 1000, { min: 0, max: MAX_TIMEOUT_MS }),
+    header: header === false ? false : (header as string).toLowerCase(),
+    random: functionAt<() => number>(bag, 'random', 'chaos.random') ?? seededRandom(seed),
   };
 }
 
@@ -314,7 +371,7 @@ function resolveRetry(value: unknown): ResolvedOptions['retry'] {
     const b = bag.budget === undefined ? {} : objectAt(bag.budget, 'retry.budget');
     onlyKeys(b, ['ratio', 'minRetriesPerSecond', 'windowMs'], 'retry.budget');
     budget = {
-      ratio: numberAt(b, 'ratio', 'retry.budget.ratio', d.budget.ratio, { min: 0, max: 10 }),
+      ratio: numberAt(b, 'ratio', 'retry.budget.ratio', d.budget.ratio, { min: 0, max: 1 }),
       minRetriesPerSecond: numberAt(
         b,
         'minRetriesPerSecond',

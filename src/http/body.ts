@@ -19,7 +19,7 @@ export type BodyInput =
   | undefined;
 
 /** What undici's `request` accepts as a body. */
-export type WireBody = string | Uint8Array | Readable | FormData | null;
+export type WireBody = string | Uint8Array | Readable | null;
 
 /**
  * A request body, normalised once per call.
@@ -38,7 +38,7 @@ const EMPTY: RequestBody = { replayable: true, contentType: undefined, forAttemp
 class StaticBody implements RequestBody {
   readonly replayable = true;
   constructor(
-    private readonly value: string | Uint8Array | FormData,
+    private readonly value: string | Uint8Array,
     readonly contentType: string | undefined,
   ) {}
   forAttempt(): WireBody {
@@ -85,7 +85,15 @@ export async function normalizeBody(body: BodyInput): Promise<RequestBody> {
   if (body instanceof URLSearchParams) {
     return new StaticBody(body.toString(), 'application/x-www-form-urlencoded;charset=UTF-8');
   }
-  if (body instanceof FormData) return new StaticBody(body, undefined);
+  if (body instanceof FormData) {
+    // Encode once with the platform's multipart encoder; every attempt sends the same bytes
+    // with the same boundary (undici's `request` cannot take Node's global FormData).
+    const encoded = new Response(body);
+    return new StaticBody(
+      new Uint8Array(await encoded.arrayBuffer()),
+      encoded.headers.get('content-type') ?? undefined,
+    );
+  }
   if (body instanceof Blob) {
     return new StaticBody(new Uint8Array(await body.arrayBuffer()), body.type || undefined);
   }

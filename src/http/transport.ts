@@ -36,8 +36,7 @@ export class UndiciTransport implements Strategy {
         path: ctx.path,
         method: ctx.method as Dispatcher.HttpMethod,
         headers: ctx.headers,
-        // Node's global FormData and undici's are the same shape; undici checks it by duck typing.
-        body: body as Dispatcher.RequestOptions['body'],
+        body,
         signal: ctx.attemptSignal,
       });
       return {

@@ -1,18 +1,23 @@
 /**
- * Wait `ms`, or less if `signal` aborts. Resolves `true` when the full time passed, `false`
- * on abort. One timer, one listener, both removed on either path (no leaks).
+ * Wait `ms`, or less if `signal` or `closing` aborts. Resolves `true` when the full time
+ * passed, `false` on abort. One timer and at most two listeners, all removed on every path.
  */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
+export function sleep(
+  ms: number,
+  signal: AbortSignal | undefined,
+  closing?: AbortSignal,
+): Promise<boolean> {
+  if (signal?.aborted || closing?.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const onAbort = () => {
+    const stop = (completed: boolean) => {
       clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
+      closing?.removeEventListener('abort', onAbort);
+      resolve(completed);
+    };
+    const onAbort = () => stop(false);
+    const timer = setTimeout(() => stop(true), ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+    closing?.addEventListener('abort', onAbort, { once: true });
   });
 }

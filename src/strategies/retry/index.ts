@@ -1,5 +1,9 @@
 import type { ResolvedOptions } from '../../config/options.js';
-import { NonReplayableBodyError, RetryBudgetExhaustedError } from '../../errors.js';
+import {
+  ClientClosedError,
+  NonReplayableBodyError,
+  RetryBudgetExhaustedError,
+} from '../../errors.js';
 import { errorTypeOf, isTransient, neverReachedServer } from '../../http/classify.js';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import { abortedOutcome, discard } from '../../pipeline/outcomes.js';
@@ -27,6 +31,8 @@ export class Retry implements Strategy {
   readonly name = 'retry';
   readonly #budget: RetryBudget | undefined;
   readonly #backoff: BackoffSettings;
+  /** Aborted by `dispose()`: calls sleeping before a retry wake up and end at once. */
+  readonly #closing = new AbortController();
 
   constructor(
     private readonly settings: RetrySettings,
@@ -85,11 +91,20 @@ export class Retry implements Strategy {
         });
       }
       discard(outcome);
-      if (delayMs > 0 && !(await sleep(delayMs, ctx.signal))) return abortedOutcome(ctx);
+      if (delayMs > 0 && !(await sleep(delayMs, ctx.signal, this.#closing.signal))) {
+        if (this.#closing.signal.aborted) {
+          return { kind: 'error', error: new ClientClosedError(ctx.client, ctx.method, ctx.url) };
+        }
+        return abortedOutcome(ctx);
+      }
       previousDelayMs = delayMs;
       ctx.attempt++;
       outcome = await next(ctx);
     }
+  }
+
+  dispose(): void {
+    this.#closing.abort();
   }
 
   #shouldRetry(outcome: Outcome, ctx: CallContext): boolean {
