@@ -26,4 +26,11 @@ export type {
   Strategy,
   WireResponse,
 } from './pipeline/types.js';
+export {
+  type ChaosFault,
+  type ChaosOptions,
+  type FaultRequest,
+  InjectedNetworkError,
+  withInjectedFault,
+} from './strategies/chaos/index.js';
 export { parseRetryAfter } from './strategies/retry/retry-after.js';
