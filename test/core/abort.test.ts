@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { AbortError, isAbortError } from '../../src/index.js';
+import { FAST_RETRY, recordEvents, rejectionOf, sleep, useHarness } from './support.js';
+
+const h = useHarness();
+
+describe('the caller’s AbortSignal', () => {
+  it('ends the call promptly during a backoff sleep, and nothing more is sent', async () => {
+    const server = await h.server(() => ({ status: 503 }));
+    const client = h.client(server.url, { retry: { ...FAST_RETRY, baseDelayMs: 5_000 } });
+    const events = recordEvents(client);
+    const controller = new AbortController();
+
+    const call = rejectionOf(client.fetch('/x', { signal: controller.signal }));
+    await server.waitForRequests(1);
+    await sleep(50);
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await call;
+    const tookMs = performance.now() - abortedAt;
+    await sleep(300);
+
+    expect(isAbortError(error)).toBe(true);
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as AbortError).code).toBe('ERR_STEADFAST_ABORTED');
+    expect(events.retries).toHaveLength(1);
+    expect(tookMs).toBeLessThan(500);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('ends the call promptly during a Retry-After wait', async () => {
+    const server = await h.server(() => ({ status: 429, headers: { 'retry-after': '5' } }));
+    const client = h.client(server.url);
+    const controller = new AbortController();
+
+    const call = rejectionOf(client.fetch('/x', { signal: controller.signal }));
+    await server.waitForRequests(1);
+    await sleep(50);
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await call;
+
+    expect(isAbortError(error)).toBe(true);
+    expect(performance.now() - abortedAt).toBeLessThan(500);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('ends an in-flight attempt promptly and does not retry it', async () => {
+    const server = await h.server(() => 'hang');
+    const client = h.client(server.url);
+    const events = recordEvents(client);
+    const controller = new AbortController();
+
+    const call = rejectionOf(client.fetch('/x', { signal: controller.signal }));
+    await server.waitForRequests(1);
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await call;
+    const tookMs = performance.now() - abortedAt;
+    await sleep(100);
+
+    expect(isAbortError(error)).toBe(true);
+    expect(tookMs).toBeLessThan(500);
+    expect(events.retries).toHaveLength(0);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('sends nothing when the signal is already aborted', async () => {
+    const server = await h.server();
+    const client = h.client(server.url);
+
+    const error = await rejectionOf(client.fetch('/x', { signal: AbortSignal.abort() }));
+
+    expect(isAbortError(error)).toBe(true);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('is not reported as a timeout', async () => {
+    const server = await h.server(() => 'hang');
+    const client = h.client(server.url, { attemptTimeoutMs: 5_000 });
+    const events = recordEvents(client);
+    const controller = new AbortController();
+
+    const call = rejectionOf(client.fetch('/x', { signal: controller.signal }));
+    await server.waitForRequests(1);
+    controller.abort();
+    await call;
+
+    expect(events.timeouts).toHaveLength(0);
+  });
+});

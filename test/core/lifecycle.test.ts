@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from './support.js';
+
+const h = useHarness();
+const CHILD = fileURLToPath(new URL('./fixtures/close-child.ts', import.meta.url));
+
+interface ChildRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Milliseconds between the child's report (printed after close()) and its exit. */
+  exitAfterReportMs: number;
+  timedOut: boolean;
+}
+
+/** Run the child; kill it (and say so) if it is still alive `limitMs` after it started. */
+function runChild(args: string[], limitMs: number): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let reportedAt = Number.NaN;
+    let timedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      if (Number.isNaN(reportedAt) && stdout.includes('\n')) reportedAt = performance.now();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const killer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, limitMs);
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      resolve({
+        code,
+        stdout,
+        stderr,
+        exitAfterReportMs: performance.now() - reportedAt,
+        timedOut,
+      });
+    });
+  });
+}
+
+describe('close()', () => {
+  it('leaves nothing that keeps the process alive: the process exits by itself', async () => {
+    const healthy = await h.server(() => ({ status: 200, body: 'ok' }));
+    const failing = await h.server(() => ({ status: 503 }));
+    const hanging = await h.server(() => 'hang');
+
+    const run = await runChild([healthy.url, failing.url, hanging.url], 20_000);
+    const report = JSON.parse(run.stdout.split('\n')[0] || '{}') as {
+      log?: string[];
+      active?: string[];
+    };
+
+    expect(run.stderr).not.toMatch(/Error/);
+    // The child did reach every path it meant to exercise.
+    expect(report.log?.slice(0, 5)).toEqual(['200:2', '200:2', '200:2', '200:2', '200:2']);
+    expect(report.log).toContain('ERR_STEADFAST_ABORTED');
+    // A call still sleeping in its backoff when close() ran was settled, not left hanging.
+    expect(report.log?.at(-1)).not.toBe('pending after close: still pending');
+    expect(healthy.requests.length).toBe(25);
+    expect(hanging.requests.length).toBeGreaterThan(0);
+    // Then, after close(), nothing was left running.
+    const leftovers = (report.active ?? []).filter((r) => /Timeout|TCP|Immediate/.test(r));
+    expect(leftovers).toEqual([]);
+    expect(run.timedOut).toBe(false);
+    expect(run.code).toBe(0);
+    expect(run.exitAfterReportMs).toBeLessThan(2000);
+  });
+});
