@@ -165,6 +165,7 @@ class RedisTokenStore implements TokenStore {
   readonly #prefix: string;
   readonly #codec: RecordCodec;
   readonly #pubsub: boolean;
+  readonly #commandTimeoutMs: number;
   #subscriber: Redis | Cluster | undefined;
   readonly #listeners = new Map<string, Set<(fingerprint: string) => void>>();
   #users = 0;
@@ -199,8 +200,10 @@ class RedisTokenStore implements TokenStore {
     this.#codec = new RecordCodec(parseEncryptionKey(options.encryptionKey));
     this.#prefix = prefix;
     this.#pubsub = options.pubsub ?? DEFAULTS.pubsub;
+    this.#commandTimeoutMs = commandTimeoutMs;
     // The manager's own guard: a little above the command timeout, so ioredis reports first.
-    this.operationTimeoutMs = commandTimeoutMs + 50;
+    // The manager's guard covers the ready wait plus the command.
+    this.operationTimeoutMs = 2 * commandTimeoutMs + 50;
 
     const failFast = failFastOptions(commandTimeoutMs, connectTimeoutMs);
     let client: Redis | Cluster;
@@ -244,7 +247,27 @@ class RedisTokenStore implements TokenStore {
     };
   }
 
+  /**
+   * With the offline queue off, a command sent while the connection is still being set up
+   * fails at once. Wait for `ready`, but never longer than one command timeout: a call
+   * never waits on Redis for more than that.
+   */
+  #ready(): Promise<void> | undefined {
+    const client = this.#client;
+    if (client.status === 'ready' || client.status === 'end') return undefined;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#commandTimeoutMs);
+      client.once('ready', done);
+    });
+  }
+
   async read(key: string): Promise<StoreReadResult> {
+    await this.#ready();
     const k = this.#keys(key);
     const [record, ttl, backoffReason, backoffTtl] = await this.#client.steadfastTokenRead(
       k.tok,
@@ -260,6 +283,7 @@ class RedisTokenStore implements TokenStore {
   }
 
   async acquire(key: string, owner: string, leaseMs: number): Promise<number> {
+    await this.#ready();
     const k = this.#keys(key);
     return Number(
       await this.#client.steadfastTokenAcquire(k.lock, k.gen, owner, Math.ceil(leaseMs)),
@@ -273,6 +297,7 @@ class RedisTokenStore implements TokenStore {
     token: StoredToken,
     ttlMs: number,
   ): Promise<boolean> {
+    await this.#ready();
     const k = this.#keys(key);
     const written = await this.#client.steadfastTokenPublish(
       k.tok,
@@ -290,6 +315,7 @@ class RedisTokenStore implements TokenStore {
   }
 
   async invalidate(key: string, fingerprint: string): Promise<InvalidationResult> {
+    await this.#ready();
     const result = Number(
       await this.#client.steadfastTokenInvalidate(this.#keys(key).tok, fingerprint),
     );
@@ -297,10 +323,12 @@ class RedisTokenStore implements TokenStore {
   }
 
   async release(key: string, owner: string): Promise<void> {
+    await this.#ready();
     await this.#client.steadfastTokenRelease(this.#keys(key).lock, owner);
   }
 
   async backoff(key: string, owner: string, reason: string, durationMs: number): Promise<void> {
+    await this.#ready();
     const k = this.#keys(key);
     await this.#client.steadfastTokenBackoff(
       k.backoff,
@@ -316,6 +344,7 @@ class RedisTokenStore implements TokenStore {
     token: StoredToken,
     ttlMs: number,
   ): Promise<{ token: StoredToken; ttlMs: number } | undefined> {
+    await this.#ready();
     const k = this.#keys(key);
     const reply = await this.#client.steadfastTokenOffer(
       k.tok,
@@ -329,6 +358,7 @@ class RedisTokenStore implements TokenStore {
   }
 
   async ping(): Promise<void> {
+    await this.#ready();
     // A read of a key that does not exist exercises the script path like real traffic.
     await this.#client.steadfastTokenRead(`${this.#prefix}ping:{p}`, `${this.#prefix}ping:{p}`);
   }
