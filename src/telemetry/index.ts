@@ -1,14 +1,41 @@
-// Placeholder until the telemetry adapters land (issue 4): the client composes whatever
-// `createTelemetry` returns; with nothing returned the pipeline runs without telemetry.
+import { trace } from '@opentelemetry/api';
 import type { Authorization } from '../auth/types.js';
+import { InvalidConfigurationError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
+import type { Disposable } from '../pipeline/event.js';
 import type { Strategy } from '../pipeline/types.js';
+import { subscribeClientMetrics } from './metrics/client-metrics.js';
+import { familiesFor } from './metrics/families.js';
+import { metricsRegistry } from './metrics/registry.js';
+import { subscribeTokenMetrics } from './metrics/token-metrics.js';
+import { acquireShared } from './shared.js';
+import { AttemptSpanLayer } from './tracing/attempt-layer.js';
+import { CallSpanLayer } from './tracing/call-layer.js';
+import { subscribeSpanEvents } from './tracing/span-events.js';
+import { subscribeTokenSpans } from './tracing/token-spans.js';
+import type { TelemetryOptions } from './types.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
-/** Telemetry options of a client. */
-export interface TelemetryOptions {
-  readonly metrics?: false | Record<string, unknown>;
-  readonly tracing?: false | Record<string, unknown>;
-}
+export { ERROR_TYPES } from './attributes.js';
+export {
+  type ExpositionFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  renderMetrics,
+  TEXT_CONTENT_TYPE,
+} from './metrics/exposition.js';
+export {
+  CALL_DURATION_BUCKETS,
+  DURATION_BUCKETS,
+  FAMILY_NAMES,
+} from './metrics/families.js';
+export { metricsRegistry } from './metrics/registry.js';
+export {
+  type MetricsRequestHandler,
+  type MetricsRouterOptions,
+  metricsRouter,
+} from './router.js';
+export { type ShutdownTelemetry, type StartTelemetryOptions, startTelemetry } from './start.js';
+export type { MetricsOptions, MetricsRegistry, TelemetryOptions, TracingOptions } from './types.js';
 
 /** What the client needs to wire telemetry in. */
 export interface TelemetryTarget {
@@ -19,17 +46,86 @@ export interface TelemetryTarget {
   readonly origins: readonly string[];
 }
 
+/** The telemetry of one client: two pipeline layers and the subscriptions behind them. */
 export interface ClientTelemetry {
   /** Outermost layer: the logical-call span. */
   readonly callLayer: Strategy | undefined;
   /** Layer around each wire attempt: the CLIENT span, `traceparent` injection. */
   readonly attemptLayer: Strategy | undefined;
+  /** Unsubscribe every listener (shared token subscriptions when the last client goes). */
   dispose(): void;
 }
 
+/** Scope of the once-per-token-manager span subscription. */
+const TOKEN_SPANS_SCOPE = {};
+
+function isRegistry(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { getMetricsAsJSON?: unknown }).getMetricsAsJSON === 'function' &&
+    typeof (value as { getSingleMetric?: unknown }).getSingleMetric === 'function'
+  );
+}
+
+/**
+ * Build a client's telemetry: tracing layers (`@opentelemetry/api` only) and prom-client
+ * metrics subscribed to the client's events. Called once per client, at construction.
+ */
 export function createTelemetry(
-  _options: TelemetryOptions | undefined,
-  _target: TelemetryTarget,
+  options: TelemetryOptions | undefined,
+  target: TelemetryTarget,
 ): ClientTelemetry {
-  return { callLayer: undefined, attemptLayer: undefined, dispose() {} };
+  const subscriptions: Disposable[] = [];
+  let callLayer: Strategy | undefined;
+  let attemptLayer: Strategy | undefined;
+
+  const tracing = options?.tracing;
+  if (tracing !== false) {
+    const provider = tracing?.tracerProvider ?? trace.getTracerProvider();
+    const tracer = provider.getTracer(PACKAGE_NAME, PACKAGE_VERSION);
+    callLayer = new CallSpanLayer(tracer);
+    attemptLayer = new AttemptSpanLayer(tracer);
+    subscriptions.push(...subscribeSpanEvents(target.events));
+    const tokenEvents = target.auth?.tokenEvents;
+    if (tokenEvents) {
+      subscriptions.push(
+        acquireShared(TOKEN_SPANS_SCOPE, tokenEvents, () =>
+          subscribeTokenSpans(tokenEvents, tracer),
+        ),
+      );
+    }
+  }
+
+  const metrics = options?.metrics;
+  if (metrics !== false) {
+    const registry = metrics?.registry ?? metricsRegistry;
+    if (!isRegistry(registry)) {
+      throw new InvalidConfigurationError(
+        'telemetry.metrics.registry',
+        'must be a prom-client Registry',
+      );
+    }
+    const families = familiesFor(registry);
+    subscriptions.push(
+      ...subscribeClientMetrics(target.events, families, target.client, target.origins),
+    );
+    const tokenEvents = target.auth?.tokenEvents;
+    if (tokenEvents) {
+      subscriptions.push(
+        acquireShared(registry, tokenEvents, () => subscribeTokenMetrics(tokenEvents, families)),
+      );
+    }
+  }
+
+  let disposed = false;
+  return {
+    callLayer,
+    attemptLayer,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const s of subscriptions) s.dispose();
+    },
+  };
 }

@@ -1,0 +1,226 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { InvalidConfigurationError } from '../../errors.js';
+import type { MetricsRegistry } from '../types.js';
+import { PACKAGE_VERSION } from '../version.js';
+
+/** Semconv advisory buckets of `http.client.request.duration`, in seconds (contract "B"). */
+export const DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+] as const;
+/** B plus 15, 30, 60 s: a logical call includes backoff and may run up to its deadline. */
+export const CALL_DURATION_BUCKETS = [...DURATION_BUCKETS, 15, 30, 60] as const;
+
+/** Every family of the contract, registered once per registry. */
+export interface Families {
+  readonly attemptDuration: Histogram<
+    | 'client'
+    | 'http_request_method'
+    | 'server_address'
+    | 'server_port'
+    | 'http_response_status_code'
+    | 'error_type'
+  >;
+  readonly calls: Counter<'client' | 'kind'>;
+  readonly callDuration: Histogram<'client' | 'outcome'>;
+  readonly retries: Counter<'client' | 'reason'>;
+  readonly retryDelay: Counter<'client' | 'source'>;
+  readonly events: Counter<'client' | 'strategy' | 'event' | 'severity'>;
+  readonly breakerState: Gauge<'client' | 'server_address' | 'state'>;
+  readonly breakerTransitions: Counter<'client' | 'server_address' | 'from_state' | 'to_state'>;
+  readonly breakerNotPermitted: Counter<'client' | 'server_address'>;
+  readonly inflight: Gauge<'client'>;
+  readonly limit: Gauge<'client'>;
+  readonly tokenFetches: Counter<'credential' | 'result' | 'error_type'>;
+  readonly tokenFetchDuration: Histogram<'credential' | 'result'>;
+  readonly tokenLookups: Counter<'credential' | 'level' | 'result'>;
+  readonly tokenInvalidations: Counter<'credential' | 'result'>;
+  readonly tokenExpiry: Gauge<'credential'>;
+  readonly tokenStoreUp: Gauge<'credential'>;
+  readonly buildInfo: Gauge<'version'>;
+}
+
+/** The names of every family the SDK registers (what `promtool check metrics` lints). */
+export const FAMILY_NAMES = [
+  'http_client_request_duration_seconds',
+  'steadfast_calls_total',
+  'steadfast_call_duration_seconds',
+  'steadfast_retries_total',
+  'steadfast_retry_delay_seconds_total',
+  'steadfast_events_total',
+  'steadfast_circuit_breaker_state',
+  'steadfast_circuit_breaker_transitions_total',
+  'steadfast_circuit_breaker_not_permitted_calls_total',
+  'steadfast_concurrency_inflight_calls',
+  'steadfast_concurrency_limit',
+  'steadfast_token_fetches_total',
+  'steadfast_token_fetch_duration_seconds',
+  'steadfast_token_cache_lookups_total',
+  'steadfast_token_invalidations_total',
+  'steadfast_token_expiry_timestamp_seconds',
+  'steadfast_token_store_up',
+  'steadfast_build_info',
+] as const;
+
+const byRegistry = new WeakMap<MetricsRegistry, Families>();
+
+/**
+ * The SDK's families in `registry`, created on first use. Several clients (and several
+ * copies of this module) share one registry: a family already registered under the same
+ * name, type and labels is reused; a clash with something else is a configuration error.
+ */
+export function familiesFor(registry: MetricsRegistry): Families {
+  const existing = byRegistry.get(registry);
+  if (existing) return existing;
+  const exemplars = registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
+  const registers = [registry];
+
+  function reuse<M>(name: string, type: string, labelNames: readonly string[]): M | undefined {
+    const found = registry.getSingleMetric(name) as
+      | { type?: string; labelNames?: readonly string[] }
+      | undefined;
+    if (!found) return undefined;
+    const same =
+      found.type === type &&
+      found.labelNames?.length === labelNames.length &&
+      labelNames.every((l) => found.labelNames?.includes(l));
+    if (!same) {
+      throw new InvalidConfigurationError(
+        'telemetry.metrics.registry',
+        `the registry already holds a metric named ${name} with another type or other labels`,
+      );
+    }
+    return found as M;
+  }
+
+  function counter<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+    return (
+      reuse<Counter<L>>(name, 'counter', labelNames) ??
+      new Counter<L>({ name, help, labelNames, registers })
+    );
+  }
+  function gauge<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+    return (
+      reuse<Gauge<L>>(name, 'gauge', labelNames) ??
+      new Gauge<L>({ name, help, labelNames, registers })
+    );
+  }
+  function histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: readonly number[],
+    enableExemplars: boolean,
+  ) {
+    return (
+      reuse<Histogram<L>>(name, 'histogram', labelNames) ??
+      new Histogram<L>({
+        name,
+        help,
+        labelNames,
+        buckets: [...buckets],
+        registers,
+        enableExemplars,
+      })
+    );
+  }
+
+  const families: Families = {
+    attemptDuration: histogram(
+      'http_client_request_duration_seconds',
+      'Duration of one HTTP wire attempt, until the response headers arrived (semconv http.client.request.duration).',
+      [
+        'client',
+        'http_request_method',
+        'server_address',
+        'server_port',
+        'http_response_status_code',
+        'error_type',
+      ],
+      DURATION_BUCKETS,
+      exemplars,
+    ),
+    calls: counter('steadfast_calls_total', 'Logical calls by outcome kind.', ['client', 'kind']),
+    callDuration: histogram(
+      'steadfast_call_duration_seconds',
+      'Duration of one logical call, every attempt and backoff included.',
+      ['client', 'outcome'],
+      CALL_DURATION_BUCKETS,
+      exemplars,
+    ),
+    retries: counter(
+      'steadfast_retries_total',
+      'Re-sends (transient retries and 401 re-sends) by trigger error_type.',
+      ['client', 'reason'],
+    ),
+    retryDelay: counter(
+      'steadfast_retry_delay_seconds_total',
+      'Time spent waiting before re-sends, by where the delay came from.',
+      ['client', 'source'],
+    ),
+    events: counter(
+      'steadfast_events_total',
+      'Resilience events by strategy, event and severity.',
+      ['client', 'strategy', 'event', 'severity'],
+    ),
+    breakerState: gauge(
+      'steadfast_circuit_breaker_state',
+      'Circuit breaker state per origin: 1 for the current state, 0 for the others.',
+      ['client', 'server_address', 'state'],
+    ),
+    breakerTransitions: counter(
+      'steadfast_circuit_breaker_transitions_total',
+      'Circuit breaker state transitions per origin.',
+      ['client', 'server_address', 'from_state', 'to_state'],
+    ),
+    breakerNotPermitted: counter(
+      'steadfast_circuit_breaker_not_permitted_calls_total',
+      'Attempts short-circuited by an open circuit breaker.',
+      ['client', 'server_address'],
+    ),
+    inflight: gauge('steadfast_concurrency_inflight_calls', 'Calls in flight (bulkhead use).', [
+      'client',
+    ]),
+    limit: gauge('steadfast_concurrency_limit', 'Configured concurrency limit.', ['client']),
+    tokenFetches: counter(
+      'steadfast_token_fetches_total',
+      'Token-endpoint requests made by this instance.',
+      ['credential', 'result', 'error_type'],
+    ),
+    tokenFetchDuration: histogram(
+      'steadfast_token_fetch_duration_seconds',
+      'Token-endpoint request latency.',
+      ['credential', 'result'],
+      DURATION_BUCKETS,
+      false,
+    ),
+    tokenLookups: counter(
+      'steadfast_token_cache_lookups_total',
+      'Token cache lookups by level (local, store) and result (hit, miss, coalesced).',
+      ['credential', 'level', 'result'],
+    ),
+    tokenInvalidations: counter(
+      'steadfast_token_invalidations_total',
+      'Token invalidations after a 401, by what was found in the cache.',
+      ['credential', 'result'],
+    ),
+    tokenExpiry: gauge(
+      'steadfast_token_expiry_timestamp_seconds',
+      'Unix time when the token in use expires.',
+      ['credential'],
+    ),
+    tokenStoreUp: gauge(
+      'steadfast_token_store_up',
+      'Whether the shared token store is reachable (0 = this instance works alone).',
+      ['credential'],
+    ),
+    buildInfo: gauge('steadfast_build_info', 'Steadfast SDK build information.', ['version']),
+  };
+  families.buildInfo.set({ version: PACKAGE_VERSION }, 1);
+  byRegistry.set(registry, families);
+  return families;
+}
+
+/** True when `histogram` records exemplars (created on an OpenMetrics registry). */
+export function recordsExemplars(histogram: Histogram<string>): boolean {
+  return (histogram as unknown as { enableExemplars?: boolean }).enableExemplars === true;
+}

@@ -1,0 +1,38 @@
+import { type Context, createContextKey, type Span } from '@opentelemetry/api';
+import type { CallContext } from '../../pipeline/types.js';
+
+/**
+ * The key `@opentelemetry/core` uses for `suppressTracing()`. `createContextKey` is
+ * `Symbol.for(description)`, so this is the very same key without depending on the SDK
+ * (the library imports `@opentelemetry/api` only). While it is set, SDK tracers return
+ * non-recording spans and the W3C propagator injects nothing: instrumentations (undici,
+ * http) create no second CLIENT span for the SDK's own request.
+ */
+export const SUPPRESS_TRACING_KEY = createContextKey(
+  'OpenTelemetry SDK Context Key SUPPRESS_TRACING',
+);
+
+/** Mark a context so instrumentations stay silent inside it. */
+export function suppressTracing(context: Context): Context {
+  return context.setValue(SUPPRESS_TRACING_KEY, true);
+}
+
+/** The logical-call span, in the context of everything the call runs (for listeners). */
+export const CALL_SPAN_KEY = createContextKey('steadfast call span');
+
+/** Slot of `CallContext.slots` holding the logical-call span. */
+export const CALL_SPAN_SLOT = Symbol('steadfast.callSpan');
+/** Slot holding the current attempt's CLIENT span. */
+export const ATTEMPT_SPAN_SLOT = Symbol('steadfast.attemptSpan');
+/** Slot holding the propagation header names injected for the previous attempt. */
+export const INJECTED_HEADERS_SLOT = Symbol('steadfast.injectedHeaders');
+/** Slot caching the redacted `url.full` of the call. */
+export const URL_FULL_SLOT = Symbol('steadfast.urlFull');
+
+export function callSpanOf(ctx: CallContext): Span | undefined {
+  return ctx.slots.get(CALL_SPAN_SLOT) as Span | undefined;
+}
+
+export function attemptSpanOf(ctx: CallContext): Span | undefined {
+  return ctx.slots.get(ATTEMPT_SPAN_SLOT) as Span | undefined;
+}
