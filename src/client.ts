@@ -32,8 +32,19 @@ export interface RequestOptions {
   readonly idempotent?: boolean;
 }
 
+/** What `client.request()` resolves with: undici's response, body not yet read. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: import('undici').Dispatcher.ResponseData['body'];
+}
+
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const NO_SLOTS: never[] = [];
+const JSON_ACCEPT: WireHeaders = { accept: 'application/json' };
+const JSON_ACCEPT_AND_CONTENT_TYPE: WireHeaders = {
+  ...JSON_ACCEPT,
+  'content-type': 'application/json',
+};
 
 /**
  * A resilient, observable HTTP client. Every call runs through the standard pipeline
@@ -106,6 +117,19 @@ export class SteadfastClient {
   }
 
   /**
+   * The low-level call: like `fetch`, but resolves with undici's response shape
+   * (`status`, `headers` as a plain object, `body` with `.json()`, `.text()`,
+   * `.arrayBuffer()`, `.dump()`), skipping the cost of building a WHATWG `Response`.
+   * Consume or `dump()` the body, or the connection is not reused.
+   */
+  async request(input: string | URL | Request, init: RequestOptions = {}): Promise<RawResponse> {
+    const ctx = await this.#createContext(input, init);
+    const outcome = await this.#pipeline(ctx);
+    if (outcome.kind === 'error') throw outcome.error;
+    return outcome.response as RawResponse;
+  }
+
+  /**
    * Call and parse a JSON body. A non-2xx status rejects with `HttpStatusError`.
    * @example const days = await weather.getJson<Forecast[]>('/weatherforecast');
    */
@@ -113,7 +137,7 @@ export class SteadfastClient {
     input: string | URL,
     init: Omit<RequestOptions, 'body'> = {},
   ): Promise<T> {
-    return this.#json<T>(input, { ...init, method: init.method ?? 'GET' });
+    return this.#json<T>(input, init, JSON_ACCEPT);
   }
 
   /** POST a JSON body and parse the JSON answer. A non-2xx status rejects with `HttpStatusError`. */
@@ -122,14 +146,11 @@ export class SteadfastClient {
     body: unknown,
     init: Omit<RequestOptions, 'body'> = {},
   ): Promise<T> {
-    const headers = new Headers(init.headers);
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    return this.#json<T>(input, {
-      ...init,
-      method: init.method ?? 'POST',
-      headers,
-      body: JSON.stringify(body),
-    });
+    return this.#json<T>(
+      input,
+      { ...init, method: init.method ?? 'POST', body: JSON.stringify(body) },
+      JSON_ACCEPT_AND_CONTENT_TYPE,
+    );
   }
 
   /**
@@ -145,10 +166,12 @@ export class SteadfastClient {
     await this.#options.auth?.close();
   }
 
-  async #json<T>(input: string | URL, init: RequestOptions): Promise<T> {
-    const headers = new Headers(init.headers);
-    if (!headers.has('accept')) headers.set('accept', 'application/json');
-    const ctx = await this.#createContext(input, { ...init, headers });
+  async #json<T>(
+    input: string | URL,
+    init: RequestOptions,
+    defaultHeaders: WireHeaders,
+  ): Promise<T> {
+    const ctx = await this.#createContext(input, init, defaultHeaders);
     const outcome: Outcome = await this.#pipeline(ctx);
     if (outcome.kind === 'error') throw outcome.error;
     const { status, body } = outcome.response;
@@ -163,7 +186,11 @@ export class SteadfastClient {
     return (await (body as unknown as { json(): Promise<unknown> }).json()) as T;
   }
 
-  async #createContext(input: string | URL | Request, init: RequestOptions): Promise<CallContext> {
+  async #createContext(
+    input: string | URL | Request,
+    init: RequestOptions,
+    defaultHeaders?: WireHeaders,
+  ): Promise<CallContext> {
     if (this.#closed) throw new ClientClosedError(this.name);
     let requestBody: BodyInput = init.body;
     let method = init.method;
@@ -187,6 +214,9 @@ export class SteadfastClient {
         ? emptyBody
         : await normalizeBody(requestBody);
     const headers = toWireHeaders(headersInit);
+    if (defaultHeaders) {
+      for (const name in defaultHeaders) headers[name] ??= defaultHeaders[name]!;
+    }
     if (body.contentType && headers['content-type'] === undefined)
       headers['content-type'] = body.contentType;
     return {
@@ -209,7 +239,7 @@ export class SteadfastClient {
       attempt: 0,
       attempts: 0,
       retryStopReason: undefined,
-      slots: new Map(NO_SLOTS),
+      slots: new Map(),
     };
   }
 

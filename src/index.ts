@@ -1,6 +1,6 @@
 export { TokenEvents } from './auth/events.js';
 export type { Authorization } from './auth/types.js';
-export type { RequestOptions } from './client.js';
+export type { RawResponse, RequestOptions } from './client.js';
 export { createClient, SteadfastClient } from './client.js';
 export { DEFAULTS } from './config/defaults.js';
 export type {

@@ -37,7 +37,7 @@ export class UndiciTransport implements Strategy {
         method: ctx.method as Dispatcher.HttpMethod,
         headers: ctx.headers,
         body,
-        signal: ctx.attemptSignal,
+        signal: ctx.attemptSignal as unknown as AbortSignal | undefined,
       });
       return {
         kind: 'response',

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { RequestBody } from '../http/body.js';
+import type { AttemptSignal } from './attempt-signal.js';
 
 /** Headers as sent on the wire: lower-case names, one string value each. */
 export type WireHeaders = Record<string, string>;
@@ -59,7 +60,7 @@ export interface CallContext {
    * The signal of the current wire attempt (caller abort or attempt timeout), set by the
    * attempt-timeout strategy for the transport; `undefined` between attempts.
    */
-  attemptSignal: AbortSignal | undefined;
+  attemptSignal: AttemptSignal | undefined;
   /**
    * True when re-sending is safe on an ambiguous failure: an idempotent method (GET, HEAD,
    * OPTIONS, PUT, DELETE, TRACE), an `Idempotency-Key` header, or the caller's opt-in.

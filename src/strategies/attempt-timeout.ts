@@ -1,12 +1,13 @@
 import { TimeoutError } from '../errors.js';
+import { AttemptSignal } from '../pipeline/attempt-signal.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import { abortedOutcome } from '../pipeline/outcomes.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 
 /**
  * Bounds one wire attempt by min(attempt timeout, time left to the deadline), up to the
- * response headers. It gives the transport one `AbortSignal` per attempt that fires on the
- * timeout or the caller's abort — one controller and one timer, no `AbortSignal.any()`.
+ * response headers. It gives the transport one signal per attempt that fires on the
+ * timeout or the caller's abort — one light `AttemptSignal` and one timer, no `AbortSignal.any()`.
  */
 export class AttemptTimeout implements Strategy {
   readonly name = 'timeout';
@@ -24,15 +25,15 @@ export class AttemptTimeout implements Strategy {
     if (callerSignal?.aborted) return abortedOutcome(ctx);
     if (timeoutMs <= 0) return this.#timedOut(ctx, kind, this.attemptTimeoutMs);
 
-    const controller = new AbortController();
+    const signal = new AttemptSignal();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort(new TimeoutError(ctx.method, ctx.url, kind, timeoutMs));
+      signal.abort(new TimeoutError(ctx.method, ctx.url, kind, timeoutMs));
     }, timeoutMs);
-    const onCallerAbort = () => controller.abort(callerSignal?.reason);
+    const onCallerAbort = () => signal.abort(callerSignal?.reason);
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-    ctx.attemptSignal = controller.signal;
+    ctx.attemptSignal = signal;
     try {
       const outcome = await next(ctx);
       if (outcome.kind === 'error') {
