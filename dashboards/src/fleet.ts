@@ -326,7 +326,7 @@ function retriesRow(): AnyPanel[] {
         'Re-sends per second by the error.type that triggered them. "401" is the re-authorization re-send (new token, zero delay); the others are transient retries with backoff.',
       unit: 'reqps',
       stacked: true,
-      width: 6,
+      width: 8,
       targets: [
         {
           expr: `sum by (reason) (rate(${sel('steadfast_retries_total', S)}${R}))`,
@@ -339,7 +339,7 @@ function retriesRow(): AnyPanel[] {
       description:
         'Re-sends per logical call, per client. The dashed line is the SteadfastRetryRatioHigh alert threshold (0.2).',
       unit: 'percentunit',
-      width: 6,
+      width: 8,
       min: 0,
       thresholdLine: 0.2,
       targets: [
@@ -355,7 +355,7 @@ function retriesRow(): AnyPanel[] {
         'Seconds per second spent sleeping before re-sends, split by where the delay came from: the SDK backoff, or a Retry-After header sent by the server.',
       unit: 's',
       stacked: true,
-      width: 6,
+      width: 8,
       targets: [
         {
           expr: `sum by (source) (rate(${sel('steadfast_retry_delay_seconds_total', S)}${R}))`,
@@ -368,7 +368,7 @@ function retriesRow(): AnyPanel[] {
       description:
         'Calls rejected before reaching the wire (not_permitted: concurrency limiter, retry budget, open breaker) per client, and resilience events of warning or error severity by strategy and event.',
       unit: 'reqps',
-      width: 6,
+      width: 12,
       targets: [
         {
           expr: `sum by (client) (rate(${sel('steadfast_calls_total', `${S},kind="not_permitted"`)}${R}))`,
@@ -377,6 +377,24 @@ function retriesRow(): AnyPanel[] {
         {
           expr: `sum by (strategy, event) (rate(${sel('steadfast_events_total', `${S},severity=~"warning|error"`)}${R}))`,
           legend: '{{strategy}} {{event}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Concurrency limiter: in flight vs limit',
+      description:
+        'Calls in flight on the busiest instance, per client, against the concurrency limit each instance enforces (the bulkhead). At the limit, new calls are rejected at once (not_permitted) and never retried.',
+      unit: 'short',
+      width: 12,
+      min: 0,
+      targets: [
+        {
+          expr: `max by (client) (${sel('steadfast_concurrency_inflight_calls', S)})`,
+          legend: 'in flight {{client}} (busiest instance)',
+        },
+        {
+          expr: `max by (client) (${sel('steadfast_concurrency_limit', S)})`,
+          legend: 'limit {{client}}',
         },
       ],
     }),
