@@ -113,9 +113,17 @@ export function boundErrorType(errorType: string | undefined): string | undefine
   return ERROR_TYPES.has(errorType) ? errorType : OTHER;
 }
 
-/** `http_response_status_code` label: a 3-digit code in range, else `_OTHER`. */
+/** Registered status codes (IANA) a `http_response_status_code` label may hold. */
+const STATUS_CODES: ReadonlySet<string> = new Set([
+  ...[100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226].map(String),
+  ...[300, 301, 302, 303, 304, 305, 307, 308].map(String),
+  ...ERROR_STATUS_CODES,
+]);
+
+/** `http_response_status_code` label: a registered status code, else `_OTHER`. */
 export function boundStatusCode(status: number): string {
-  return status >= 100 && status <= 599 ? String(status) : OTHER;
+  const code = String(status);
+  return STATUS_CODES.has(code) ? code : OTHER;
 }
 
 /** How a logical call ended, for the `outcome` and `kind` labels and the call span. */

@@ -45,13 +45,15 @@ export async function renderMetrics(
     const type = String(metric.type);
     const isCounter = type === 'counter';
     const base = isCounter ? metric.name.replace(/_total$/, '') : metric.name;
-    const family = isCounter && !openMetrics && !registryIsOpenMetrics ? metric.name : base;
-    const counterSample =
-      isCounter && (openMetrics || registryIsOpenMetrics) ? `${base}_total` : family;
+    // Counter samples are `<base>_total` in OpenMetrics and in any format of an OpenMetrics
+    // registry; a text registry keeps prom-client's text behaviour (the name as registered).
+    const counterSample = openMetrics || registryIsOpenMetrics ? `${base}_total` : metric.name;
+    // OpenMetrics names the family without `_total`; the text format names it as its samples.
+    const family = isCounter ? (openMetrics ? base : counterSample) : metric.name;
     out.push(`# HELP ${family} ${escapeHelp(metric.help)}`);
     out.push(`# TYPE ${family} ${type}`);
     for (const sample of metric.values as readonly Sample[]) {
-      const name = sample.metricName ?? (isCounter ? counterSample : family);
+      const name = sample.metricName ?? (isCounter ? counterSample : metric.name);
       let line = `${name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`;
       const exemplar = sample.exemplar;
       if (openMetrics && exemplar?.labelSet && Object.keys(exemplar.labelSet).length > 0) {
