@@ -24,6 +24,11 @@ export interface IdpOptions {
   readonly host?: string;
   /** Port to listen on; 0 picks a free port. Default: 0. */
   readonly port?: number;
+  /**
+   * The public issuer URL, when clients reach the IdP by another name than `host:port`
+   * (e.g. `http://idp:8081` in compose). Default: `http://<host>:<port>`.
+   */
+  readonly issuer?: string;
   /** Registered clients (client credentials grant, `client_secret_basic` or `_post`). */
   readonly clients: readonly IdpClientConfig[];
   /** Access token lifetime, in seconds. Default: 300 (5 min). */
@@ -55,8 +60,9 @@ export interface IdpStats {
 
 /** A running IdP. */
 export interface Idp {
-  /** Base URL, e.g. `http://127.0.0.1:43121`; also the issuer. */
+  /** Where it listens, e.g. `http://127.0.0.1:43121`; the endpoints below are under it. */
   readonly url: string;
+  /** The issuer: {@link IdpOptions.issuer}, or `url`. */
   readonly issuer: string;
   readonly tokenEndpoint: string;
   readonly introspectionEndpoint: string;
@@ -118,7 +124,8 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
     });
   });
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const listeningOn = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = options.issuer?.replace(/\/+$/, '') ?? listeningOn;
 
   const provider = new Provider(issuer, providerConfiguration(options, ttlSeconds, store));
   provider.on('grant.success', (ctx) => {
@@ -145,11 +152,11 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
   };
 
   return {
-    url: issuer,
+    url: listeningOn,
     issuer,
-    tokenEndpoint: `${issuer}${TOKEN_PATH}`,
-    introspectionEndpoint: `${issuer}${INTROSPECTION_PATH}`,
-    revocationEndpoint: `${issuer}${REVOCATION_PATH}`,
+    tokenEndpoint: `${listeningOn}${TOKEN_PATH}`,
+    introspectionEndpoint: `${listeningOn}${INTROSPECTION_PATH}`,
+    revocationEndpoint: `${listeningOn}${REVOCATION_PATH}`,
     stats: () => ({ ...counters, activeTokens: store.liveIds(ACCESS_TOKEN_MODEL).length }),
     revoke: revokeOne,
     async revokeAll() {
@@ -198,6 +205,11 @@ function validateOptions(options: IdpOptions, ttlSeconds: number): void {
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new RangeError(`startIdp: \`port\` must be an integer in [0, 65535], got ${port}`);
+  }
+  if (options.issuer !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(options.issuer)) {
+    throw new TypeError(
+      `startIdp: \`issuer\` must be an http(s) URL without query or fragment, got "${options.issuer}"`,
+    );
   }
 }
 

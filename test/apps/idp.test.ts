@@ -216,3 +216,30 @@ describe('startIdp with an audience', () => {
     );
   });
 });
+
+describe('startIdp with a public issuer', () => {
+  it('names the configured issuer in introspection while listening on loopback', async () => {
+    const idp = await startIdp({ clients: [worker, api], issuer: 'http://idp.internal:8081/' });
+    try {
+      expect(idp.issuer).toBe('http://idp.internal:8081');
+      expect(idp.tokenEndpoint.startsWith(idp.url)).toBe(true);
+      const issued = await postForm(
+        idp.tokenEndpoint,
+        { grant_type: 'client_credentials' },
+        basic(worker.clientId, worker.clientSecret),
+      );
+      const res = await postForm(
+        idp.introspectionEndpoint,
+        { token: issued.body.access_token as string },
+        basic(api.clientId, api.clientSecret),
+      );
+      expect(res.body).toMatchObject({ active: true, iss: 'http://idp.internal:8081' });
+    } finally {
+      await idp.close();
+    }
+  });
+
+  it('refuses an issuer that is not an http(s) URL', async () => {
+    await expect(startIdp({ clients: [worker], issuer: 'idp:8081' })).rejects.toThrow(/issuer/);
+  });
+});
