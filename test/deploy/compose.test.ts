@@ -287,7 +287,7 @@ describe('endpoints name real compose services', () => {
     }
   });
 
-  it('every URL in a service environment is a service on a port it listens on', () => {
+  it('every URL in a service environment or command is a service on a port it listens on', () => {
     let checked = 0;
     for (const [name, s] of Object.entries(compose.services)) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
@@ -296,8 +296,12 @@ describe('endpoints name real compose services', () => {
           checked++;
         }
       }
+      for (const u of urls([s.command ?? []].flat().join(' '))) {
+        expectServicePort(u.host, u.port, `${name} command ${u.raw}`);
+        checked++;
+      }
     }
-    expect(checked).toBeGreaterThanOrEqual(8);
+    expect(checked).toBeGreaterThanOrEqual(10);
     // traces of every app go to the collector's OTLP/HTTP receiver
     for (const name of ['worker', 'load-generator']) {
       expect(compose.services[name]?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT, name).toBe(
