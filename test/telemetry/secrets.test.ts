@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DiagLogLevel, diag } from '@opentelemetry/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientCredentials } from '../../src/auth/client-credentials.js';
+import { createClient } from '../../src/index.js';
+import { renderMetrics } from '../../src/telemetry/index.js';
+import { createOpenMetricsRegistry } from '../../src/telemetry/metrics/registry.js';
+import { startScriptedServer } from '../helpers/http-server.js';
+import { setUpTracing, startTokenServer, type Tracing } from './support.js';
+
+let tracing: Tracing;
+const logs: string[] = [];
+const restore: (() => void)[] = [];
+
+beforeAll(() => {
+  tracing = setUpTracing();
+  // Every log line of the run: stdout, stderr, process warnings and OpenTelemetry's diag log.
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      logs.push(String(chunk));
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
+    restore.push(() => {
+      stream.write = write;
+    });
+  }
+  const onWarning = (w: Error) => logs.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  restore.push(() => process.off('warning', onWarning));
+  const line = (...args: unknown[]) => logs.push(args.map(String).join(' '));
+  diag.setLogger(
+    { error: line, warn: line, info: line, debug: line, verbose: line },
+    DiagLogLevel.ALL,
+  );
+  restore.push(() => diag.disable());
+});
+
+afterAll(() => {
+  for (const r of restore) r();
+});
+
+/** A token endpoint that rejects the client and echoes its secret back, as a careless IdP might. */
+async function echoingIdp(secret: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: 'invalid_client', error_description: `bad secret ${secret}` }),
+      );
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('nothing secret is emitted', () => {
+  it('no span, metric line or log line of a run carries the token or the client secret', async () => {
+    const tokenPrefix = `tok${randomBytes(8).toString('hex')}`;
+    const secret = `cs${randomBytes(12).toString('hex')}`;
+    const querySecret = `qs${randomBytes(8).toString('hex')}`;
+    const registry = createOpenMetricsRegistry();
+    const api = await startScriptedServer([
+      { status: 503 },
+      { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } },
+      { status: 200 },
+    ]);
+    const idp = await startTokenServer(tokenPrefix);
+    const badIdp = await echoingIdp(secret);
+    const telemetry = { tracing: { tracerProvider: tracing.provider }, metrics: { registry } };
+    const retry = {
+      maxRetries: 3,
+      backoff: 'constant',
+      jitter: false,
+      baseDelayMs: 1,
+      budget: false,
+    } as const;
+    const good = createClient({
+      name: 'good',
+      baseUrl: api.url,
+      retry,
+      telemetry,
+      auth: clientCredentials({ tokenUrl: idp.url, clientId: 'worker', clientSecret: secret }),
+    });
+    const bad = createClient({
+      name: 'bad',
+      baseUrl: api.url,
+      retry,
+      telemetry,
+      auth: clientCredentials({
+        tokenUrl: badIdp.url,
+        clientId: 'worker',
+        clientSecret: secret,
+        credential: 'bad',
+      }),
+    });
+    try {
+      await (await good.fetch(`/data?api_key=${querySecret}&page=2`)).text();
+      await expect(bad.fetch('/data')).rejects.toThrow();
+    } finally {
+      await good.close();
+      await bad.close();
+      await api.close();
+      await idp.close();
+      await badIdp.close();
+    }
+
+    // The secrets really travelled: the run would have had something to leak.
+    const tokens = idp.issued;
+    expect(tokens).toHaveLength(2);
+    expect(api.requests.map((r) => r.headers.authorization)).toEqual(
+      expect.arrayContaining([`Bearer ${tokens[0]}`, `Bearer ${tokens[1]}`]),
+    );
+    const basic = Buffer.from(`worker:${secret}`).toString('base64');
+    expect(idp.authorizations[0]).toBe(`Basic ${basic}`);
+
+    const spans = tracing.spans().map((s) => ({
+      name: s.name,
+      attributes: s.attributes,
+      status: s.status,
+      events: s.events.map((e) => ({ name: e.name, attributes: e.attributes })),
+      links: s.links.map((l) => l.attributes),
+      resource: s.resource.attributes,
+    }));
+    expect(spans.length).toBeGreaterThanOrEqual(8);
+    const haystack = [
+      JSON.stringify(spans),
+      await renderMetrics(registry, 'text'),
+      await renderMetrics(registry, 'openmetrics'),
+      logs.join('\n'),
+    ].join('\n');
+    expect(haystack).toContain('good GET'); // the haystack is the real output
+    expect(haystack).toContain('api_key=REDACTED');
+    for (const needle of [tokenPrefix, ...tokens, secret, basic, querySecret]) {
+      expect(haystack.includes(needle), `found ${needle}`).toBe(false);
+    }
+  });
+});
