@@ -10,11 +10,12 @@ export class StoreUnavailable extends Error {
 }
 
 /**
- * A breaker around the token store. Any error or timeout marks the store down for
- * `breakMs`: operations then fail at once (the token manager works alone: L1, in-process
- * single flight, local backoff) and never wait on a dead or frozen Redis. A probe timer
- * checks the store while it is down; when it answers, `onRecovered` runs (adopt the
- * fleet's token). Emits `storeState` on every transition.
+ * A breaker around the token store. Any error or timeout marks the store down: operations
+ * then fail at once (the token manager works alone: L1, in-process single flight, local
+ * backoff) and never wait on a dead or frozen Redis. While it is down, a probe every
+ * `breakMs` (and only the probe) checks the store; when it answers, the store is up again
+ * and `onRecovered` runs (adopt the fleet's token). So a call pays the store timeout at
+ * most once per outage, whatever the outage's length. Emits `storeState` on every transition.
  */
 export class StoreGuard {
   readonly #store: TokenStore;
@@ -23,7 +24,6 @@ export class StoreGuard {
   readonly #breakMs: number;
   readonly #onRecovered: () => void;
   #up = true;
-  #openUntil = 0;
   #probe: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -48,13 +48,10 @@ export class StoreGuard {
 
   /** Run one store operation, bounded by the store's operation timeout. */
   async run<T>(operation: (store: TokenStore) => Promise<T>): Promise<T> {
-    if (this.#closed || (!this.#up && performance.now() < this.#openUntil)) {
-      throw new StoreUnavailable();
-    }
+    // While down, calls never touch the store: only the probe finds out it is back.
+    if (this.#closed || !this.#up) throw new StoreUnavailable();
     try {
-      const result = await this.#bounded(operation(this.#store));
-      if (!this.#up) this.#markUp();
-      return result;
+      return await this.#bounded(operation(this.#store));
     } catch {
       this.#markDown();
       throw new StoreUnavailable();
@@ -72,7 +69,6 @@ export class StoreGuard {
   }
 
   #markDown(): void {
-    this.#openUntil = performance.now() + this.#breakMs;
     if (!this.#up) return;
     this.#up = false;
     this.#events.storeState.emit({ credential: this.#credential, up: false });
@@ -92,8 +88,12 @@ export class StoreGuard {
     this.#probe = setTimeout(() => {
       this.#probe = undefined;
       if (this.#up || this.#closed) return;
-      this.#openUntil = 0; // half-open: let the probe through
-      this.run((store) => store.ping()).catch(() => this.#scheduleProbe());
+      this.#bounded(this.#store.ping()).then(
+        () => {
+          if (!this.#closed) this.#markUp();
+        },
+        () => this.#scheduleProbe(),
+      );
     }, this.#breakMs);
     this.#probe.unref();
   }

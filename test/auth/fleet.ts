@@ -50,6 +50,8 @@ export interface Fleet {
   /** Calls in a loop for `durationMs` with `concurrency` in every instance. */
   loop(durationMs: number, concurrency: number): Promise<CallResult[][]>;
   report(): Promise<Report[]>;
+  /** Zero the per-instance event counters (events are kept for the leak check). */
+  resetCounts(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,9 @@ export async function startFleet(size: number, init: WorkerInit): Promise<Fleet>
             .then((r) => r.results),
         ),
       ),
+    resetCounts: async () => {
+      await Promise.all(workers.map((w) => w.ask({ type: 'resetCounts' })));
+    },
     report: () =>
       Promise.all(
         workers.map((w) => w.ask<{ report: Report }>({ type: 'report' }).then((r) => r.report)),

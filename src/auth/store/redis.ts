@@ -159,13 +159,14 @@ function positiveInteger(field: string, value: number, max: number): number {
 
 class RedisTokenStore implements TokenStore {
   readonly kind = 'redis';
-  readonly operationTimeoutMs: number;
   readonly #client: ScriptedClient;
   readonly #ownsClient: boolean;
   readonly #prefix: string;
   readonly #codec: RecordCodec;
   readonly #pubsub: boolean;
   readonly #commandTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  #everReady = false;
   #subscriber: Redis | Cluster | undefined;
   readonly #listeners = new Map<string, Set<(fingerprint: string) => void>>();
   #users = 0;
@@ -202,8 +203,7 @@ class RedisTokenStore implements TokenStore {
     this.#pubsub = options.pubsub ?? DEFAULTS.pubsub;
     this.#commandTimeoutMs = commandTimeoutMs;
     // The manager's own guard: a little above the command timeout, so ioredis reports first.
-    // The manager's guard covers the ready wait plus the command.
-    this.operationTimeoutMs = 2 * commandTimeoutMs + 50;
+    this.#connectTimeoutMs = connectTimeoutMs;
 
     const failFast = failFastOptions(commandTimeoutMs, connectTimeoutMs);
     let client: Redis | Cluster;
@@ -233,6 +233,11 @@ class RedisTokenStore implements TokenStore {
     // Errors surface through rejected commands and the store breaker; without a listener
     // ioredis would print every reconnect failure.
     if (this.#ownsClient) client.on('error', () => {});
+    if (client.status === 'ready') this.#everReady = true;
+    else
+      client.once('ready', () => {
+        this.#everReady = true;
+      });
     this.#client = defineScripts(client);
   }
 
@@ -249,8 +254,9 @@ class RedisTokenStore implements TokenStore {
 
   /**
    * With the offline queue off, a command sent while the connection is still being set up
-   * fails at once. Wait for `ready`, but never longer than one command timeout: a call
-   * never waits on Redis for more than that.
+   * fails at once. Wait for `ready`: at most one connect timeout for the very first
+   * connection (so a process that starts and calls at once still joins the fleet instead
+   * of fetching its own token), at most one command timeout after that.
    */
   #ready(): Promise<void> | undefined {
     const client = this.#client;
@@ -261,9 +267,21 @@ class RedisTokenStore implements TokenStore {
         client.off('ready', done);
         resolve();
       };
-      const timer = setTimeout(done, this.#commandTimeoutMs);
+      const timer = setTimeout(
+        done,
+        this.#everReady ? this.#commandTimeoutMs : this.#connectTimeoutMs,
+      );
       client.once('ready', done);
     });
+  }
+
+  get operationTimeoutMs(): number {
+    // The manager's guard covers the ready wait plus the command, plus a little slack.
+    return (
+      (this.#everReady ? this.#commandTimeoutMs : this.#connectTimeoutMs) +
+      this.#commandTimeoutMs +
+      50
+    );
   }
 
   async read(key: string): Promise<StoreReadResult> {

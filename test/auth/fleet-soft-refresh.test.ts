@@ -1,0 +1,65 @@
+/**
+ * Short-lived tokens (10 s at the IdP): the soft window opens ~4.5 s after a token is
+ * minted, the hard limit is at 9 s. One lease holder of the whole fleet refreshes; nobody
+ * waits for it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import { COORDINATION_TIMEOUT_MS, useFleetHarness } from './fleet-scenarios.js';
+
+const TTL_SECONDS = 10;
+/** lifetime − hard skew (10 % = 1 s) − soft window (min(60 s, 45 % ) = 4.5 s) */
+const MIN_SECONDS_BETWEEN_ROTATIONS = TTL_SECONDS - 1 - 4.5;
+
+let redis: RedisInstance;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('refresh ahead of expiry with short-lived tokens', () => {
+  const harness = useFleetHarness(
+    (keyPrefix) => ({
+      kind: 'redis',
+      url: redis.url,
+      keyPrefix,
+      commandTimeoutMs: COORDINATION_TIMEOUT_MS,
+    }),
+    { ttlSeconds: TTL_SECONDS },
+  );
+
+  it('makes one token request per rotation for the whole fleet and no call waits for it', async () => {
+    const fleet = await harness.start();
+    harness.keep(await fleet.burst(5)); // cold start: 1 request
+    await fleet.resetCounts();
+    const before = harness.stack().tokenRequests();
+    const loopMs = 14_000;
+    const results = harness.keep(await fleet.loop(loopMs, 3));
+    const requests = harness.stack().tokenRequests() - before;
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // At most one rotation per (lifetime − skew − soft window); per-instance refresh would
+    // make about 4x as many.
+    const rotations = Math.ceil(loopMs / 1000 / MIN_SECONDS_BETWEEN_ROTATIONS);
+    expect(requests).toBeGreaterThanOrEqual(2);
+    expect(requests).toBeLessThanOrEqual(rotations);
+    const reports = await fleet.report();
+    const sum = (key: string) => reports.reduce((n, r) => n + (r.counts[key] ?? 0), 0);
+    expect(sum('fetchEnd.success')).toBe(requests);
+    // Nobody fell through to the miss path: every call was served from L1.
+    expect(sum('cacheLookup.local.miss')).toBe(0);
+    expect(sum('cacheLookup.local.coalesced')).toBe(0);
+  });
+
+  it('keeps serving a still-valid token while the token endpoint answers 503, and the fleet backs off as one', async () => {
+    const fleet = await harness.start();
+    harness.keep(await fleet.burst(2)); // token minted now; soft window in ~4.5 s, hard limit ~9 s
+    harness.stack().setFault({ kind: 'status', status: 503, retryAfterSeconds: 30 });
+    const before = harness.stack().tokenRequests();
+    const results = harness.keep(await fleet.loop(6500, 3));
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // One lease holder tried once; its backoff (Retry-After 30 s) held the whole fleet.
+    expect(harness.stack().tokenRequests() - before).toBe(1);
+  });
+});
