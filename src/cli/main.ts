@@ -16,6 +16,10 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     summary: 'Run the downstream weather API that validates tokens and injects faults',
     load: async () => (await import('./commands/flaky-api.js')).flakyApiCommand,
   },
+  loadtest: {
+    summary: 'Load-test retry behaviour: compare resilience policies against the flaky API or a URL',
+    load: async () => (await import('./commands/loadtest.js')).loadtestCommand,
+  },
   worker: {
     summary: 'Run a worker that calls the API through the SDK and serves /metrics',
     load: async () => (await import('./commands/worker.js')).workerCommand,

@@ -1,0 +1,84 @@
+import type { ClientOptions } from '../config/options.js';
+import { InvalidConfigurationError } from '../errors.js';
+import type { PolicyName } from './types.js';
+
+/** One line per policy, for `--help` and the reports. */
+export const POLICY_DESCRIPTIONS: Readonly<Record<PolicyName, string>> = {
+  none: 'no resilience: one attempt, no retry, no breaker, no 401 re-send',
+  'retry-no-budget': 'retry 3× with backoff and jitter, Retry-After; no budget, no breaker',
+  'retry-budget': 'retry 3× with backoff and jitter, Retry-After, within a 20 % retry budget',
+  standard: 'the standard pipeline: limiter, deadline, retry + budget, re-authorization, breaker',
+  naive:
+    'hand-rolled: retry every non-success but 401 (3×, 10 s·f + jitter) around a 401 retry (3×, same delay) that fetches a new token each time',
+};
+
+/**
+ * The SDK options of a preset (everything but name, baseUrl, auth). Every time constant of
+ * the standard pipeline is scaled by `timeFactor`, so a run compresses time as a whole
+ * (f = 0.1: total timeout 3 s, attempt timeout 1 s, backoff base 200 ms, breaker sampling
+ * 3 s and break 500 ms) and the validation rules between them still hold. `random` seeds
+ * the jitter.
+ */
+export function presetOptions(
+  policy: Exclude<PolicyName, 'naive'>,
+  timeFactor: number,
+  random: () => number,
+): Partial<ClientOptions> {
+  const f = timeFactor;
+  const timeouts = {
+    totalTimeoutMs: 30_000 * f, // 30 s × f
+    attemptTimeoutMs: 10_000 * f, // 10 s × f
+  };
+  const retry = {
+    baseDelayMs: 2_000 * f, // 2 s × f
+    maxDelayMs: 30_000 * f, // 30 s × f
+    random,
+  };
+  switch (policy) {
+    case 'none':
+      return { ...timeouts, retry: false, circuitBreaker: false };
+    case 'retry-no-budget':
+      return { ...timeouts, retry: { ...retry, budget: false }, circuitBreaker: false };
+    case 'retry-budget':
+      return { ...timeouts, retry, circuitBreaker: false };
+    case 'standard':
+      return {
+        ...timeouts,
+        retry,
+        circuitBreaker: {
+          samplingDurationMs: 30_000 * f, // 30 s × f
+          breakDurationMs: 5_000 * f, // 5 s × f
+        },
+      };
+  }
+}
+
+/** Deep-merge plain objects (`override` wins); arrays and other values are replaced. */
+export function mergeOptions(
+  base: Record<string, unknown>,
+  override: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = out[key];
+    out[key] =
+      isPlainObject(current) && isPlainObject(value) ? mergeOptions(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Refuse overrides that the load tester itself owns (they would silently do nothing). */
+export function checkOverrides(overrides: Record<string, unknown>): void {
+  for (const key of ['name', 'baseUrl', 'auth', 'telemetry', 'transport']) {
+    if (key in overrides) {
+      throw new InvalidConfigurationError(
+        key,
+        'is set by the load tester and cannot be overridden with --override',
+      );
+    }
+  }
+}

@@ -1,0 +1,289 @@
+import { fork } from 'node:child_process';
+import { type CallerSetup, createCaller } from './callers.js';
+import { type DrivePlan, drive } from './drive.js';
+import { POLICY_DESCRIPTIONS } from './policies.js';
+import type { LiveFigures, Progress } from './progress.js';
+import { Recorder } from './recorder.js';
+import { type RunReport, summarize } from './report/summary.js';
+import { type DemoTarget, startDemoTarget } from './target.js';
+import {
+  emptyRawRun,
+  type LoadtestConfig,
+  mergeRawRun,
+  type PolicyName,
+  type RawRun,
+} from './types.js';
+import type { FromWorker, ToWorker } from './worker.js';
+
+/** Everything a load test produced: the JSON report, and the source of the other two. */
+export interface LoadtestReport {
+  readonly tool: 'steadfast loadtest';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** The command line, for reproducing the run. */
+  readonly command: string;
+  /** True when Ctrl-C cut the run short: figures cover what ran. */
+  readonly interrupted: boolean;
+  readonly config: {
+    readonly target: string;
+    readonly phases: readonly { profile: string; startMs: number; durationMs: number }[];
+    readonly model: LoadtestConfig['model'];
+    readonly durationMs: number | undefined;
+    readonly calls: number | undefined;
+    readonly seed: number;
+    readonly timeFactor: number;
+    readonly workers: number;
+    readonly overrides: Record<string, unknown>;
+  };
+  readonly runs: RunReport[];
+}
+
+export interface RunHooks {
+  /** Aborted by Ctrl-C: stop scheduling, cut calls short, report what ran. */
+  readonly stop: AbortSignal;
+  readonly progress: Progress;
+  readonly command: string;
+  /** Called with the demo target once it is up (tests read the API's log through it). */
+  readonly onDemoTarget?: (target: DemoTarget, policy: PolicyName) => void;
+}
+
+/** Run every policy of `config` in turn, against a fresh target each, and build the report. */
+export async function runLoadtest(
+  config: LoadtestConfig,
+  hooks: RunHooks,
+): Promise<LoadtestReport> {
+  const startedAt = new Date().toISOString();
+  const runs: RunReport[] = [];
+  for (const policy of config.policies) {
+    if (hooks.stop.aborted) break;
+    runs.push(await runPolicy(config, policy, hooks));
+  }
+  const target = config.target;
+  return {
+    tool: 'steadfast loadtest',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: hooks.command,
+    interrupted: hooks.stop.aborted,
+    config: {
+      target: target.kind === 'demo' ? 'demo flaky API' : target.url,
+      phases:
+        target.kind === 'demo'
+          ? target.phases.map((p) => ({
+              profile: p.profile.name,
+              startMs: p.startMs,
+              durationMs: p.durationMs,
+            }))
+          : [],
+      model: config.model,
+      durationMs: config.durationMs,
+      calls: config.calls,
+      seed: config.seed,
+      timeFactor: config.timeFactor,
+      workers: config.workers,
+      overrides: config.overrides,
+    },
+    runs,
+  };
+}
+
+async function runPolicy(
+  config: LoadtestConfig,
+  policy: PolicyName,
+  hooks: RunHooks,
+): Promise<RunReport> {
+  const demo =
+    config.target.kind === 'demo'
+      ? await startDemoTarget(config.target.phases, config.seed)
+      : undefined;
+  try {
+    if (demo) hooks.onDemoTarget?.(demo, policy);
+    const url = demo ? demo.url : (config.target as { url: string }).url;
+    const auth = demo ? demo.auth : config.target.kind === 'url' ? config.target.auth : undefined;
+    const setup: Omit<CallerSetup, 'recorder'> = {
+      policy,
+      url,
+      auth,
+      redisUrl: config.workers > 1 ? config.redisUrl : undefined,
+      seed: config.seed,
+      timeFactor: config.timeFactor,
+      overrides: config.overrides,
+    };
+    const plan: DrivePlan = {
+      model: config.model,
+      durationMs: config.durationMs,
+      calls: config.calls,
+      maxInflight: config.maxInflight,
+    };
+    const label = `[${policy}]`;
+    const idpSamples: { t: number; count: number }[] = [];
+    const idpBaseline = demo?.idp.stats().tokenRequests ?? 0;
+
+    const run =
+      config.workers > 1
+        ? await runInWorkers(
+            config.workers,
+            setup,
+            plan,
+            hooks,
+            label,
+            demo,
+            idpSamples,
+            idpBaseline,
+          )
+        : await runInProcess(setup, plan, hooks, label, demo, idpSamples, idpBaseline);
+
+    // Calls that ended after the last sample still fetched tokens: take a final sample.
+    if (demo)
+      idpSamples.push({ t: run.elapsedMs, count: demo.idp.stats().tokenRequests - idpBaseline });
+    const apiStats = demo?.api.stats();
+    return summarize(run.raw, {
+      policy,
+      description: POLICY_DESCRIPTIONS[policy],
+      elapsedMs: run.elapsedMs,
+      idpTokenSamples: demo ? idpSamples : undefined,
+      api: apiStats
+        ? { requests: apiStats.requests, byStatus: { ...apiStats.byStatus } }
+        : undefined,
+    });
+  } finally {
+    await demo?.close();
+  }
+}
+
+function sampleIdp(
+  demo: DemoTarget | undefined,
+  samples: { t: number; count: number }[],
+  baseline: number,
+  now: () => number,
+): NodeJS.Timeout | undefined {
+  if (!demo) return undefined;
+  return setInterval(() => {
+    samples.push({ t: now(), count: demo.idp.stats().tokenRequests - baseline });
+  }, 100);
+}
+
+async function runInProcess(
+  setup: Omit<CallerSetup, 'recorder'>,
+  plan: DrivePlan,
+  hooks: RunHooks,
+  label: string,
+  demo: DemoTarget | undefined,
+  idpSamples: { t: number; count: number }[],
+  idpBaseline: number,
+): Promise<{ raw: RawRun; elapsedMs: number }> {
+  const recorder = new Recorder(Date.now());
+  const caller = createCaller({ ...setup, recorder });
+  const live = (): LiveFigures => ({
+    calls: recorder.calls,
+    succeeded: recorder.succeeded,
+    attempts: recorder.attempts,
+    inflight: recorder.inflight,
+    elapsedMs: recorder.now(),
+  });
+  demo?.startPhases();
+  const sampler = sampleIdp(demo, idpSamples, idpBaseline, () => recorder.now());
+  hooks.progress.start(label, plan, live);
+  try {
+    await drive(caller, recorder, plan, hooks.stop);
+  } finally {
+    clearInterval(sampler);
+    await caller.close();
+  }
+  const elapsedMs = recorder.now();
+  hooks.progress.finish(label, live(), hooks.stop.aborted ? '(interrupted)' : '');
+  return { raw: recorder.raw, elapsedMs };
+}
+
+async function runInWorkers(
+  workers: number,
+  setup: Omit<CallerSetup, 'recorder'>,
+  plan: DrivePlan,
+  hooks: RunHooks,
+  label: string,
+  demo: DemoTarget | undefined,
+  idpSamples: { t: number; count: number }[],
+  idpBaseline: number,
+): Promise<{ raw: RawRun; elapsedMs: number }> {
+  const isTs = import.meta.url.endsWith('.ts');
+  const entry = new URL(isTs ? './worker.ts' : './worker.js', import.meta.url);
+  const children = Array.from({ length: workers }, () =>
+    fork(entry, [], {
+      execArgv: isTs ? ['--import', 'tsx'] : [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const live = children.map(() => ({ calls: 0, succeeded: 0, attempts: 0, inflight: 0 }));
+  const raw = emptyRawRun();
+  const failures: string[] = [];
+  try {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve, reject) => {
+            child.once('message', (m: FromWorker) =>
+              m.type === 'ready' ? resolve() : reject(new Error('worker did not start')),
+            );
+            child.once('exit', (code) =>
+              reject(new Error(`worker exited with ${code} before starting`)),
+            );
+          }),
+      ),
+    );
+    const epochStartMs = Date.now() + 100; // every worker starts on the same instant
+    const share = (total: number | undefined, i: number) =>
+      total === undefined ? undefined : Math.floor(total / workers) + (i < total % workers ? 1 : 0);
+    const finished = children.map(
+      (child, i) =>
+        new Promise<void>((resolve) => {
+          child.on('message', (m: FromWorker) => {
+            if (m.type === 'progress') live[i] = m;
+            else if (m.type === 'done') mergeRawRun(raw, m.raw);
+            else if (m.type === 'failed') failures.push(m.message);
+          });
+          child.once('exit', () => resolve());
+        }),
+    );
+    children.forEach((child, i) => {
+      const model =
+        plan.model.kind === 'open'
+          ? { kind: 'open' as const, ratePerSecond: plan.model.ratePerSecond / workers }
+          : { kind: 'closed' as const, concurrency: share(plan.model.concurrency, i)! };
+      const message: ToWorker = {
+        type: 'start',
+        // Each worker its own jitter seed, so workers do not retry in lockstep.
+        setup: { ...setup, seed: setup.seed + i },
+        plan: { ...plan, model, calls: share(plan.calls, i) },
+        epochStartMs,
+      };
+      child.send(message);
+    });
+    const recorderClock = new Recorder(epochStartMs);
+    const onStop = () => {
+      for (const child of children)
+        if (child.connected) child.send({ type: 'stop' } satisfies ToWorker);
+    };
+    hooks.stop.addEventListener('abort', onStop, { once: true });
+    const wait = epochStartMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    demo?.startPhases();
+    const sampler = sampleIdp(demo, idpSamples, idpBaseline, () => recorderClock.now());
+    const figures = (): LiveFigures => ({
+      calls: live.reduce((a, w) => a + w.calls, 0),
+      succeeded: live.reduce((a, w) => a + w.succeeded, 0),
+      attempts: live.reduce((a, w) => a + w.attempts, 0),
+      inflight: live.reduce((a, w) => a + w.inflight, 0),
+      elapsedMs: recorderClock.now(),
+    });
+    hooks.progress.start(label, plan, figures);
+    await Promise.all(finished);
+    clearInterval(sampler);
+    hooks.stop.removeEventListener('abort', onStop);
+    const elapsedMs = recorderClock.now();
+    hooks.progress.finish(label, figures(), hooks.stop.aborted ? '(interrupted)' : '');
+    if (failures.length) throw new Error(`a worker failed:\n${failures[0]}`);
+    return { raw, elapsedMs };
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill();
+  }
+}
