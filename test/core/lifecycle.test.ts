@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { useHarness } from './support.js';
+import { sleep, useHarness } from './support.js';
 
 const h = useHarness();
 const CHILD = fileURLToPath(new URL('./fixtures/close-child.ts', import.meta.url));
@@ -75,5 +75,17 @@ describe('close()', () => {
     expect(run.timedOut).toBe(false);
     expect(run.code).toBe(0);
     expect(run.exitAfterReportMs).toBeLessThan(2000);
+  });
+
+  it('closes its keep-alive connections', async () => {
+    const server = await h.server(() => ({ status: 200, body: 'ok' }));
+    const client = h.client(server.url);
+    await Promise.all(Array.from({ length: 8 }, async () => (await client.fetch('/x')).text()));
+    expect(server.openConnections()).toBeGreaterThan(0);
+
+    await client.close();
+    for (let i = 0; i < 20 && server.openConnections() > 0; i++) await sleep(25);
+
+    expect(server.openConnections()).toBe(0);
   });
 });

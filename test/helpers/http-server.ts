@@ -79,6 +79,8 @@ export interface ScriptedServer {
   readonly requests: RecordedRequest[];
   /** Replace the script (and restart it from its first entry). Recorded requests stay. */
   setScript(script: Script): void;
+  /** Connections from clients that are open now (keep-alive sockets included). */
+  openConnections(): number;
   /** Resolves once `count` requests have been received (headers arrived). */
   waitForRequests(count: number): Promise<void>;
   /** Stop listening and destroy every open connection, hanging ones included. */
@@ -182,6 +184,7 @@ export async function startScriptedServer(
       current = next;
       scriptStart = requests.length;
     },
+    openConnections: () => sockets.size,
     waitForRequests(count: number) {
       if (requests.length >= count) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push({ count, resolve }));
