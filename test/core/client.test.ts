@@ -233,6 +233,42 @@ describe('error messages never carry secrets from the URL', () => {
   });
 });
 
+describe('errors say which call failed', () => {
+  it('name the method and the URL path in every typed error', async () => {
+    const failing = await h.server(() => ({ status: 503 }));
+    const hanging = await h.server(() => 'hang');
+    const slow = await h.server(() => ({ status: 200, delayMs: 300 }));
+    const breakerClient = h.client(failing.url, {
+      retry: false,
+      attemptTimeoutMs: 1000,
+      circuitBreaker: {
+        failureRatio: 0.5,
+        minimumThroughput: 1,
+        samplingDurationMs: 10_000,
+        breakDurationMs: 10_000,
+      },
+    });
+    await breakerClient.fetch('/first');
+    const timeoutClient = h.client(hanging.url, { retry: false, attemptTimeoutMs: 100 });
+    const limitedClient = h.client(slow.url, { concurrency: { limit: 1, queue: 0 } });
+    const busy = limitedClient.fetch('/busy');
+    await slow.waitForRequests(1);
+
+    const errors = [
+      await rejectionOf(breakerClient.fetch('/orders/7', { method: 'DELETE' })),
+      await rejectionOf(timeoutClient.fetch('/orders/7', { method: 'DELETE' })),
+      await rejectionOf(limitedClient.fetch('/orders/7', { method: 'DELETE' })),
+    ];
+    await busy;
+
+    for (const error of errors) {
+      expect(isSteadfastError(error)).toBe(true);
+      expect((error as Error).message).toContain('DELETE');
+      expect((error as Error).message).toContain('/orders/7');
+    }
+  });
+});
+
 describe('after close()', () => {
   it('rejects new calls with a SteadfastError', async () => {
     const server = await h.server();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   createClient,
+  DEFAULTS,
   InvalidConfigurationError,
   isInvalidConfigurationError,
 } from '../../src/index.js';
@@ -32,6 +33,21 @@ describe('options are validated at construction', () => {
   it('accepts the defaults', async () => {
     const client = createClient({ name: 'defaults', baseUrl: 'http://127.0.0.1:1' });
     await client.close();
+  });
+
+  it('defaults to the standard pipeline of ARCHITECTURE.md', () => {
+    expect(DEFAULTS).toMatchObject({
+      concurrency: { limit: 1000, queue: 0 },
+      totalTimeoutMs: 30_000,
+      attemptTimeoutMs: 10_000,
+      retry: { maxRetries: 3, backoff: 'exponential', jitter: true, baseDelayMs: 2_000 },
+      circuitBreaker: {
+        failureRatio: 0.1,
+        minimumThroughput: 100,
+        samplingDurationMs: 30_000,
+        breakDurationMs: 5_000,
+      },
+    });
   });
 
   it('accepts the full documented shape', async () => {

@@ -168,6 +168,18 @@ describe('retry and HTTP methods', () => {
     expect(received[0]?.body.toString()).toBe('payload');
   });
 
+  it('retries a POST whose host name does not resolve (it never reached a server)', async () => {
+    const client = h.client('http://steadfast-test.invalid', {
+      retry: { ...FAST_RETRY, maxRetries: 1 },
+    });
+    const events = recordEvents(client);
+
+    await rejectionOf(client.fetch('/orders', { method: 'POST', body: 'x' }));
+
+    expect(events.retries).toHaveLength(1);
+    expect(['ENOTFOUND', 'EAI_AGAIN']).toContain(events.retries[0]?.reason);
+  });
+
   it('retries a POST that carries an Idempotency-Key, with the same key each time', async () => {
     const server = await h.server([{ status: 503 }, { status: 200 }]);
     const client = h.client(server.url);
