@@ -263,17 +263,23 @@ export class TokenManager {
     fence: number,
     avoid: string | undefined,
   ): Promise<LocalToken> {
-    // Double-check: the previous holder may have published between our read and our lease.
+    // Double-check: the previous holder may have published a token, or failed and started
+    // a backoff, between our read and our lease.
+    let read: StoreReadResult | undefined;
     try {
-      const read = await this.#guard.run((store) => store.read(this.#config.key));
-      if (this.#usable(read, avoid) && read.ttlMs > this.#softWindowOf(read.token!)) {
+      read = await this.#guard.run((store) => store.read(this.#config.key));
+    } catch {
+      // Store gone mid-way: fetch anyway, keep the token locally.
+    }
+    if (read !== undefined) {
+      const fresh = this.#usable(read, avoid) && read.ttlMs > this.#softWindowOf(read.token!);
+      if (fresh || read.backoffMs > 0) {
         await this.#guard
           .run((store) => store.release(this.#config.key, this.#owner))
           .catch(() => {});
-        return this.#install(read.token!, read.ttlMs, false);
+        if (fresh) return this.#install(read.token!, read.ttlMs, false);
+        throw this.#fleetBackoff(read);
       }
-    } catch {
-      // Store gone mid-way: fetch anyway, keep the token locally.
     }
     return this.#fetch(trigger, fence);
   }

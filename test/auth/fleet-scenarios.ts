@@ -92,6 +92,13 @@ export function useFleetHarness(
   };
 }
 
+/** Token requests since `before`, with the fleet's counters in the failure message. */
+async function expectTokenRequests(harness: FleetHarness, fleet: Fleet, before: number, expected: number) {
+  const actual = harness.stack().tokenRequests() - before;
+  const detail = actual === expected ? '' : JSON.stringify((await fleet.report()).map((r) => r.counts));
+  expect(actual, detail).toBe(expected);
+}
+
 const sum = (reports: Report[], key: string) =>
   reports.reduce((n, r) => n + (r.counts[key] ?? 0), 0);
 
@@ -102,7 +109,7 @@ export function fleetBasics(harness: FleetHarness): void {
     const before = harness.stack().tokenRequests();
     const results = harness.keep(await fleet.burst(CONCURRENCY));
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
-    expect(harness.stack().tokenRequests() - before).toBe(1);
+    await expectTokenRequests(harness, fleet, before, 1);
   });
 
   it('absorbs a revocation hitting 4 x 50 calls in flight: every call succeeds, exactly one new token request', async () => {
@@ -113,7 +120,7 @@ export function fleetBasics(harness: FleetHarness): void {
     expect(await harness.stack().idp.revokeAll()).toBeGreaterThan(0);
     const results = harness.keep(await fleet.burst(CONCURRENCY));
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
-    expect(harness.stack().tokenRequests() - before).toBe(1);
+    await expectTokenRequests(harness, fleet, before, 1);
     const reports = await fleet.report();
     // Exactly one instance deleted the rejected token; every other 401 found it gone or replaced.
     expect(sum(reports, 'invalidation.deleted')).toBe(1);
@@ -125,12 +132,12 @@ export function fleetBasics(harness: FleetHarness): void {
     harness.stack().setFault({ kind: 'status', status: 503, retryAfterSeconds: 30 });
     const before = harness.stack().tokenRequests();
     const results = harness.keep(await fleet.burst(20));
-    expect(harness.stack().tokenRequests() - before).toBe(1);
+    await expectTokenRequests(harness, fleet, before, 1);
     expect(results.every((r) => r.error?.code === 'ERR_STEADFAST_TOKEN_UNAVAILABLE')).toBe(true);
     expect(new Set(results.map((r) => r.error?.reason))).toEqual(new Set(['503']));
     // A second wave inside the Retry-After window does not reach the token endpoint at all.
     harness.keep(await fleet.burst(5));
-    expect(harness.stack().tokenRequests() - before).toBe(1);
+    await expectTokenRequests(harness, fleet, before, 1);
   });
 
   it('answers a wrong client secret with a typed invalid_client error and one token request for the whole fleet', async () => {
@@ -138,7 +145,7 @@ export function fleetBasics(harness: FleetHarness): void {
     const before = harness.stack().tokenRequests();
     const results = harness.keep(await fleet.burst(CONCURRENCY));
     harness.keep(await fleet.burst(10));
-    expect(harness.stack().tokenRequests() - before).toBe(1);
+    await expectTokenRequests(harness, fleet, before, 1);
     expect(results.every((r) => r.error?.reason === 'invalid_client')).toBe(true);
     const message = results[0]!.error!.message;
     expect(message).toContain('invalid_client');
