@@ -232,6 +232,15 @@ describe('the fleet dashboard against a real fleet and a real Prometheus', () =>
     expect(labels[0]).toHaveProperty('trace_id');
   });
 
+  it('counts token-endpoint requests as the IdP does, summed over the fleet', async () => {
+    // The "one per rotation" panel sums this counter over every instance.
+    const r = await prom!.query('sum(steadfast_token_fetches_total{result="success"})');
+    const counted = Number(r.series[0]?.value?.[1]);
+    expect(counted).toBe(idp!.stats().tokensIssued);
+    // cold start and the revocation at least; not one per worker per event
+    expect(counted).toBeGreaterThanOrEqual(2);
+  });
+
   it('the breaker-open alert expression holds during the outage, not after it', async () => {
     const rule = loadRules().find((r) => r.alert === 'SteadfastCircuitBreakerOpen')!;
     const during = await prom!.query(rule.expr, downAt);
