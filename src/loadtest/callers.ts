@@ -11,7 +11,7 @@ import {
 import { errorTypeOf } from '../http/classify.js';
 import { seededRandom } from '../strategies/chaos/index.js';
 import { NaiveClient } from './naive.js';
-import { mergeOptions, presetOptions } from './policies.js';
+import { mergeOptions, presetOptions, scaledAttemptTimeoutMs } from './policies.js';
 import type { Recorder } from './recorder.js';
 import type { PolicyName } from './types.js';
 
@@ -126,7 +126,7 @@ function naiveCaller(setup: CallerSetup): Caller {
     auth: setup.auth,
     retries: 3,
     delayMs: 10_000 * setup.timeFactor, // 10 s × f, as in the pattern it imitates
-    attemptTimeoutMs: 10_000 * setup.timeFactor, // 10 s × f, the SDK's attempt timeout
+    attemptTimeoutMs: scaledAttemptTimeoutMs(setup.timeFactor), // as the SDK presets'
     random: seededRandom(setup.seed),
     dispatcher,
     onAttempt: (outcome) => setup.recorder.attempt(outcome),

@@ -12,12 +12,22 @@ export const POLICY_DESCRIPTIONS: Readonly<Record<PolicyName, string>> = {
     'hand-rolled: retry every non-success but 401 (3×, 10 s·f + jitter) around a 401 retry (3×, same delay) that fetches a new token each time',
 };
 
+/** Timeouts never shrink below these: a busy load generator must not manufacture timeouts. */
+const MIN_ATTEMPT_TIMEOUT_MS = 2_000; // 2 s
+const MIN_TOTAL_TIMEOUT_MS = 6_000; // 6 s
+
+/** The attempt timeout of a run: 10 s × f, at least 2 s. The naive pattern uses it too. */
+export function scaledAttemptTimeoutMs(timeFactor: number): number {
+  return Math.max(10_000 * timeFactor, MIN_ATTEMPT_TIMEOUT_MS);
+}
+
 /**
- * The SDK options of a preset (everything but name, baseUrl, auth). Every time constant of
- * the standard pipeline is scaled by `timeFactor`, so a run compresses time as a whole
- * (f = 0.1: total timeout 3 s, attempt timeout 1 s, backoff base 200 ms, breaker sampling
- * 3 s and break 500 ms) and the validation rules between them still hold. `random` seeds
- * the jitter.
+ * The SDK options of a preset (everything but name, baseUrl, auth). The time constants of
+ * the standard pipeline are scaled by `timeFactor` so a run compresses time as a whole
+ * (backoff, breaker sampling window and break), except that timeouts keep a floor
+ * (attempt ≥ 2 s, total ≥ 6 s) and the breaker window stays ≥ 2 × the attempt timeout, as
+ * validation requires. f = 0.1: backoff base 200 ms, attempt 2 s, total 6 s, breaker window
+ * 4 s, break 500 ms. `random` seeds the jitter.
  */
 export function presetOptions(
   policy: Exclude<PolicyName, 'naive'>,
@@ -25,9 +35,10 @@ export function presetOptions(
   random: () => number,
 ): Partial<ClientOptions> {
   const f = timeFactor;
+  const attemptTimeoutMs = scaledAttemptTimeoutMs(f);
   const timeouts = {
-    totalTimeoutMs: 30_000 * f, // 30 s × f
-    attemptTimeoutMs: 10_000 * f, // 10 s × f
+    totalTimeoutMs: Math.max(30_000 * f, MIN_TOTAL_TIMEOUT_MS), // 30 s × f
+    attemptTimeoutMs, // 10 s × f
   };
   const retry = {
     baseDelayMs: 2_000 * f, // 2 s × f
@@ -46,7 +57,7 @@ export function presetOptions(
         ...timeouts,
         retry,
         circuitBreaker: {
-          samplingDurationMs: 30_000 * f, // 30 s × f
+          samplingDurationMs: Math.max(30_000 * f, 2 * attemptTimeoutMs), // 30 s × f
           breakDurationMs: 5_000 * f, // 5 s × f
         },
       };

@@ -10,13 +10,15 @@ type NamedProfile = Partial<FaultProfile> & { readonly name: string };
 /** Fault profiles of the demo API that `--profile` and `--phases` accept by name. */
 export const NAMED_PROFILES: Readonly<Record<string, NamedProfile>> = {
   healthy: { name: 'healthy' },
-  /** A bad day: some 5xx, a few 429s and resets, a little latency; 9 % faults in all, under
-   * the standard breaker's 10 % failure ratio, so retries (not the breaker) carry the day. */
+  /**
+   * A bad day: some 5xx, a few 429s and resets, a little latency. 6 % faults in all, well
+   * under the standard breaker's 10 % failure ratio, so retries (not the breaker) carry it.
+   */
   flaky: {
     name: 'flaky',
-    errorRate: 0.06,
-    rateLimitRate: 0.02,
-    resetRate: 0.01,
+    errorRate: 0.04,
+    rateLimitRate: 0.015,
+    resetRate: 0.005,
     retryAfterSeconds: 0,
     latencyMedianMs: 2,
     latencyP99Ms: 20,
