@@ -93,9 +93,15 @@ export function useFleetHarness(
 }
 
 /** Token requests since `before`, with the fleet's counters in the failure message. */
-async function expectTokenRequests(harness: FleetHarness, fleet: Fleet, before: number, expected: number) {
+async function expectTokenRequests(
+  harness: FleetHarness,
+  fleet: Fleet,
+  before: number,
+  expected: number,
+) {
   const actual = harness.stack().tokenRequests() - before;
-  const detail = actual === expected ? '' : JSON.stringify((await fleet.report()).map((r) => r.counts));
+  const detail =
+    actual === expected ? '' : JSON.stringify((await fleet.report()).map((r) => r.counts));
   expect(actual, detail).toBe(expected);
 }
 

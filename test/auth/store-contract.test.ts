@@ -1,0 +1,172 @@
+/**
+ * The token-store contract, run against the memory store, a real redis-server (plain and
+ * with AES-256-GCM at rest) and a real 3-node Redis Cluster.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenFingerprint } from '../../src/auth/fingerprint.js';
+import { memoryTokenStore } from '../../src/auth/store/memory.js';
+import { redisTokenStore } from '../../src/auth/store/redis.js';
+import type { StoredToken, TokenStore } from '../../src/auth/store/types.js';
+import {
+  type RedisCluster,
+  type RedisInstance,
+  startRedis,
+  startRedisCluster,
+} from '../helpers/redis.js';
+
+let redis: RedisInstance;
+let cluster: RedisCluster;
+const stores: TokenStore[] = [];
+const encryptionKey = randomBytes(32).toString('base64');
+
+beforeAll(async () => {
+  [redis, cluster] = await Promise.all([startRedis(), startRedisCluster(3)]);
+});
+afterAll(async () => {
+  await Promise.all(stores.map((s) => s.detach()));
+  await Promise.all([redis?.stop(), cluster?.stop()]);
+});
+
+function token(value: string, generation = 1): StoredToken {
+  return {
+    value,
+    fingerprint: tokenFingerprint(value),
+    type: 'Bearer',
+    issuedAt: Date.now(),
+    lifetimeMs: 60_000,
+    generation,
+  };
+}
+
+let keyCounter = 0;
+const freshKey = () => `k${++keyCounter}${process.pid}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const variants: [string, () => TokenStore][] = [
+  ['memory', () => memoryTokenStore()],
+  ['redis', () => redisTokenStore({ url: redis.url, keyPrefix: 'contract:' })],
+  [
+    'redis + encryption',
+    () => redisTokenStore({ url: redis.url, keyPrefix: 'enc:', encryptionKey }),
+  ],
+  ['redis cluster', () => redisTokenStore({ clusterNodes: [...cluster.urls], keyPrefix: 'cl:' })],
+];
+
+describe.each(variants)('the %s token store', (_name, create) => {
+  let store: TokenStore;
+  beforeAll(() => {
+    store = create();
+    store.attach();
+    stores.push(store);
+  });
+
+  it('gives the lease to one owner at a time and bumps the fence each time', async () => {
+    const key = freshKey();
+    const first = await store.acquire(key, 'a', 100);
+    expect(first).toBeGreaterThan(0);
+    expect(await store.acquire(key, 'b', 100)).toBe(0);
+    await sleep(150); // the lease lapses: a holder that died is noticed this way
+    const second = await store.acquire(key, 'b', 1000);
+    expect(second).toBe(first + 1);
+  });
+
+  it('never lets a slow holder overwrite a newer token (fencing)', async () => {
+    const key = freshKey();
+    const slow = await store.acquire(key, 'slow', 50);
+    await sleep(80);
+    const fast = await store.acquire(key, 'fast', 1000);
+    expect(await store.publish(key, 'fast', fast, token('newer'), 10_000)).toBe(true);
+    expect(await store.publish(key, 'slow', slow, token('older'), 10_000)).toBe(false);
+    const read = await store.read(key);
+    expect(read.token?.value).toBe('newer');
+    expect(read.ttlMs).toBeGreaterThan(9_000);
+    expect(read.ttlMs).toBeLessThanOrEqual(10_000);
+    // Publishing released the lease.
+    expect(await store.acquire(key, 'next', 1000)).toBeGreaterThan(0);
+  });
+
+  it('deletes on 401 only the exact token that was rejected', async () => {
+    const key = freshKey();
+    const fence = await store.acquire(key, 'a', 1000);
+    await store.publish(key, 'a', fence, token('current'), 10_000);
+    expect(await store.invalidate(key, tokenFingerprint('stale'))).toBe('newer_present');
+    expect((await store.read(key)).token?.value).toBe('current');
+    expect(await store.invalidate(key, tokenFingerprint('current'))).toBe('deleted');
+    expect(await store.invalidate(key, tokenFingerprint('current'))).toBe('absent');
+    expect((await store.read(key)).token).toBeUndefined();
+  });
+
+  it('shares a backoff with its reason, and a publish clears it', async () => {
+    const key = freshKey();
+    const fence = await store.acquire(key, 'a', 1000);
+    await store.backoff(key, 'a', 'invalid_client', 5_000);
+    const read = await store.read(key);
+    expect(read.backoffReason).toBe('invalid_client');
+    expect(read.backoffMs).toBeGreaterThan(4_000);
+    // The backoff released the lease of its writer.
+    const next = await store.acquire(key, 'b', 1000);
+    expect(next).toBe(fence + 1);
+    await store.publish(key, 'b', next, token('ok'), 10_000);
+    expect((await store.read(key)).backoffMs).toBe(0);
+  });
+
+  it('offers a token only where none is stored, and otherwise returns the stored one', async () => {
+    const key = freshKey();
+    expect(await store.offer(key, token('mine'), 10_000)).toBeUndefined();
+    const existing = await store.offer(key, token('theirs'), 10_000);
+    expect(existing?.token.value).toBe('mine');
+  });
+
+  it('announces a published token to subscribers (a hint)', async () => {
+    const key = freshKey();
+    const heard: string[] = [];
+    const unsubscribe = store.subscribe(key, (fp) => heard.push(fp));
+    await sleep(100); // let the subscription reach Redis
+    const fence = await store.acquire(key, 'a', 1000);
+    await store.publish(key, 'a', fence, token('announced'), 10_000);
+    for (let i = 0; i < 20 && heard.length === 0; i++) await sleep(25);
+    unsubscribe();
+    expect(heard).toEqual([tokenFingerprint('announced')]);
+  });
+});
+
+describe('token records at rest in Redis', () => {
+  it('are encrypted with AES-256-GCM when a key is configured, and unreadable with another key', async () => {
+    const key = freshKey();
+    const writer = redisTokenStore({ url: redis.url, keyPrefix: 'rest:', encryptionKey });
+    const stranger = redisTokenStore({
+      url: redis.url,
+      keyPrefix: 'rest:',
+      encryptionKey: randomBytes(32).toString('hex'),
+    });
+    const plain = redisTokenStore({ url: redis.url, keyPrefix: 'rest:' });
+    for (const s of [writer, stranger, plain]) s.attach();
+    try {
+      const fence = await writer.acquire(key, 'a', 1000);
+      await writer.publish(key, 'a', fence, token('very-secret-token-value'), 10_000);
+      const raw = await redis.cli('GET', `rest:tok:{${key}}`);
+      expect(raw).not.toContain('very-secret-token-value');
+      expect(raw).toContain('|e1:');
+      expect((await writer.read(key)).token?.value).toBe('very-secret-token-value');
+      expect((await stranger.read(key)).token).toBeUndefined();
+      expect((await plain.read(key)).token).toBeUndefined();
+    } finally {
+      await Promise.all([writer, stranger, plain].map((s) => s.detach()));
+    }
+  });
+
+  it('use one hash tag per credential, under the configured prefix', async () => {
+    const key = freshKey();
+    const store = redisTokenStore({ url: redis.url, keyPrefix: 'app:prod:' });
+    store.attach();
+    try {
+      const fence = await store.acquire(key, 'a', 1000);
+      await store.publish(key, 'a', fence, token('t'), 10_000);
+      const keys = (await redis.cli('KEYS', `app:prod:*{${key}}`)).trim().split('\n').sort();
+      expect(keys).toEqual([`app:prod:gen:{${key}}`, `app:prod:tok:{${key}}`]);
+    } finally {
+      await store.detach();
+    }
+  });
+});
