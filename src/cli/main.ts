@@ -7,6 +7,10 @@ import { UsageError } from './options.js';
  * the IdP's dependencies. Add a command: one file in `commands/`, one line here.
  */
 const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<CliCommand> }>> = {
+  demo: {
+    summary: 'Run the whole demo fleet (IdP, API, workers) through fault phases, with a live view',
+    load: async () => (await import('./commands/demo.js')).demoCommand,
+  },
   idp: {
     summary:
       'Run the demo OAuth2 authorization server (client credentials, introspection, revocation)',
@@ -17,7 +21,8 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: () => Promise<C
     load: async () => (await import('./commands/flaky-api.js')).flakyApiCommand,
   },
   loadtest: {
-    summary: 'Load-test retry behaviour: compare resilience policies against the flaky API or a URL',
+    summary:
+      'Load-test retry behaviour: compare resilience policies against the flaky API or a URL',
     load: async () => (await import('./commands/loadtest.js')).loadtestCommand,
   },
   worker: {
