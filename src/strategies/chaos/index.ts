@@ -188,12 +188,12 @@ export class Chaos implements Strategy {
         signal?.removeEventListener('abort', onAbort);
         resolve(undefined);
       }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort);
     });
   }
 }
 
-function abortOutcome(ctx: CallContext, signal: AbortSignal): Outcome {
+function abortOutcome(ctx: CallContext, signal: { readonly reason: unknown }): Outcome {
   // The attempt-timeout strategy turns an error after its own timer into a TimeoutError.
   if (ctx.signal?.aborted) return abortedOutcome(ctx);
   const reason = signal.reason;
