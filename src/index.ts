@@ -1,5 +1,30 @@
-export { TokenEvents } from './auth/events.js';
+// The public API of `steadfast`. Re-exports only; internals stay internal.
+// The Redis token store lives in `steadfast/redis` so this entry does not load ioredis.
+
+export type { AuthCircuitOptions } from './auth/auth-circuit.js';
+export {
+  type ClientCredentialsAuthorization,
+  clientCredentials,
+} from './auth/client-credentials.js';
+export {
+  CONFIGURATION_ERROR_CODES,
+  isTokenEndpointError,
+  TokenEndpointError,
+  type TokenEndpointFailureKind,
+} from './auth/errors.js';
+export * from './auth/events.js';
+export { tokenFingerprint } from './auth/fingerprint.js';
+export { CLIENT_CREDENTIALS_DEFAULTS, type ClientCredentialsOptions } from './auth/options.js';
+export { memoryTokenStore } from './auth/store/memory.js';
+export type {
+  InvalidationResult,
+  StoredToken,
+  StoreReadResult,
+  TokenStore,
+} from './auth/store/types.js';
+export type { ClientAuthMethod } from './auth/token-endpoint.js';
 export type { Authorization } from './auth/types.js';
+export { type Challenge, parseWwwAuthenticate } from './auth/www-authenticate.js';
 export type { RawResponse, RequestOptions } from './client.js';
 export { createClient, SteadfastClient } from './client.js';
 export { DEFAULTS } from './config/defaults.js';
@@ -34,3 +59,24 @@ export {
   withInjectedFault,
 } from './strategies/chaos/index.js';
 export { parseRetryAfter } from './strategies/retry/retry-after.js';
+export {
+  CALL_DURATION_BUCKETS,
+  DURATION_BUCKETS,
+  ERROR_TYPES,
+  type ExpositionFormat,
+  FAMILY_NAMES,
+  type MetricsOptions,
+  type MetricsRegistry,
+  type MetricsRequestHandler,
+  type MetricsRouterOptions,
+  metricsRegistry,
+  metricsRouter,
+  OPENMETRICS_CONTENT_TYPE,
+  renderMetrics,
+  type ShutdownTelemetry,
+  type StartTelemetryOptions,
+  startTelemetry,
+  TEXT_CONTENT_TYPE,
+  type TelemetryOptions,
+  type TracingOptions,
+} from './telemetry/index.js';
