@@ -192,7 +192,7 @@ const CHART_SCRIPT = String.raw`
   });
   // 3. Breaker state.
   row('Circuit breaker state (worst in each interval)', [['closed', '#3ebd93'], ['half-open', '#f0b429'], ['open', '#e12d39']], function (panel, run) {
-    var names = ['closed', 'half-open', 'open'];
+    var names = ['closed', 'half', 'open'];
     var f = frame(panel, 2, { ticks: [0, 1, 2], label: function (v) { return names[v]; } });
     var s = run.series, fill = ['#3ebd93', '#f0b429', '#e12d39'];
     var bw = (f.x(s.bucketMs) - f.x(0));
