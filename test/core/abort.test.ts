@@ -88,4 +88,47 @@ describe('the caller’s AbortSignal', () => {
 
     expect(events.timeouts).toHaveLength(0);
   });
+
+  it('ends a call waiting in the concurrency queue, which is then never sent', async () => {
+    const server = await h.server(() => ({ status: 200, delayMs: 300 }));
+    const client = h.client(server.url, { concurrency: { limit: 1, queue: 1 } });
+    const controller = new AbortController();
+
+    const first = client.fetch('/first');
+    await server.waitForRequests(1);
+    const queued = rejectionOf(client.fetch('/queued', { signal: controller.signal }));
+    await sleep(20);
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await queued;
+    const tookMs = performance.now() - abortedAt;
+    await first;
+    await sleep(50);
+
+    expect(isAbortError(error)).toBe(true);
+    expect(tookMs).toBeLessThan(250);
+    expect(server.requests.map((r) => r.path)).toEqual(['/first']);
+  });
+
+  it('cancels the body too: a body read stalled mid-way fails promptly on abort (fetch semantics)', async () => {
+    const server = await h.server([{ status: 200, body: 'first chunk', holdOpen: true }]);
+    const client = h.client(server.url);
+    const controller = new AbortController();
+
+    const res = await client.fetch('/stream', { signal: controller.signal });
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const pending = reader.read().then(
+      () => 'resolved',
+      () => 'rejected',
+    );
+    const abortedAt = performance.now();
+    controller.abort();
+    const settled = await Promise.race([pending, sleep(1000).then(() => 'still waiting')]);
+    await server.close(); // ends the stalled body whatever the client did
+
+    expect(new TextDecoder().decode(first.value)).toBe('first chunk');
+    expect(settled).toBe('rejected');
+    expect(performance.now() - abortedAt).toBeLessThan(1000);
+  });
 });

@@ -192,3 +192,19 @@ describe('circuit breaker', () => {
     expect(server.requests).toHaveLength(20);
   });
 });
+
+// Issue 2 says "only transient failures count (never 4xx)"; ARCHITECTURE.md names only
+// 401/403/404. 408 and 429 are transient for retry, but they are 4xx: by the issue's words
+// (which win over the brief) they must not open the breaker either.
+describe('circuit breaker and transient 4xx (issue 2: "never 4xx")', () => {
+  it.each([408, 429])('is not tripped by %i responses', async (status) => {
+    const server = await h.server(() => ({ status }));
+    const client = breakerClient(server);
+    const events = recordEvents(client);
+
+    for (let i = 0; i < 12; i++) expect((await client.fetch('/x')).status).toBe(status);
+
+    expect(server.requests).toHaveLength(12);
+    expect(events.transitions).toHaveLength(0);
+  });
+});

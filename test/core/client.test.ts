@@ -24,6 +24,16 @@ describe('the client speaks fetch', () => {
     ]);
   });
 
+  it('resolves against a baseUrl with a path prefix like the URL standard does', async () => {
+    const server = await h.server();
+    const client = h.client(`${server.url}/api/v2/`);
+
+    await client.fetch('forecast?days=1');
+    await client.fetch('/health');
+
+    expect(server.requests.map((r) => r.path)).toEqual(['/api/v2/forecast?days=1', '/health']);
+  });
+
   it('accepts an absolute URL string and a URL object', async () => {
     const server = await h.server();
     const client = h.client(server.url);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/index.js';
 import { sleep, useHarness } from './support.js';
 
 const h = useHarness();
@@ -87,5 +88,25 @@ describe('close()', () => {
     for (let i = 0; i < 20 && server.openConnections() > 0; i++) await sleep(25);
 
     expect(server.openConnections()).toBe(0);
+  });
+
+  it.each([
+    ['a large body nobody read', { status: 200, body: 'z'.repeat(4 * 1024 * 1024) }],
+    ['a stalled body', { status: 200, body: 'partial', holdOpen: true }],
+  ] as const)('resolves promptly even with %s still open', async (_what, scripted) => {
+    const server = await h.server(() => scripted);
+    const client = createClient({
+      name: 'close-test',
+      baseUrl: server.url,
+      telemetry: { metrics: false, tracing: false },
+    });
+    const res = await client.fetch('/x');
+    expect(res.status).toBe(200);
+
+    const closed = client.close().then(() => 'closed');
+    const outcome = await Promise.race([closed, sleep(3000).then(() => 'still closing')]);
+    if (outcome !== 'closed') await server.close(); // unblock the close() that hung
+
+    expect(outcome).toBe('closed');
   });
 });

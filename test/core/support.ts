@@ -41,8 +41,12 @@ export function useHarness() {
   const servers: ScriptedServer[] = [];
   const clients: Client[] = [];
   afterEach(async () => {
-    await Promise.allSettled(clients.splice(0).map((c) => c.close()));
+    const closing = Promise.allSettled(clients.splice(0).map((c) => c.close()));
+    // A client whose close() waits on a stalled response body must not hang the suite
+    // (lifecycle.test.ts tests close() itself): after 2 s the servers go, which ends it.
+    await Promise.race([closing, sleep(2_000)]);
     await Promise.allSettled(servers.splice(0).map((s) => s.close()));
+    await closing;
   });
   return {
     async server(script?: Script, options?: ScriptedServerOptions): Promise<ScriptedServer> {

@@ -12,6 +12,7 @@
  * request gets `fallback` (default: `200 ok`). A script may also be a function of the
  * recorded request and its 0-based index. An entry is one of:
  * - `{ status, headers, body, delayMs }`: answer after `delayMs` (default 200, no delay);
+ *   with `holdOpen: true` the body is sent but the response never ends (a stalled body);
  * - `'reset'`: read the request, then destroy the socket (the client sees a reset);
  * - `'hang'`: read the request and never answer (until the client gives up or `close()`).
  *
@@ -40,6 +41,8 @@ export type ScriptedResponse =
       readonly body?: string | Buffer;
       /** Wait this long after the request body arrived before answering. Default 0. */
       readonly delayMs?: number;
+      /** Send the headers and `body` (chunked), then keep the response open: a stalled body. */
+      readonly holdOpen?: boolean;
     }
   | 'reset'
   | 'hang';
@@ -117,6 +120,11 @@ export async function startScriptedServer(
     const send = () => {
       if (res.destroyed) return;
       const body = scripted.body ?? '';
+      if (scripted.holdOpen) {
+        res.writeHead(scripted.status ?? 200, { ...scripted.headers });
+        res.write(body);
+        return;
+      }
       res.writeHead(scripted.status ?? 200, {
         'content-length': String(Buffer.byteLength(body)),
         ...scripted.headers,
