@@ -61,6 +61,11 @@ export function createReauthorizeStrategy(
         }
         if (reauthorizations > 0 && Date.now() - token.issuedAt < options.minTokenAgeMs) {
           circuit.recordFreshTokenRejected();
+          if (circuit.isOpen()) {
+            // Keep the token: fetching another one is exactly what the circuit prevents.
+            emit({ ...base, resent: false, skippedBecause: 'auth_circuit_open' });
+            return outcome;
+          }
         }
         const result = await manager.invalidate(rejectedFingerprint);
         const newerTokenPresent = result === 'newer_present';
@@ -80,10 +85,6 @@ export function createReauthorizeStrategy(
             resent: false,
             skippedBecause: 'body_not_replayable',
           });
-          return outcome;
-        }
-        if (circuit.isOpen()) {
-          emit({ ...base, newerTokenPresent, resent: false, skippedBecause: 'auth_circuit_open' });
           return outcome;
         }
         emit({ ...base, newerTokenPresent, resent: true });

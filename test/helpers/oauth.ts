@@ -5,7 +5,8 @@
  *   503 + Retry-After, or rewrites the IdP's real answer into a malformed one. It counts every
  *   token request that reaches it, so "token-endpoint requests" is measured at the server side;
  * - a resource server that validates each bearer token by introspection at the IdP and answers
- *   401 with `WWW-Authenticate` when the token is not active (or lacks a required scope).
+ *   401 with `WWW-Authenticate` when the token is not active; paths under `/admin` need the
+ *   scope `admin.write`, which the worker never gets (401 `insufficient_scope`).
  *
  * @example
  * const stack = await startOAuthStack({ ttlSeconds: 60 });
@@ -37,8 +38,6 @@ export type TokenFault =
 export interface OAuthStackOptions {
   /** Access token lifetime at the IdP, in seconds. Default: 300. */
   readonly ttlSeconds?: number;
-  /** Scope the resource server requires (answers `insufficient_scope` without it). Default: none. */
-  readonly requiredScope?: string;
   /** Delay before the resource server answers (ms), to keep calls in flight. Default: 0. */
   readonly apiDelayMs?: number;
 }
@@ -70,6 +69,7 @@ const WORKER = {
   clientSecret: 'Sup3r-S3cret-Value-9f8e7d',
   scope: 'data.read',
 };
+const ADMIN_SCOPE = 'admin.write';
 const API = { clientId: 'data-api', clientSecret: 'api-secret-0a1b2c', mayRevokeAnyToken: true };
 
 function listen(server: Server): Promise<string> {
@@ -175,11 +175,11 @@ export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<
         .end();
       return;
     }
-    if (options.requiredScope && !scope.split(' ').includes(options.requiredScope)) {
+    if ((req.url ?? '').startsWith('/admin') && !scope.split(' ').includes(ADMIN_SCOPE)) {
       api.unauthorized += 1;
       res
         .writeHead(401, {
-          'www-authenticate': `Bearer realm="data-api", error="insufficient_scope", scope="${options.requiredScope}"`,
+          'www-authenticate': `Bearer realm="data-api", error="insufficient_scope", scope="${ADMIN_SCOPE}"`,
         })
         .end();
       return;
@@ -207,6 +207,61 @@ export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<
         await new Promise((resolve) => server.close(resolve));
       }
       await idp.close();
+    },
+  };
+}
+
+/**
+ * A second, minimal oidc-provider whose only client authenticates with
+ * `client_secret_post` (the IdP of src/apps registers `client_secret_basic` clients only).
+ */
+export async function startPostIdp(): Promise<{
+  readonly issuer: string;
+  readonly tokenEndpoint: string;
+  readonly client: { readonly clientId: string; readonly clientSecret: string };
+  tokenRequests(): number;
+  /** Per token request: did it carry an `Authorization` header (basic) or not (post)? */
+  authStyles(): readonly ('basic' | 'post')[];
+  close(): Promise<void>;
+}> {
+  const { default: Provider } = await import('oidc-provider');
+  const client = { clientId: 'post-client', clientSecret: 'post-secret-5e6f7a8b' };
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  let tokenRequests = 0;
+  const styles: ('basic' | 'post')[] = [];
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/token') {
+      tokenRequests += 1;
+      styles.push(req.headers.authorization ? 'basic' : 'post');
+    }
+    handler?.(req, res);
+  });
+  const issuer = await listen(server);
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_post',
+        scope: 'data.read',
+      },
+    ],
+    scopes: ['data.read'],
+    features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
+  });
+  handler = provider.callback();
+  return {
+    issuer,
+    tokenEndpoint: `${issuer}/token`,
+    client,
+    tokenRequests: () => tokenRequests,
+    authStyles: () => [...styles],
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }
