@@ -598,8 +598,19 @@ export const ROWS: readonly { title: string; panels: () => AnyPanel[] }[] = [
   { title: 'Workers', panels: workersRow },
 ];
 
-function queryVariable(name: string, label: string, query: string): QueryVariableBuilder {
-  return new QueryVariableBuilder(name)
+/**
+ * A multi-value query variable with "All". `allValue` `.*` keeps queries short, but only
+ * where the label cannot match series of other jobs: "All" jobs must stay the list of
+ * worker jobs (Grafana then sends `(job1|job2)`), or `up`, memory and series-count panels
+ * would include Prometheus, the collector and Tempo.
+ */
+function queryVariable(
+  name: string,
+  label: string,
+  query: string,
+  allValue: string | undefined,
+): QueryVariableBuilder {
+  const v = new QueryVariableBuilder(name)
     .label(label)
     .datasource(DATASOURCE)
     .query({ query, refId: 'PrometheusVariableQueryEditor-VariableQuery' })
@@ -608,8 +619,9 @@ function queryVariable(name: string, label: string, query: string): QueryVariabl
     .sort(VariableSort.AlphabeticalAsc)
     .multi(true)
     .includeAll(true)
-    .allValue('.*')
     .current({ text: 'All', value: '$__all' });
+  if (allValue !== undefined) v.allValue(allValue);
+  return v;
 }
 
 /** The dashboard variables, in order; their queries use Grafana's `label_values()`. */
@@ -639,10 +651,10 @@ export function buildFleetDashboard(): Dashboard {
         .type('prometheus')
         .current({ text: 'Prometheus', value: 'prometheus' }),
     )
-    .withVariable(queryVariable('job', 'Job', VARIABLE_QUERIES.job))
-    .withVariable(queryVariable('instance', 'Instance', VARIABLE_QUERIES.instance))
-    .withVariable(queryVariable('client', 'Client', VARIABLE_QUERIES.client))
-    .withVariable(queryVariable('credential', 'Credential', VARIABLE_QUERIES.credential));
+    .withVariable(queryVariable('job', 'Job', VARIABLE_QUERIES.job, undefined))
+    .withVariable(queryVariable('instance', 'Instance', VARIABLE_QUERIES.instance, '.*'))
+    .withVariable(queryVariable('client', 'Client', VARIABLE_QUERIES.client, '.*'))
+    .withVariable(queryVariable('credential', 'Credential', VARIABLE_QUERIES.credential, '.*'));
   let rowId = 1000;
   for (const row of ROWS) {
     b.withRow(new RowBuilder(row.title).id(rowId++).datasource(DATASOURCE));

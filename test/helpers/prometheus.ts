@@ -285,7 +285,7 @@ interface DashboardJson {
     readonly targets?: readonly { refId?: string; expr?: string; exemplar?: boolean }[];
   }[];
   readonly templating: {
-    readonly list: readonly { name: string; type: string; query?: unknown }[];
+    readonly list: readonly { name: string; type: string; query?: unknown; allValue?: string }[];
   };
 }
 
@@ -378,6 +378,39 @@ export async function runDashboardQueries(
     }
   }
   return results;
+}
+
+/** A value inside a PromQL double-quoted regex string, escaped the way Grafana does. */
+function escapeForRegexString(value: string): string {
+  return value.replace(/[\\$^*{}[\]'+?.()|]/g, (c) => `\\\\${c}`);
+}
+
+/**
+ * What Grafana substitutes when every variable is set to "All": the variable's `allValue`
+ * when it has one, else the regex `(v1|v2|…)` of the values its `label_values()` query finds
+ * (run for real, in order, so later variables see earlier ones).
+ */
+export async function allVariables(
+  prom: RunningPrometheus,
+  rateInterval = '1m',
+): Promise<QueryVariables> {
+  const vars: Record<string, string> = { ...MATCH_ALL, rateInterval };
+  for (const dashboard of loadDashboards().values()) {
+    const queries = new Map(variableQueries(dashboard).map((v) => [v.name, v]));
+    for (const v of dashboard.templating.list) {
+      const q = queries.get(v.name);
+      if (q === undefined) continue;
+      if (v.allValue !== undefined && v.allValue !== '') {
+        vars[v.name] = v.allValue;
+        continue;
+      }
+      const selector = substituteVariables(q.selector, vars as unknown as QueryVariables);
+      const r = await prom.query(`count by (${q.label}) (${selector})`);
+      const values = r.series.map((x) => x.metric[q.label] ?? '').sort();
+      vars[v.name] = `(${values.map(escapeForRegexString).join('|')})`;
+    }
+  }
+  return vars as unknown as QueryVariables;
 }
 
 /** The values each dashboard variable offers (Grafana's label_values, run for real). */
