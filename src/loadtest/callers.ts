@@ -43,6 +43,8 @@ export interface CallerSetup {
     | undefined;
   /** Shared token store (several worker processes); in-memory when absent. */
   readonly redisUrl: string | undefined;
+  /** Key prefix in Redis: one per policy run, the same for all its workers. */
+  readonly storeKeyPrefix?: string;
   readonly seed: number;
   readonly timeFactor: number;
   readonly overrides: Record<string, unknown>;
@@ -66,7 +68,10 @@ function sdkCaller(setup: CallerSetup, policy: Exclude<PolicyName, 'naive'>): Ca
         ...(setup.auth.scope ? { scope: setup.auth.scope } : {}),
         ...(setup.redisUrl
           ? {
-              store: redisTokenStore({ url: setup.redisUrl, keyPrefix: `loadtest:${setup.seed}:` }),
+              store: redisTokenStore({
+                url: setup.redisUrl,
+                keyPrefix: setup.storeKeyPrefix ?? 'steadfast:loadtest:',
+              }),
             }
           : {}),
         // "No resilience" means no 401 re-send either.

@@ -143,6 +143,8 @@ async function runPolicy(
       url,
       auth,
       redisUrl: config.workers > 1 ? config.redisUrl : undefined,
+      // A fresh token namespace per run, shared by its workers: no token leaks between runs.
+      storeKeyPrefix: `steadfast:loadtest:${process.pid}:${Date.now()}:${policy}:`,
       seed: config.seed,
       timeFactor: config.timeFactor,
       overrides: config.overrides,
