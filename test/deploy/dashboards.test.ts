@@ -80,6 +80,8 @@ describe('generated dashboards', () => {
       expect(v.datasource?.uid, v.name).toBe(DATASOURCE.uid);
       expect(v.refresh, `${v.name} refreshes on time range change`).toBe(2);
     }
+    // "All" jobs must expand to the worker jobs, never `.*` (that would match every job)
+    expect((list[1] as { allValue?: string }).allValue).toBeUndefined();
     expect(fleet.uid).toBe(DASHBOARD_UID);
   });
 
