@@ -1,6 +1,7 @@
 import {
   type Attributes,
   context,
+  isSpanContextValid,
   propagation,
   SpanKind,
   SpanStatusCode,
@@ -69,6 +70,15 @@ export class AttemptSpanLayer implements Strategy {
       parent,
     );
     ctx.slots.set(ATTEMPT_SPAN_SLOT, span);
+    // No tracer provider and no trace: no traceparent to send and no instrumentation that
+    // would record anything, so no context switch either.
+    if (!isSpanContextValid(span.spanContext())) {
+      try {
+        return await next(ctx);
+      } finally {
+        ctx.slots.delete(ATTEMPT_SPAN_SLOT);
+      }
+    }
 
     const withSpan = trace.setSpan(parent, span);
     // Inject before suppressing: the W3C propagator injects nothing in a suppressed context.

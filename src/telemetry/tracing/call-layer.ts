@@ -1,5 +1,6 @@
 import {
   context,
+  isSpanContextValid,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -54,6 +55,13 @@ export class CallSpanLayer implements Strategy {
     );
     if (method === OTHER) span.setAttribute(ATTR_HTTP_REQUEST_METHOD_ORIGINAL, ctx.method);
     ctx.slots.set(CALL_SPAN_SLOT, span);
+    // No tracer provider registered and no trace to continue: nothing to propagate, so
+    // skip the context switch (it is what costs, not the no-op span).
+    if (!isSpanContextValid(span.spanContext())) {
+      const outcome = await next(ctx);
+      span.end();
+      return outcome;
+    }
     const inner = trace.setSpan(parent, span).setValue(CALL_SPAN_KEY, span);
     let outcome: Outcome;
     try {
