@@ -3,7 +3,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { type FaultProfile, faultProfile, InvalidFaultProfileError } from './fault-profile.js';
+import {
+  type FaultProfile,
+  faultProfile,
+  HEALTHY_PROFILE,
+  InvalidFaultProfileError,
+} from './fault-profile.js';
 import { tokenFingerprint } from './fingerprint.js';
 import { logNormal, type RandomSource, seededRandom } from './seeded-random.js';
 import {
@@ -150,7 +155,7 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
 
   const setProfile = (next: Partial<FaultProfile>): FaultProfile => {
     profile = faultProfile(next);
-    log(`flaky-api: fault profile is now "${profile.name}" ${JSON.stringify(profile)}`);
+    log(`flaky-api: fault profile is now "${profile.name}" ${describeProfile(profile)}`);
     return profile;
   };
 
@@ -361,6 +366,18 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
         server.closeAllConnections();
       }),
   };
+}
+
+/** The fields that differ from the healthy profile, compactly: what a log reader needs. */
+function describeProfile(profile: FaultProfile): string {
+  const changed = Object.entries(profile).filter(
+    ([key, value]) =>
+      key !== 'name' &&
+      JSON.stringify(value) !== JSON.stringify(HEALTHY_PROFILE[key as keyof FaultProfile]),
+  );
+  return changed.length === 0
+    ? '(no faults)'
+    : changed.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ');
 }
 
 /** One draw picks at most one fault; the rates are shares of all requests. */
