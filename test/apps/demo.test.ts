@@ -105,19 +105,20 @@ describe('steadfast demo', () => {
     expect(Number(fetches![1])).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
-  it('stops every child cleanly on Ctrl-C (SIGINT) in the middle of a run', async () => {
-    const demo = startDemo(['--duration', '600', '--workers', '2', '--redis', 'private']);
+  it('without Redis, warns that the token is not shared, and stops every child on Ctrl-C (SIGINT)', async () => {
+    const demo = startDemo(['--duration', '600', '--workers', '2', '--redis', 'none']);
     // The first status line: the fleet is up and calling.
     await demo.waitFor(/\[\d+s healthy\] [\d.]+ calls\/s/);
+    expect(demo.output()).toContain('WARNING: in-memory token store (--redis none)');
     const pids = childPids(demo.output());
-    expect(pids).toHaveLength(3);
+    expect(pids).toHaveLength(2);
     for (const pid of pids) expect(isRunning(pid)).toBe(true);
 
     demo.child.kill('SIGINT');
     const [code] = await demo.exited;
     const output = demo.output();
     expect(code, output).toBe(0);
-    expect(output).toContain('summary (interrupted)');
+    expect(output).toContain('summary (interrupted) — token sharing: NONE');
     expect(output).toContain('all workers exited cleanly');
     for (const pid of pids) expect(isRunning(pid), `pid ${pid} still running`).toBe(false);
   }, 120_000);

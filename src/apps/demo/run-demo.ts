@@ -151,8 +151,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       throw new Error('--redis private: redis-server is not on PATH');
     } else {
       tokenSharing = 'NONE: in-memory store, each worker fetches its own token';
+      const why = mode === 'none' ? '--redis none' : 'no REDIS_URL and no redis-server on PATH';
       write(
-        'WARNING: no REDIS_URL and no redis-server on PATH: the workers do not share their token;\n' +
+        `WARNING: in-memory token store (${why}): the workers do not share their token;\n` +
           '         expect one token fetch per worker instead of one for the fleet.\n',
       );
     }
