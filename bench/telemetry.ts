@@ -1,7 +1,9 @@
 /**
  * Telemetry cost, in one run, alternating rounds against one loopback server process:
- * raw undici vs Steadfast's full pipeline with telemetry off, with metrics + tracing
- * unsampled, and with metrics + tracing sampled into a BatchSpanProcessor; then the
+ * raw undici vs Steadfast's full pipeline with telemetry off, with metrics and no tracer
+ * provider registered (the default of an app without OpenTelemetry), with metrics + tracing
+ * unsampled (AlwaysOff sampler), and with metrics + tracing sampled into a
+ * BatchSpanProcessor; then the
  * `/metrics` render time with ~2,000 series (SDK renderer in both formats, and prom-client's
  * own `registry.metrics()` for reference).
  *
@@ -122,6 +124,9 @@ async function main(): Promise<void> {
   // What an app with OpenTelemetry has: an async-hooks context manager and W3C propagation.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  // Switch the context manager on now, for every row: on Node 20 AsyncLocalStorage installs
+  // promise hooks on first use, a process-wide tax any app running OpenTelemetry pays.
+  context.with(context.active(), () => {});
   const unsampled = new BasicTracerProvider({ sampler: new AlwaysOffSampler() });
   const exporter = new DroppingExporter();
   const sampled = new BasicTracerProvider({
@@ -131,6 +136,9 @@ async function main(): Promise<void> {
   const contenders = [
     undiciContender,
     steadfast('Steadfast, telemetry off', { metrics: false, tracing: false }),
+    steadfast('Steadfast, metrics on, no tracer provider', {
+      metrics: { registry: createOpenMetricsRegistry() },
+    }),
     steadfast('Steadfast, metrics + tracing unsampled', {
       metrics: { registry: createOpenMetricsRegistry() },
       tracing: { tracerProvider: unsampled },

@@ -28,7 +28,7 @@ export {
   DURATION_BUCKETS,
   FAMILY_NAMES,
 } from './metrics/families.js';
-export { metricsRegistry } from './metrics/registry.js';
+export { createOpenMetricsRegistry, metricsRegistry } from './metrics/registry.js';
 export {
   type MetricsRequestHandler,
   type MetricsRouterOptions,

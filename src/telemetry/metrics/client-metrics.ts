@@ -12,7 +12,7 @@ import {
   serverOf,
 } from '../attributes.js';
 import { attemptSpanOf, callSpanOf } from '../tracing/keys.js';
-import { type Families, recordsExemplars } from './families.js';
+import { type Families, type LimiterView, recordsExemplars } from './families.js';
 
 /** `steadfast_events_total{strategy}` values. */
 type StrategyLabel =
@@ -70,6 +70,10 @@ export function subscribeClientMetrics(
 
   const event = (strategy: StrategyLabel, name: string, severity: Severity) =>
     families.events.inc({ client, strategy, event: name, severity });
+
+  const views = families.limiterViews;
+  const limiter: LimiterView = { client, inflight: 0, limit: 0 };
+  let limiterSeen = false;
 
   // Every origin starts closed, so "open breakers" panels read 0 rather than no data.
   for (const { server_address } of new Set(originLabels.values())) {
@@ -166,10 +170,20 @@ export function subscribeClientMetrics(
       event('circuit_breaker', 'rejected', 'error');
     }),
     events.limiter.event((e) => {
-      families.inflight.set({ client }, e.inflight);
-      families.limit.set({ client }, e.limit);
+      if (views) {
+        limiter.inflight = e.inflight;
+        limiter.limit = e.limit;
+        if (!limiterSeen) {
+          limiterSeen = true;
+          views.add(limiter);
+        }
+      } else {
+        families.inflight.set({ client }, e.inflight);
+        families.limit.set({ client }, e.limit);
+      }
       if (e.rejected) event('concurrency_limiter', 'rejected', 'error');
     }),
+    { dispose: () => views?.delete(limiter) },
     events.reauthorize.event((e) => {
       if (e.resent) {
         families.retries.inc({ client, reason: '401' });

@@ -10,6 +10,13 @@ export const DURATION_BUCKETS = [
 /** B plus 15, 30, 60 s: a logical call includes backoff and may run up to its deadline. */
 export const CALL_DURATION_BUCKETS = [...DURATION_BUCKETS, 15, 30, 60] as const;
 
+/** The latest limiter report of one client. */
+export interface LimiterView {
+  readonly client: string;
+  inflight: number;
+  limit: number;
+}
+
 /** Every family of the contract, registered once per registry. */
 export interface Families {
   readonly attemptDuration: Histogram<
@@ -30,6 +37,12 @@ export interface Families {
   readonly breakerNotPermitted: Counter<'client' | 'server_address'>;
   readonly inflight: Gauge<'client'>;
   readonly limit: Gauge<'client'>;
+  /**
+   * Limiter state per client, copied into `inflight`/`limit` when the registry is scraped
+   * (the limiter reports twice per call; a plain field write is cheaper than a gauge set).
+   * `undefined` when the gauges were registered by another copy of this module: set them directly.
+   */
+  readonly limiterViews: Set<LimiterView> | undefined;
   readonly tokenFetches: Counter<'credential' | 'result' | 'error_type'>;
   readonly tokenFetchDuration: Histogram<'credential' | 'result'>;
   readonly tokenLookups: Counter<'credential' | 'level' | 'result'>;
@@ -98,10 +111,15 @@ export function familiesFor(registry: MetricsRegistry): Families {
       new Counter<L>({ name, help, labelNames, registers })
     );
   }
-  function gauge<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+  function gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    collect?: (this: Gauge<L>) => void,
+  ) {
     return (
       reuse<Gauge<L>>(name, 'gauge', labelNames) ??
-      new Gauge<L>({ name, help, labelNames, registers })
+      new Gauge<L>({ name, help, labelNames, registers, ...(collect ? { collect } : {}) })
     );
   }
   function histogram<L extends string>(
@@ -123,6 +141,26 @@ export function familiesFor(registry: MetricsRegistry): Families {
       })
     );
   }
+
+  const limiterViews = new Set<LimiterView>();
+  const inflight = gauge(
+    'steadfast_concurrency_inflight_calls',
+    'Calls in flight (bulkhead use).',
+    ['client'],
+    function collect() {
+      for (const view of limiterViews) this.set({ client: view.client }, view.inflight);
+    },
+  );
+  const limit = gauge(
+    'steadfast_concurrency_limit',
+    'Configured concurrency limit.',
+    ['client'],
+    function collect() {
+      for (const view of limiterViews) this.set({ client: view.client }, view.limit);
+    },
+  );
+  // Our collect hooks are only on gauges this module created.
+  const ownGauges = (inflight as unknown as { collect?: unknown }).collect !== undefined;
 
   const families: Families = {
     attemptDuration: histogram(
@@ -177,10 +215,9 @@ export function familiesFor(registry: MetricsRegistry): Families {
       'Attempts short-circuited by an open circuit breaker.',
       ['client', 'server_address'],
     ),
-    inflight: gauge('steadfast_concurrency_inflight_calls', 'Calls in flight (bulkhead use).', [
-      'client',
-    ]),
-    limit: gauge('steadfast_concurrency_limit', 'Configured concurrency limit.', ['client']),
+    inflight,
+    limit,
+    limiterViews: ownGauges ? limiterViews : undefined,
     tokenFetches: counter(
       'steadfast_token_fetches_total',
       'Token-endpoint requests made by this instance.',
