@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { type CallerSetup, createCaller } from './callers.js';
 import { type DrivePlan, drive } from './drive.js';
 import { POLICY_DESCRIPTIONS } from './policies.js';
@@ -112,6 +113,7 @@ async function warmUp(config: LoadtestConfig): Promise<void> {
         recorder,
       });
       const never = new AbortController().signal;
+      setMaxListeners(0, never); // shared by the concurrent warm-up calls
       try {
         for (let round = 0; round < 5; round++) {
           await Promise.all(Array.from({ length: 10 }, () => caller.call(never)));

@@ -27,10 +27,9 @@ describe('every attempt is accounted for', () => {
         '200',
         '--seed',
         '3',
-        // Attempt timeout 500 ms: long enough that no attempt times out on a busy CI machine,
-        // since a timed-out attempt may or may not have reached the API (see the precondition).
+        // Naive waits 200 ms before a retry; timeouts keep their 2 s floor.
         '--time-factor',
-        '0.05',
+        '0.02',
       ],
       { onDemoTarget: (target, policy) => targets.set(policy, target) },
     );

@@ -75,7 +75,9 @@ const CHART_SCRIPT = String.raw`
   var COLORS = { '2xx': '#3ebd93', '401': '#9446ed', '429': '#f0b429', '5xx': '#e12d39',
     network: '#1f2933', timeout: '#7b8794', other: '#bcccdc' };
   var LAT = { p50: '#2186eb', p95: '#f0b429', p99: '#e12d39' };
-  var PHASE_FILL = ['#f5f7fa', '#fffbea', '#ffeeee', '#eae2f8', '#e3f8ff'];
+  // Phase backgrounds by meaning: calm is grey, faults warm, auth trouble violet, down red.
+  var PHASE_FILL = { healthy: '#f5f7fa', flaky: '#fffbea', storm: '#fff3e6', 'auth-storm': '#f2ebfe', outage: '#ffe8e8' };
+  var OTHER_FILL = ['#e3f8ff', '#effcf6', '#fdf6e3'];
   function el(name, attrs, parent) {
     var node = document.createElementNS(NS, name);
     for (var k in attrs) node.setAttribute(k, attrs[k]);
@@ -111,7 +113,7 @@ const CHART_SCRIPT = String.raw`
     phases.forEach(function (p, i) {
       var x0 = x(p.startMs), x1 = x(Math.min(span, p.startMs + p.durationMs));
       if (x1 <= x0) return;
-      el('rect', { x: x0, y: T, width: x1 - x0, height: H - T - B, fill: PHASE_FILL[i % PHASE_FILL.length] }, svg);
+      el('rect', { x: x0, y: T, width: x1 - x0, height: H - T - B, fill: PHASE_FILL[p.profile] || OTHER_FILL[i % OTHER_FILL.length] }, svg);
       text(svg, x0 + 2, T + 9, p.profile, { 'font-size': 9, fill: '#9aa5b1' });
     });
     var ticks = opts.ticks || (opts.log ? logTicks(opts.logMin, yMax) : [0, yMax / 2, yMax]);
