@@ -1,4 +1,4 @@
-// The dashboard against real data: two `steadfast worker` processes (the CLI, from source)
+// The dashboard against real data: three `steadfast worker` processes (the CLI, from source)
 // share a token through a real redis-server, call the flaky API, which validates tokens at
 // the real IdP; a real Prometheus scrapes them every second and loads the alert rules. The
 // API goes through phases (healthy, 5xx/429/401/resets, token revoked, hard down,
@@ -32,7 +32,7 @@ import {
 import { type RedisInstance, startRedis } from '../helpers/redis.js';
 import { loadRules, RULES_DIR } from './rules.js';
 
-const WORKERS = 2;
+const WORKERS = 3;
 
 /**
  * Panel queries that find no data today, and why: gaps in the apps or the SDK, not in the
@@ -83,8 +83,8 @@ async function startWorker(index: number): Promise<Worker> {
         WORKER_CLIENT_SECRET: 'worker-secret-for-tests',
         WORKER_SCOPE: 'weather.read',
         REDIS_URL: redis!.url,
-        WORKER_RATE: '25',
-        WORKER_CONCURRENCY: '25',
+        WORKER_RATE: '20',
+        WORKER_CONCURRENCY: '20',
         WORKER_PIPELINE: 'demo',
         WORKER_SUMMARY_INTERVAL_MS: '0',
         METRICS_HOST: '127.0.0.1',

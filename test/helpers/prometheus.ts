@@ -1,6 +1,19 @@
 // A real Prometheus (the Debian `prometheus` package) for tests: started on a free loopback
 // port with an empty TSDB in a temporary directory, scraping the given static targets, and
 // helpers that run every dashboard panel query against it.
+//
+// @example
+// const prom = await startPrometheus({
+//   jobs: [{ job: WORKER_JOB, targets: ['127.0.0.1:9464', '127.0.0.1:9465'] }],
+//   scrapeInterval: '1s',
+//   ruleFiles: [join(REPO_ROOT, 'prometheus/rules/steadfast.rules.yml')],
+// });
+// await prom.waitForScrapes(2);
+// // ... drive the fleet ...
+// const results = await runDashboardQueries(prom, await allVariables(prom, '2m'));
+// expect(results.filter((r) => r.error || r.seriesCount === 0)).toEqual([]);
+// await prom.stop();
+// (test/deploy/fleet-dashboards.test.ts does exactly this against real workers.)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
