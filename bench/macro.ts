@@ -93,6 +93,29 @@ const steadfastBareContender: Contender = {
   },
 };
 
+/** Raw undici plus only the conversion to a WHATWG `Response`: what the fetch-compatible API costs by itself. */
+const undiciAsResponseContender: Contender = {
+  name: 'undici request → new Response() (diagnostic)',
+  async setup(url) {
+    const pool = new Pool(url, { connections: CONNECTIONS });
+    return {
+      call: async () => {
+        const res = await pool.request({ method: 'GET', path: '/x' });
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (typeof value === 'string') headers.append(name, value);
+        }
+        const response = new Response(res.body as unknown as ReadableStream, {
+          status: res.statusCode,
+          headers,
+        });
+        return response.text();
+      },
+      close: () => pool.close(),
+    };
+  },
+};
+
 const cockatielContender: Contender = {
   name: 'undici + cockatiel retry/breaker/timeout',
   async setup(url) {
@@ -155,6 +178,7 @@ export const ALL_CONTENDERS: Contender[] = [
   undiciContender,
   steadfastContender,
   steadfastBareContender,
+  undiciAsResponseContender,
   cockatielContender,
   gotContender,
   axiosContender,
