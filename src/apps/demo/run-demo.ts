@@ -96,6 +96,7 @@ const API_CLIENT_ID = 'demo-weather-api';
 const WORKER_READY_TIMEOUT_MS = 30_000; // 30 s: cold tsx start on a slow machine
 const WORKER_STOP_GRACE_MS = 15_000; // 15 s: the worker drains for at most 10 s
 const LOG_LINES_KEPT = 8;
+const VIEW_WINDOW_MS = 5_000; // 5 s: rates in the live view
 
 /**
  * Run the demo: an IdP and the flaky API in this process, `workers` worker processes that
@@ -252,12 +253,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const startedAt = performance.now();
     let phaseIndex = 0;
     // Workers are fresh processes: their counters start at zero, cold start included.
-    let previous = { at: performance.now(), counters: await scrapeAll() };
-    let lastStatusAt = 0;
     const baseline = ZERO_COUNTERS;
+    // Rates over a rolling window: one-second deltas are too jumpy to read.
+    const history: { at: number; counters: FleetCounters }[] = [
+      { at: performance.now(), counters: await scrapeAll() },
+    ];
+    let lastStatusAt = 0;
+    let screenCleared = false;
     const refresh = async () => {
       const total = await scrapeAll();
       const now = performance.now();
+      const windowMs = interactive ? VIEW_WINDOW_MS : statusIntervalMs;
+      while (history.length > 1 && now - history[1]!.at >= windowMs) history.shift();
+      const previous = history[0]!;
       const frame = {
         elapsedMs: now - startedAt,
         totalMs: durationMs,
@@ -285,16 +293,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         apiByStatus: api.stats().byStatus,
         recentLog,
       };
+      history.push({ at: now, counters: total });
       if (interactive) {
-        write(`\x1b[H\x1b[2J${renderFrame(frame)}`);
-        previous = { at: now, counters: total };
+        // Home, overwrite each line, clear the rest: no flicker of a full clear per frame.
+        const columns = (output as NodeJS.WriteStream).columns ?? 120;
+        const body = renderFrame(frame)
+          .split('\n')
+          .map((line) => (line.length >= columns ? `${line.slice(0, columns - 2)}…` : line))
+          .join('\x1b[K\n');
+        write(`${screenCleared ? '' : '\x1b[2J'}\x1b[H${body}\x1b[J`);
+        screenCleared = true;
       } else if (now - lastStatusAt >= statusIntervalMs) {
         const { window } = frame;
         write(
           `[${Math.round(frame.elapsedMs / 1000)}s ${frame.phase.name}] ${((window.calls * 1000) / frame.windowMs).toFixed(1)} calls/s, success ${percent(window.succeeded, window.calls)}, attempts/call ${ratio(window.attempts, window.calls)}, breakers ${frame.workers.map((worker) => Object.values(worker.breakers).join('/') || '-').join(',')}, token fetches ${Math.round(frame.total.tokenFetches)}\n`,
         );
         lastStatusAt = now;
-        previous = { at: now, counters: total };
       }
     };
     let refreshing = false;
