@@ -27,6 +27,7 @@ import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.
 import { normalizeMethod, OTHER, redactUrl, serverOf } from '../attributes.js';
 import {
   ATTEMPT_SPAN_SLOT,
+  callSpanOf,
   INJECTED_HEADERS_SLOT,
   suppressTracing,
   URL_FULL_SLOT,
@@ -48,7 +49,10 @@ export class AttemptSpanLayer implements Strategy {
   constructor(private readonly tracer: Tracer) {}
 
   async execute(ctx: CallContext, next: Next): Promise<Outcome> {
-    const parent = context.active();
+    // Parent on the call span explicitly: right even where no context manager carries it.
+    const callSpan = callSpanOf(ctx);
+    const active = context.active();
+    const parent = callSpan ? trace.setSpan(active, callSpan) : active;
     const method = normalizeMethod(ctx.method);
     const { address, port } = serverOf(ctx.url);
     let urlFull = ctx.slots.get(URL_FULL_SLOT) as string | undefined;
