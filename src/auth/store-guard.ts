@@ -63,7 +63,14 @@ export class StoreGuard {
     if (!Number.isFinite(timeoutMs)) return promise;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('token store timeout')), timeoutMs);
+      // Timers run before I/O in an event-loop turn: after a stall of this process (GC, a
+      // busy CPU) the timer may fire although Redis's answer already sits in the socket.
+      // Give I/O one more turn (setImmediate runs after the poll phase) before declaring
+      // the store down, so our own stall is not mistaken for a Redis outage.
+      timer = setTimeout(
+        () => setImmediate(() => reject(new Error('token store timeout'))),
+        timeoutMs,
+      );
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }

@@ -22,7 +22,7 @@ export const COORDINATION_TIMEOUT_MS = 1000;
 
 export interface FleetHarness {
   readonly stack: () => OAuthStack;
-  /** Start a fleet with a fresh key prefix (nothing shared with earlier tests). */
+  /** A fleet with a fresh key prefix (nothing shared with earlier tests). */
   start(auth?: Partial<WorkerInit['auth']>): Promise<Fleet>;
   /** Results and reports to scan for secrets after the test. */
   keep(results: CallResult[][]): CallResult[];
@@ -46,16 +46,9 @@ export function useFleetHarness(
     stack = await startOAuthStack({ ttlSeconds: options.ttlSeconds ?? 300 });
   });
   afterEach(async () => {
-    const current = fleet;
-    fleet = undefined;
     stack.setFault({ kind: 'none' });
-    if (!current) return;
-    let reports: Report[] = [];
-    try {
-      reports = await current.report();
-    } finally {
-      await current.close();
-    }
+    if (!fleet) return;
+    const reports = await fleet.report();
     expectNoSecrets(
       { clientSecret: stack.client.clientSecret, tokens: stack.issuedTokens() },
       reports,
@@ -64,6 +57,7 @@ export function useFleetHarness(
     kept = [];
   });
   afterAll(async () => {
+    await fleet?.close();
     await stack?.close();
   });
 
@@ -71,7 +65,7 @@ export function useFleetHarness(
     stack: () => stack,
     async start(auth = {}) {
       counter += 1;
-      fleet = await startFleet(INSTANCES, {
+      const init: WorkerInit = {
         apiUrl: stack.apiUrl,
         auth: {
           tokenUrl: stack.tokenUrl,
@@ -81,7 +75,11 @@ export function useFleetHarness(
           ...auth,
         },
         store: store(`t${counter}-${process.pid}:`),
-      });
+      };
+      // Processes are reused across the tests of a suite (starting 4 tsx processes costs
+      // seconds); each test gets a fresh authorization, store connection and key prefix.
+      if (fleet) await fleet.reinit(init);
+      else fleet = await startFleet(INSTANCES, init);
       return fleet;
     },
     keep(results) {

@@ -45,10 +45,12 @@ function startWorker(): Promise<Worker> {
 }
 
 export interface Fleet {
+  /** Re-initialise every instance (a fresh authorization and store, empty event logs). */
+  reinit(init: WorkerInit): Promise<void>;
   /** `n` concurrent calls in every instance at once; results per instance. */
   burst(n: number, options?: { method?: string; body?: string }): Promise<CallResult[][]>;
   /** Calls in a loop for `durationMs` with `concurrency` in every instance. */
-  loop(durationMs: number, concurrency: number): Promise<CallResult[][]>;
+  loop(durationMs: number, concurrency: number, pauseMs?: number): Promise<CallResult[][]>;
   report(): Promise<Report[]>;
   /** Zero the per-instance event counters (events are kept for the leak check). */
   resetCounts(): Promise<void>;
@@ -61,17 +63,25 @@ export async function startFleet(size: number, init: WorkerInit): Promise<Fleet>
   await Promise.all(workers.map((w) => w.ask({ type: 'init', init })));
   let closed = false;
   return {
+    async reinit(next) {
+      await Promise.all(workers.map((w) => w.ask({ type: 'init', init: next })));
+    },
     burst: (n, options = {}) =>
       Promise.all(
         workers.map((w) =>
           w.ask<{ results: CallResult[] }>({ type: 'burst', n, ...options }).then((r) => r.results),
         ),
       ),
-    loop: (durationMs, concurrency) =>
+    loop: (durationMs, concurrency, pauseMs) =>
       Promise.all(
         workers.map((w) =>
           w
-            .ask<{ results: CallResult[] }>({ type: 'loop', durationMs, concurrency })
+            .ask<{ results: CallResult[] }>({
+              type: 'loop',
+              durationMs,
+              concurrency,
+              ...(pauseMs === undefined ? {} : { pauseMs }),
+            })
             .then((r) => r.results),
         ),
       ),

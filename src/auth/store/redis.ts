@@ -50,6 +50,8 @@ const DEFAULTS = {
   pubsub: true,
 } as const;
 
+const COMMAND_TIMEOUT_BACKSTOP_MS = 1000; // 1 s beyond the manager's own bound
+
 interface ScriptCommands {
   steadfastTokenRead(tok: string, backoff: string): Promise<[string, number, string, number]>;
   steadfastTokenAcquire(lock: string, gen: string, owner: string, leaseMs: number): Promise<number>;
@@ -97,7 +99,9 @@ function failFastOptions(commandTimeoutMs: number, connectTimeoutMs: number): Re
   return {
     enableOfflineQueue: false, // a disconnected Redis fails at once instead of queueing
     maxRetriesPerRequest: 0, // no per-command retries: the token manager has its own plan
-    commandTimeout: commandTimeoutMs,
+    // The token manager bounds each operation itself (see StoreGuard); ioredis's own
+    // timeout is a backstop that frees commands a frozen Redis never answers.
+    commandTimeout: commandTimeoutMs + COMMAND_TIMEOUT_BACKSTOP_MS,
     connectTimeout: connectTimeoutMs,
     enableReadyCheck: true,
     // Reconnect quickly at first, then every 2 s: recovery is noticed within seconds.
@@ -276,11 +280,9 @@ class RedisTokenStore implements TokenStore {
   }
 
   get operationTimeoutMs(): number {
-    // The manager's guard covers the ready wait plus the command, plus a little slack.
+    // The manager's guard covers the wait for a ready connection plus the command.
     return (
-      (this.#everReady ? this.#commandTimeoutMs : this.#connectTimeoutMs) +
-      this.#commandTimeoutMs +
-      50
+      (this.#everReady ? this.#commandTimeoutMs : this.#connectTimeoutMs) + this.#commandTimeoutMs
     );
   }
 
