@@ -1,6 +1,6 @@
 import type { ClientOptions, ResolvedOptions } from './config/options.js';
 import { resolveOptions } from './config/validate.js';
-import { ClientClosedError, HttpStatusError } from './errors.js';
+import { AbortError, ClientClosedError, HttpStatusError } from './errors.js';
 import { type BodyInput, emptyBody, normalizeBody } from './http/body.js';
 import { toHeaders, toResponse } from './http/response.js';
 import { UndiciTransport } from './http/transport.js';
@@ -8,7 +8,14 @@ import { ClientEvents } from './pipeline/client-events.js';
 import { compose } from './pipeline/compose.js';
 import type { BreakerState } from './pipeline/events.js';
 import { type PipelineLayers, standardPipeline } from './pipeline/standard.js';
-import type { CallContext, Next, Outcome, Strategy, WireHeaders } from './pipeline/types.js';
+import type {
+  CallContext,
+  Next,
+  Outcome,
+  Strategy,
+  WireHeaders,
+  WireResponse,
+} from './pipeline/types.js';
 import { Chaos } from './strategies/chaos/index.js';
 import type { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
 import type { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
@@ -113,6 +120,7 @@ export class SteadfastClient {
     const ctx = await this.#createContext(input, init);
     const outcome = await this.#pipeline(ctx);
     if (outcome.kind === 'error') throw outcome.error;
+    if (ctx.signal) cancelBodyOnAbort(outcome.response, ctx);
     return toResponse(outcome.response, ctx.method, ctx.url);
   }
 
@@ -126,6 +134,7 @@ export class SteadfastClient {
     const ctx = await this.#createContext(input, init);
     const outcome = await this.#pipeline(ctx);
     if (outcome.kind === 'error') throw outcome.error;
+    if (ctx.signal) cancelBodyOnAbort(outcome.response, ctx);
     return outcome.response as RawResponse;
   }
 
@@ -262,6 +271,22 @@ export class SteadfastClient {
     }
     return url;
   }
+}
+
+/**
+ * fetch semantics: the caller's signal still cancels the response body after the headers
+ * arrived. The listener lives only as long as the body stream.
+ */
+function cancelBodyOnAbort(response: WireResponse, ctx: CallContext): void {
+  const signal = ctx.signal!;
+  const body = response.body;
+  if (signal.aborted) {
+    body.destroy(new AbortError(ctx.method, ctx.url, { cause: signal.reason }));
+    return;
+  }
+  const onAbort = () => body.destroy(new AbortError(ctx.method, ctx.url, { cause: signal.reason }));
+  signal.addEventListener('abort', onAbort, { once: true });
+  body.once('close', () => signal.removeEventListener('abort', onAbort));
 }
 
 function toWireHeaders(init: HeadersInit | undefined): WireHeaders {

@@ -3,6 +3,8 @@ import type { ResolvedOptions } from '../config/options.js';
 import { NonReplayableBodyError } from '../errors.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 
+const CLOSE_GRACE_MS = 1000; // 1 s for in-flight responses to finish on close()
+
 /**
  * The wire: undici's `Dispatcher.request` on a keep-alive pool per origin (an undici
  * `Agent` keeps one `Pool` per origin). Not global `fetch`: `request` costs several times
@@ -48,7 +50,19 @@ export class UndiciTransport implements Strategy {
     }
   }
 
-  async dispose(): Promise<void> {
-    if (this.#owned) await this.#dispatcher.close();
+  /**
+   * Close the pools gracefully, but never wait on a response body nobody reads: after
+   * `graceMs` the remaining sockets are destroyed.
+   */
+  async dispose(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    if (!this.#owned) return;
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = this.#dispatcher.close().then(() => true);
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const closed = await Promise.race([graceful, late]);
+    clearTimeout(timer);
+    if (!closed) await this.#dispatcher.destroy();
   }
 }

@@ -16,8 +16,18 @@ class CountedFailure {
 const OPEN_BREAKER_CODE = 'EOPENBREAKER';
 
 /**
- * One opossum breaker per origin (`scheme://host:port`). Only transient outcomes count as
- * failures: 4xx (401, 403, 404, ...) never trip it. Open → the attempt fails fast with
+ * A breaker failure is a transient outcome that is not a 4xx: 5xx, network errors and
+ * attempt timeouts. 408 and 429 are retried but never trip the breaker — they describe
+ * this request or this client's rate, not the health of the origin.
+ */
+function countsAsFailure(outcome: Outcome): boolean {
+  if (outcome.kind === 'response' && outcome.response.status < 500) return false;
+  return isTransient(outcome);
+}
+
+/**
+ * One opossum breaker per origin (`scheme://host:port`). Only transient 5xx, network errors
+ * and attempt timeouts count as failures: no 4xx (401, 403, 404, 408, 429, ...) trips it. Open → the attempt fails fast with
  * `CircuitOpenError`, which the retry strategy does not retry. After `breakDurationMs` one
  * probe is let through (half-open); its result closes or re-opens the breaker.
  *
@@ -60,7 +70,7 @@ export class PerOriginCircuitBreaker implements Strategy {
     const breaker = new CircuitBreaker<[CallContext, Next], Outcome>(
       async (ctx, next) => {
         const outcome = await next(ctx);
-        if (isTransient(outcome)) throw new CountedFailure(outcome);
+        if (countsAsFailure(outcome)) throw new CountedFailure(outcome);
         return outcome;
       },
       {
