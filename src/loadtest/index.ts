@@ -1,5 +1,6 @@
+import { connect } from 'node:net';
 import { relative } from 'node:path';
-import { helpText } from '../cli/options.js';
+import { helpText, UsageError } from '../cli/options.js';
 import { LOADTEST_OPTIONS, parseLoadtestArgs } from './config.js';
 import { POLICY_DESCRIPTIONS } from './policies.js';
 import { Progress } from './progress.js';
@@ -48,6 +49,7 @@ export async function loadtestMain(
     return 0;
   }
   const config = parsed.config;
+  if (config.workers > 1 && config.redisUrl) await checkRedisReachable(config.redisUrl);
   const stop = new AbortController();
   const onSignal = () => {
     io.stderr.write('\nstopping: finishing the report for what ran (Ctrl-C again to quit now)\n');
@@ -73,6 +75,27 @@ export async function loadtestMain(
     `\nreports: ${relative(process.cwd(), files.html)}  ${relative(process.cwd(), files.json)}\n`,
   );
   return report.interrupted ? 130 : 0;
+}
+
+/** Fail early, and clearly, when the workers could not share tokens through Redis. */
+async function checkRedisReachable(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  const reachable = await new Promise<boolean>((resolve) => {
+    const socket = connect({ host: hostname || '127.0.0.1', port: Number(port || 6379) });
+    socket.setTimeout(2_000);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+  if (!reachable) {
+    throw new UsageError(
+      `--redis: cannot connect to ${hostname}:${port || 6379}; the worker processes share tokens through Redis`,
+    );
+  }
 }
 
 function progressMode(config: LoadtestConfig, stderr: NodeJS.WriteStream): 'tty' | 'plain' | 'off' {

@@ -6,7 +6,7 @@ import { POLICY_DESCRIPTIONS } from './policies.js';
 import type { LiveFigures, Progress } from './progress.js';
 import { Recorder } from './recorder.js';
 import { type RunReport, summarize } from './report/summary.js';
-import { type DemoTarget, startDemoTarget } from './target.js';
+import type { DemoTarget } from './target.js';
 import {
   emptyRawRun,
   type LoadtestConfig,
@@ -95,6 +95,7 @@ export async function runLoadtest(
  * generator stalls. Pay that once, on a throwaway target, before anything is measured.
  */
 async function warmUp(config: LoadtestConfig): Promise<void> {
+  const { startDemoTarget } = await import('./target.js');
   const demo = await startDemoTarget(
     [{ profile: { name: 'healthy' }, startMs: 0, durationMs: 0 }],
     0,
@@ -132,9 +133,10 @@ async function runPolicy(
   policy: PolicyName,
   hooks: RunHooks,
 ): Promise<RunReport> {
+  // Loaded on demand: a URL target never loads the IdP's dependencies.
   const demo =
     config.target.kind === 'demo'
-      ? await startDemoTarget(config.target.phases, config.seed)
+      ? await (await import('./target.js')).startDemoTarget(config.target.phases, config.seed)
       : undefined;
   try {
     if (demo) hooks.onDemoTarget?.(demo, policy);
