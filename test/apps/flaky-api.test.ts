@@ -265,6 +265,27 @@ describe('flaky API, admin routes', () => {
     expect(log).not.toContain(token);
   });
 
+  it('close() drops requests waiting on injected latency and frees the port', async () => {
+    const api = await startFlakyApi({
+      introspection: {
+        url: idp.introspectionEndpoint,
+        clientId: resourceServer.clientId,
+        clientSecret: resourceServer.clientSecret,
+      },
+      adminToken,
+      profile: { latencyMedianMs: 60_000, latencyP99Ms: 60_000 },
+    });
+    const pending = forecast(api, await newToken()).then(
+      (res) => res.status,
+      () => 'dropped',
+    );
+    // The request has arrived once the API counts it.
+    while (api.stats().requests === 0) await new Promise((resolve) => setImmediate(resolve));
+    await api.close();
+    expect(await pending).toBe('dropped');
+    await expect(fetch(`${api.url}/healthz`)).rejects.toThrow();
+  });
+
   it('rejects an admin token shorter than 16 characters at start', async () => {
     await expect(startApi({ adminToken: 'short' })).rejects.toThrow(/adminToken/);
   });

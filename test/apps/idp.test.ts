@@ -209,6 +209,12 @@ describe('startIdp with an audience', () => {
     }
   });
 
+  it('close() frees the port', async () => {
+    const idp = await startIdp({ clients: [worker] });
+    await idp.close();
+    await expect(fetch(idp.tokenEndpoint, { method: 'POST' })).rejects.toThrow();
+  });
+
   it('rejects invalid options with a message naming the field', async () => {
     await expect(startIdp({ clients: [] })).rejects.toThrow(/clients/);
     await expect(startIdp({ clients: [worker], accessTokenTtlSeconds: 0 })).rejects.toThrow(
