@@ -310,6 +310,19 @@ describe('metrics of a scripted run', () => {
     expect(text).toMatch(/^# TYPE steadfast_calls_total counter$/m);
   });
 
+  it("apply the registry's default labels in both formats", async () => {
+    const registry = createOpenMetricsRegistry();
+    registry.setDefaultLabels({ region: 'eu-1' });
+    const api = await server([{ status: 200 }]);
+    await (await client(api.url, registry).fetch('/')).text();
+
+    for (const format of ['text', 'openmetrics'] as const) {
+      const samples = parseExposition(await renderMetrics(registry, format));
+      expect(samples.length).toBeGreaterThan(0);
+      expect(samples.every((s) => s.labels.region === 'eu-1')).toBe(true);
+    }
+  });
+
   it('work on a Prometheus-text registry the app passes in (no exemplars there)', async () => {
     const registry = new Registry();
     const api = await server([{ status: 200 }]);

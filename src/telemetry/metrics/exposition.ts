@@ -12,7 +12,9 @@ export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 interface Sample {
   readonly value: number;
-  readonly labels: Record<string, string | number>;
+  readonly labels: Record<string, string | number> | undefined;
+  /** Labels common to a group of samples (prom-client's histograms share them per series). */
+  readonly sharedLabels?: Record<string, string | number>;
   readonly metricName?: string;
   readonly exemplar?: {
     readonly labelSet: Record<string, string | number>;
@@ -21,17 +23,30 @@ interface Sample {
   } | null;
 }
 
+interface MetricData {
+  readonly name: string;
+  readonly help: string;
+  readonly type: unknown;
+  readonly values?: readonly Sample[];
+}
+
+interface PromMetric {
+  getForPromString?(): Promise<MetricData> | MetricData;
+  get(): Promise<MetricData> | MetricData;
+}
+
 /**
  * Render `registry` in either format, whatever type the registry was created with.
  *
  * prom-client renders a registry in the one format it was created with, and rendering an
  * OpenMetrics registry renames its counters in place (drops `_total` from `metric.name`),
  * so it cannot serve both formats from one set of metrics. This renderer reads the values
- * (`getMetricsAsJSON`, which also applies the registry's default labels) and never mutates
- * a metric. Counters: OpenMetrics families are `<name without _total>` with `_total`
- * samples; in the text format, counters of an OpenMetrics registry are written as
+ * the way prom-client does (`getForPromString`, shared label sets formatted once) and never
+ * mutates a metric. Counters: OpenMetrics families are `<name without _total>` with
+ * `_total` samples; in the text format, counters of an OpenMetrics registry are written as
  * `<base>_total` too, so a name is the same in both formats. Exemplars appear in
- * OpenMetrics only (the text format has no syntax for them).
+ * OpenMetrics only (the text format has no syntax for them). The registry's default labels
+ * are applied.
  */
 export async function renderMetrics(
   registry: MetricsRegistry,
@@ -39,9 +54,15 @@ export async function renderMetrics(
 ): Promise<string> {
   const openMetrics = format === 'openmetrics';
   const registryIsOpenMetrics = registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
-  const metrics = await registry.getMetricsAsJSON();
-  const out: string[] = [];
-  for (const metric of metrics) {
+  const defaults = (registry as unknown as { _defaultLabels?: Record<string, string> })
+    ._defaultLabels;
+  const defaultLabels = defaults && Object.keys(defaults).length > 0 ? defaults : undefined;
+  const metrics = registry.getMetricsAsArray() as unknown as PromMetric[];
+  const data = await Promise.all(
+    metrics.map((m) => (typeof m.getForPromString === 'function' ? m.getForPromString() : m.get())),
+  );
+  let out = '';
+  for (const metric of data) {
     const type = String(metric.type);
     const isCounter = type === 'counter';
     const base = isCounter ? metric.name.replace(/_total$/, '') : metric.name;
@@ -50,32 +71,67 @@ export async function renderMetrics(
     const counterSample = openMetrics || registryIsOpenMetrics ? `${base}_total` : metric.name;
     // OpenMetrics names the family without `_total`; the text format names it as its samples.
     const family = isCounter ? (openMetrics ? base : counterSample) : metric.name;
-    out.push(`# HELP ${family} ${escapeHelp(metric.help)}`);
-    out.push(`# TYPE ${family} ${type}`);
-    for (const sample of metric.values as readonly Sample[]) {
-      const name = sample.metricName ?? (isCounter ? counterSample : metric.name);
-      let line = `${name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`;
-      const exemplar = sample.exemplar;
-      if (openMetrics && exemplar?.labelSet && Object.keys(exemplar.labelSet).length > 0) {
-        line += ` # ${formatLabels(exemplar.labelSet) || '{}'} ${formatValue(exemplar.value)}`;
-        if (exemplar.timestamp !== undefined) line += ` ${exemplar.timestamp}`;
+    const sampleName = isCounter ? counterSample : metric.name;
+    out += `# HELP ${family} ${escapeHelp(metric.help)}\n# TYPE ${family} ${type}\n`;
+    let sharedFor: object | undefined;
+    let sharedBody = '';
+    for (const sample of metric.values ?? []) {
+      const shared = sample.sharedLabels;
+      if (shared !== sharedFor) {
+        sharedFor = shared;
+        sharedBody = shared ? labelBody(shared, undefined) : '';
       }
-      out.push(line);
+      let body = sharedBody;
+      if (sample.labels) body = joinBodies(body, labelBody(sample.labels, shared));
+      if (defaultLabels) body = joinBodies(body, defaultBody(defaultLabels, sample.labels, shared));
+      out += `${sample.metricName ?? sampleName}${body ? `{${body}}` : ''} ${formatValue(sample.value)}`;
+      const exemplar = sample.exemplar;
+      if (openMetrics && exemplar?.labelSet) {
+        const exemplarBody = labelBody(exemplar.labelSet, undefined);
+        if (exemplarBody) {
+          out += ` # {${exemplarBody}} ${formatValue(exemplar.value)}`;
+          if (exemplar.timestamp !== undefined) out += ` ${exemplar.timestamp}`;
+        }
+      }
+      out += '\n';
     }
   }
-  if (openMetrics) out.push('# EOF');
-  return `${out.join('\n')}\n`;
+  if (openMetrics) out += '# EOF\n';
+  return out;
 }
 
-function formatLabels(labels: Record<string, string | number> | undefined): string {
-  if (!labels) return '';
+function joinBodies(a: string, b: string): string {
+  if (!a) return b;
+  return b ? `${a},${b}` : a;
+}
+
+/** `name="value",...` for `labels`, skipping names present in `exclude`. */
+function labelBody(
+  labels: Record<string, string | number>,
+  exclude: Record<string, unknown> | undefined,
+): string {
   let body = '';
   for (const name in labels) {
+    if (exclude !== undefined && name in exclude) continue;
     const value = labels[name];
     if (value === undefined) continue;
     body += `${body ? ',' : ''}${name}="${escapeLabelValue(String(value))}"`;
   }
-  return body ? `{${body}}` : '';
+  return body;
+}
+
+/** The registry's default labels a sample does not set itself. */
+function defaultBody(
+  defaults: Record<string, string>,
+  labels: Record<string, unknown> | undefined,
+  shared: Record<string, unknown> | undefined,
+): string {
+  let body = '';
+  for (const name in defaults) {
+    if ((labels && name in labels) || (shared && name in shared)) continue;
+    body += `${body ? ',' : ''}${name}="${escapeLabelValue(String(defaults[name]))}"`;
+  }
+  return body;
 }
 
 function formatValue(value: number): string {
