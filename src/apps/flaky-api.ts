@@ -165,18 +165,26 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
     const token = lastToken;
     if (!token) return { revoked: false, reason: 'no token seen yet' };
     const fingerprint = tokenFingerprint(token);
-    const res = await fetch(options.revocationUrl, {
-      method: 'POST',
-      headers: {
-        authorization: basicAuthorization(
-          options.introspection.clientId,
-          options.introspection.clientSecret,
-        ),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
-      signal: AbortSignal.timeout(5_000),
-    });
+    let res: Response;
+    try {
+      res = await fetch(options.revocationUrl, {
+        method: 'POST',
+        headers: {
+          authorization: basicAuthorization(
+            options.introspection.clientId,
+            options.introspection.clientSecret,
+          ),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+        signal: AbortSignal.timeout(5_000),
+      });
+    } catch (error) {
+      log(
+        `flaky-api: cannot reach the IdP to revoke token ${fingerprint}: ${(error as Error).message}`,
+      );
+      return { revoked: false, fingerprint, reason: 'revocation endpoint unreachable' };
+    }
     await res.body?.cancel();
     if (res.status !== 200) {
       log(`flaky-api: the IdP refused to revoke token ${fingerprint}: ${res.status}`);
@@ -323,7 +331,15 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
   });
   admin.post('/revoke-current-token', async (_req, res) => {
     const result = await revokeCurrentToken();
-    res.status(result.revoked ? 200 : 409).json(result);
+    // 409: nothing to revoke yet; 501: no revocation endpoint; 502: the IdP failed us.
+    const status = result.revoked
+      ? 200
+      : !options.revocationUrl
+        ? 501
+        : result.fingerprint === undefined
+          ? 409
+          : 502;
+    res.status(status).json(result);
   });
   admin.get('/stats', (_req, res) => {
     res.json(stats());

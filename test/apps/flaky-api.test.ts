@@ -265,6 +265,34 @@ describe('flaky API, admin routes', () => {
     expect(log).not.toContain(token);
   });
 
+  it('answers 502 when the IdP refuses the revocation, and the token stays valid', async () => {
+    const api = await startApi({
+      introspection: {
+        url: idp.introspectionEndpoint,
+        clientId: worker.clientId, // may introspect, but not revoke tokens of others
+        clientSecret: worker.clientSecret,
+        cacheTtlMs: 0,
+      },
+    });
+    // The last token seen belongs to another client than the one the API authenticates as.
+    const apiToken = await (async () => {
+      const res = await fetch(idp.tokenEndpoint, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${resourceServer.clientId}:${resourceServer.clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials',
+      });
+      return ((await res.json()) as { access_token: string }).access_token;
+    })();
+    expect((await forecast(api, apiToken)).status).toBe(200);
+    const refused = await admin(api, 'POST', '/revoke-current-token');
+    expect(refused.status).toBe(502);
+    expect((await refused.json()) as object).toMatchObject({ revoked: false });
+    expect((await forecast(api, apiToken)).status).toBe(200);
+  });
+
   it('close() drops requests waiting on injected latency and frees the port', async () => {
     const api = await startFlakyApi({
       introspection: {
