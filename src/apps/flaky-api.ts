@@ -165,7 +165,7 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
     const token = lastToken;
     if (!token) return { revoked: false, reason: 'no token seen yet' };
     const fingerprint = tokenFingerprint(token);
-    let res: Response;
+    let res: globalThis.Response;
     try {
       res = await fetch(options.revocationUrl, {
         method: 'POST',
