@@ -315,3 +315,47 @@ function errorCodes(error: unknown): string[] {
   }
   return found;
 }
+
+describe('many calls backing off at once', () => {
+  it('does not make Node warn about a listener leak', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const server = await h.server((_r, i) => (i < 50 ? { status: 503 } : { status: 200 }));
+      const client = h.client(server.url, { retry: { ...FAST_RETRY, baseDelayMs: 100 } });
+
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, async () => (await client.fetch('/x')).status),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('does not make Node warn when many calls share one caller signal (e.g. a shutdown signal)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const server = await h.server(() => ({ status: 200, delayMs: 100, body: 'ok' }));
+      const client = h.client(server.url);
+      const shutdown = new AbortController();
+
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, () => client.fetch('/x', { signal: shutdown.signal })),
+      );
+      const bodies = await Promise.all(responses.map((r) => r.text()));
+      await new Promise((resolve) => setImmediate(resolve));
+
+      expect(bodies.every((b) => b === 'ok')).toBe(true);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
