@@ -18,7 +18,8 @@
  */
 import { request } from 'undici';
 import { TokenEvents } from '../src/auth/events.js';
-import { clientCredentials, memoryTokenStore, redisTokenStore } from '../src/auth/index.js';
+import { clientCredentials, memoryTokenStore } from '../src/auth/index.js';
+import { redisTokenStore } from '../src/auth/store/redis.js';
 import { requestClientCredentialsToken } from '../src/auth/token-endpoint.js';
 import { TokenManager } from '../src/auth/token-manager.js';
 import { emptyBody } from '../src/http/body.js';

@@ -1,3 +1,5 @@
+// Token management. The Redis store is not re-exported here, so importing this barrel does
+// not load ioredis: import it from './store/redis.js' (published as `steadfast/redis`).
 export type { AuthCircuitOptions } from './auth-circuit.js';
 export { type ClientCredentialsAuthorization, clientCredentials } from './client-credentials.js';
 export {
@@ -10,7 +12,6 @@ export * from './events.js';
 export { tokenFingerprint } from './fingerprint.js';
 export { CLIENT_CREDENTIALS_DEFAULTS, type ClientCredentialsOptions } from './options.js';
 export { memoryTokenStore } from './store/memory.js';
-export { type RedisTokenStoreOptions, redisTokenStore } from './store/redis.js';
 export type {
   InvalidationResult,
   StoredToken,

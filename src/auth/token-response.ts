@@ -1,3 +1,4 @@
+import { parseRetryAfter } from '../strategies/retry/retry-after.js';
 import { CONFIGURATION_ERROR_CODES, TokenEndpointError } from './errors.js';
 
 /** A usable answer of the token endpoint. */
@@ -172,14 +173,4 @@ function tryJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** `Retry-After` as milliseconds from now: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
 }

@@ -12,9 +12,9 @@ import {
   type ClientCredentialsOptions,
   clientCredentials,
   memoryTokenStore,
-  redisTokenStore,
   type TokenStore,
 } from '../../src/auth/index.js';
+import { redisTokenStore } from '../../src/auth/store/redis.js';
 import { createClient } from '../../src/client.js';
 import { TokenUnavailableError } from '../../src/errors.js';
 import { ClientEvents } from '../../src/pipeline/client-events.js';

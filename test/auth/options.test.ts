@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientCredentials, redisTokenStore } from '../../src/auth/index.js';
+import { clientCredentials } from '../../src/auth/index.js';
+import { redisTokenStore } from '../../src/auth/store/redis.js';
 import { InvalidConfigurationError } from '../../src/errors.js';
 
 const base = {

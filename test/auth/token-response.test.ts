@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TokenEndpointError } from '../../src/auth/errors.js';
-import { parseRetryAfter, parseTokenResponse } from '../../src/auth/token-response.js';
+import { parseTokenResponse } from '../../src/auth/token-response.js';
 
 const limits = { defaultLifetimeMs: 300_000, maxLifetimeMs: 86_400_000 };
 const SECRET = 'the-client-secret';
@@ -93,11 +93,5 @@ describe('token response parsing', () => {
     });
     expect(error.message).not.toContain(SECRET);
     expect(error.message).toContain('[redacted]');
-  });
-
-  it('reads Retry-After as seconds or as an HTTP date', () => {
-    expect(parseRetryAfter('3')).toBe(3000);
-    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
-    expect(parseRetryAfter('soon')).toBeUndefined();
   });
 });
