@@ -15,8 +15,10 @@ describe('comparing policies on the same profile and seed', () => {
       '3s',
       '--seed',
       '11',
+      // Attempt timeout 3 s: a CPU-starved CI machine must not turn stalls into timeouts
+      // that trip the breaker and make this a test of the machine.
       '--time-factor',
-      '0.05',
+      '0.3',
     ]);
     const [none, standard] = report.runs.map((r) => r.summary);
 
