@@ -1,4 +1,6 @@
-import { clientCredentials, memoryTokenStore, redisTokenStore } from '../auth/index.js';
+import { clientCredentials, memoryTokenStore } from '../auth/index.js';
+// Its own module (`steadfast/redis`): only apps that share tokens load ioredis.
+import { redisTokenStore } from '../auth/store/redis.js';
 import type { ClientOptions } from '../config/options.js';
 import { createClient, type SteadfastClient } from '../index.js';
 
