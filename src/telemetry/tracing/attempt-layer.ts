@@ -1,8 +1,10 @@
 import {
   type Attributes,
+  type Context,
   context,
   isSpanContextValid,
   propagation,
+  type Span,
   SpanKind,
   SpanStatusCode,
   type Tracer,
@@ -24,14 +26,9 @@ import {
 import { SteadfastError } from '../../errors.js';
 import { errorCode, errorTypeOf } from '../../http/classify.js';
 import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
-import { normalizeMethod, OTHER, redactUrl, serverOf } from '../attributes.js';
-import {
-  ATTEMPT_SPAN_SLOT,
-  callSpanOf,
-  INJECTED_HEADERS_SLOT,
-  suppressTracing,
-  URL_FULL_SLOT,
-} from './keys.js';
+import { OTHER } from '../attributes.js';
+import { ATTEMPT_SPAN_SLOT, callSpanOf, INJECTED_HEADERS_SLOT, suppressTracing } from './keys.js';
+import { requestInfoOf } from './request-info.js';
 
 /**
  * The CLIENT span of one wire attempt (semconv HTTP client span), child of the call span.
@@ -48,18 +45,14 @@ export class AttemptSpanLayer implements Strategy {
 
   constructor(private readonly tracer: Tracer) {}
 
-  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
-    // Parent on the call span explicitly: right even where no context manager carries it.
+  execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    // Parent on the call span explicitly: right even where no context manager carries it
+    // (and no context copy in the usual case, where the call span is already active).
     const callSpan = callSpanOf(ctx);
     const active = context.active();
-    const parent = callSpan ? trace.setSpan(active, callSpan) : active;
-    const method = normalizeMethod(ctx.method);
-    const { address, port } = serverOf(ctx.url);
-    let urlFull = ctx.slots.get(URL_FULL_SLOT) as string | undefined;
-    if (urlFull === undefined) {
-      urlFull = redactUrl(ctx.url);
-      ctx.slots.set(URL_FULL_SLOT, urlFull);
-    }
+    const parent =
+      callSpan && trace.getSpan(active) !== callSpan ? trace.setSpan(active, callSpan) : active;
+    const { method, address, port, urlFull } = requestInfoOf(ctx);
     const attributes: Attributes = {
       [ATTR_HTTP_REQUEST_METHOD]: method,
       [ATTR_SERVER_ADDRESS]: address,
@@ -73,17 +66,19 @@ export class AttemptSpanLayer implements Strategy {
       { kind: SpanKind.CLIENT, attributes },
       parent,
     );
-    ctx.slots.set(ATTEMPT_SPAN_SLOT, span);
     // No tracer provider and no trace: no traceparent to send and no instrumentation that
-    // would record anything, so no context switch either.
-    if (!isSpanContextValid(span.spanContext())) {
-      try {
-        return await next(ctx);
-      } finally {
-        ctx.slots.delete(ATTEMPT_SPAN_SLOT);
-      }
-    }
+    // would record anything, so no span slot and no context switch either.
+    if (!isSpanContextValid(span.spanContext())) return next(ctx);
+    return this.traced(ctx, next, span, parent);
+  }
 
+  private async traced(
+    ctx: CallContext,
+    next: Next,
+    span: Span,
+    parent: Context,
+  ): Promise<Outcome> {
+    ctx.slots.set(ATTEMPT_SPAN_SLOT, span);
     const withSpan = trace.setSpan(parent, span);
     // Inject before suppressing: the W3C propagator injects nothing in a suppressed context.
     const headers = ctx.headers;

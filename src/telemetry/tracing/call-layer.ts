@@ -1,4 +1,5 @@
 import {
+  type Context,
   context,
   isSpanContextValid,
   type Span,
@@ -15,8 +16,9 @@ import {
   ATTR_SERVER_PORT,
 } from '@opentelemetry/semantic-conventions';
 import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
-import { callErrorTypeOf, callResultOf, normalizeMethod, OTHER, serverOf } from '../attributes.js';
-import { CALL_SPAN_KEY, CALL_SPAN_SLOT } from './keys.js';
+import { callErrorTypeOf, callResultOf, OTHER } from '../attributes.js';
+import { CALL_SPAN_SLOT } from './keys.js';
+import { requestInfoOf } from './request-info.js';
 
 /** Span attribute names of the SDK's own namespace (documented in docs/telemetry.md). */
 export const ATTR_STEADFAST_CLIENT = 'steadfast.client';
@@ -35,10 +37,9 @@ export class CallSpanLayer implements Strategy {
 
   constructor(private readonly tracer: Tracer) {}
 
-  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+  execute(ctx: CallContext, next: Next): Promise<Outcome> {
     const parent = context.active();
-    const method = normalizeMethod(ctx.method);
-    const { address, port } = serverOf(ctx.url);
+    const { method, address, port } = requestInfoOf(ctx);
     const span = this.tracer.startSpan(
       `${ctx.client} ${ctx.operation}`,
       {
@@ -54,15 +55,14 @@ export class CallSpanLayer implements Strategy {
       parent,
     );
     if (method === OTHER) span.setAttribute(ATTR_HTTP_REQUEST_METHOD_ORIGINAL, ctx.method);
-    ctx.slots.set(CALL_SPAN_SLOT, span);
     // No tracer provider registered and no trace to continue: nothing to propagate, so
     // skip the context switch (it is what costs, not the no-op span).
-    if (!isSpanContextValid(span.spanContext())) {
-      const outcome = await next(ctx);
-      span.end();
-      return outcome;
-    }
-    const inner = trace.setSpan(parent, span).setValue(CALL_SPAN_KEY, span);
+    if (!isSpanContextValid(span.spanContext())) return next(ctx);
+    ctx.slots.set(CALL_SPAN_SLOT, span);
+    return this.traced(ctx, next, span, trace.setSpan(parent, span));
+  }
+
+  private async traced(ctx: CallContext, next: Next, span: Span, inner: Context): Promise<Outcome> {
     let outcome: Outcome;
     try {
       outcome = await context.with(inner, next, undefined, ctx);

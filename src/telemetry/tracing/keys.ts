@@ -17,17 +17,12 @@ export function suppressTracing(context: Context): Context {
   return context.setValue(SUPPRESS_TRACING_KEY, true);
 }
 
-/** The logical-call span, in the context of everything the call runs (for listeners). */
-export const CALL_SPAN_KEY = createContextKey('steadfast call span');
-
 /** Slot of `CallContext.slots` holding the logical-call span. */
 export const CALL_SPAN_SLOT = Symbol('steadfast.callSpan');
 /** Slot holding the current attempt's CLIENT span. */
 export const ATTEMPT_SPAN_SLOT = Symbol('steadfast.attemptSpan');
 /** Slot holding the propagation header names injected for the previous attempt. */
 export const INJECTED_HEADERS_SLOT = Symbol('steadfast.injectedHeaders');
-/** Slot caching the redacted `url.full` of the call. */
-export const URL_FULL_SLOT = Symbol('steadfast.urlFull');
 
 export function callSpanOf(ctx: CallContext): Span | undefined {
   return ctx.slots.get(CALL_SPAN_SLOT) as Span | undefined;

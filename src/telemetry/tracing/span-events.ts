@@ -2,7 +2,7 @@ import { context, type Span, trace } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS } from '@opentelemetry/semantic-conventions';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import type { Disposable } from '../../pipeline/event.js';
-import { CALL_SPAN_KEY, callSpanOf } from './keys.js';
+import { callSpanOf } from './keys.js';
 
 /** Span event names (the contract's decision events, on the logical-call span). */
 export const EVENT_RETRY = 'steadfast.retry';
@@ -50,7 +50,7 @@ export function subscribeSpanEvents(events: ClientEvents): Disposable[] {
     }),
     events.breakerTransition.event((e) => {
       const active = context.active();
-      const span = (active.getValue(CALL_SPAN_KEY) as Span | undefined) ?? trace.getSpan(active);
+      const span = trace.getSpan(active);
       if (!recording(span)) return;
       span.addEvent(EVENT_BREAKER_TRANSITION, {
         'steadfast.circuit_breaker.origin': e.origin,

@@ -9,7 +9,6 @@ import {
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import type { FetchTrigger, TokenEvents } from '../../auth/events.js';
 import type { Disposable } from '../../pipeline/event.js';
-import { CALL_SPAN_KEY } from './keys.js';
 
 interface InflightFetch {
   readonly span: Span;
@@ -88,7 +87,7 @@ export function subscribeTokenSpans(events: TokenEvents, tracer: Tracer): Dispos
       }
       if (e.result !== 'coalesced') return;
       const active = context.active();
-      const waiting = (active.getValue(CALL_SPAN_KEY) as Span | undefined) ?? trace.getSpan(active);
+      const waiting = trace.getSpan(active);
       if (!waiting?.isRecording()) return;
       if (latest) link(waiting, latest);
       else pending.push(waiting);
