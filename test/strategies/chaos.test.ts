@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { isInvalidConfigurationError, isTimeoutError, withInjectedFault } from '../../src/index.js';
 import type { FaultInjectedEvent } from '../../src/pipeline/events.js';
@@ -149,6 +150,26 @@ describe('faults asked for by a request header', () => {
     expect(res.status).toBe(200);
     expect(server.requests[0]!.headers['x-steadfast-chaos']).toBeUndefined();
     expect(faults).toEqual([]);
+  });
+});
+
+describe('telemetry shows injected faults as injected', () => {
+  it('counts each injection under strategy="chaos", event="fault_injected"', async () => {
+    const server = await h.server();
+    const registry = new Registry();
+    const client = h.client(server.url, {
+      chaos: {},
+      telemetry: { metrics: { registry }, tracing: false },
+    });
+
+    await client.fetch('/x', { headers: { 'x-steadfast-chaos': '503*2' } });
+
+    const exposition = await registry.metrics();
+    const line = exposition
+      .split('\n')
+      .find((l) => l.startsWith('steadfast_events_total{') && l.includes('event="fault_injected"'));
+    expect(line).toContain('strategy="chaos"');
+    expect(line).toMatch(/ 2$/);
   });
 });
 
