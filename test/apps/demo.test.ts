@@ -123,6 +123,22 @@ describe('steadfast demo', () => {
     for (const pid of pids) expect(isRunning(pid), `pid ${pid} still running`).toBe(false);
   }, 120_000);
 
+  it('leaves no worker behind when the demo itself is killed (SIGKILL)', async () => {
+    const demo = startDemo(['--duration', '600', '--workers', '2', '--redis', 'none']);
+    await demo.waitFor(/\[\d+s healthy\] [\d.]+ calls\/s/);
+    const pids = childPids(demo.output());
+    expect(pids).toHaveLength(2);
+    demo.child.kill('SIGKILL');
+    await demo.exited;
+    // The workers notice their IPC lifeline is gone and shut down on their own.
+    for (let poll = 0; poll < 300 && pids.some(isRunning); poll += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const survivors = pids.filter(isRunning);
+    for (const pid of survivors) process.kill(pid, 'SIGKILL'); // never leak one from a failed run
+    expect(survivors).toEqual([]);
+  }, 120_000);
+
   it('refuses an invalid flag with exit code 2 and names it', async () => {
     const demo = startDemo(['--workers', '0']);
     const [code] = await demo.exited;
