@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { InvalidConfigurationError } from '../../errors.js';
 import { RecordCodec } from './record-codec.js';
@@ -39,6 +40,11 @@ export interface RedisTokenStoreOptions {
   readonly commandTimeoutMs?: number;
   /** Connection timeout (ms). Default: 1000 (1 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Extra TLS options for `rediss://` URLs and cluster nodes, e.g. `{ ca }` for a private CA.
+   * Default: none (Node's default trust store, server name from the URL).
+   */
+  readonly tls?: ConnectionOptions;
   /** Subscribe to "new token" announcements (a hint that wakes waiters early). Default: true. */
   readonly pubsub?: boolean;
 }
@@ -112,6 +118,7 @@ function failFastOptions(commandTimeoutMs: number, connectTimeoutMs: number): Re
 function nodeFromUrl(
   field: string,
   value: string,
+  tls: ConnectionOptions | undefined,
 ): { host: string; port: number; options: RedisOptions } {
   let url: URL;
   try {
@@ -131,7 +138,7 @@ function nodeFromUrl(
   const options: RedisOptions = {};
   if (url.username) options.username = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
-  if (url.protocol === 'rediss:') options.tls = { servername: url.hostname };
+  if (url.protocol === 'rediss:') options.tls = { servername: url.hostname, ...tls };
   const db = url.pathname.replace('/', '');
   if (db) options.db = Number(db);
   return { host: url.hostname, port: url.port ? Number(url.port) : 6379, options };
@@ -215,14 +222,14 @@ class RedisTokenStore implements TokenStore {
       client = options.client;
       this.#ownsClient = false;
     } else if (options.url !== undefined) {
-      const node = nodeFromUrl('url', options.url);
+      const node = nodeFromUrl('url', options.url, options.tls);
       client = new Redis({ ...failFast, ...node.options, host: node.host, port: node.port });
       this.#ownsClient = true;
     } else {
       const seeds = options.clusterNodes ?? [];
       if (seeds.length === 0)
         throw new InvalidConfigurationError('clusterNodes', 'must list at least one node URL');
-      const nodes = seeds.map((seed, i) => nodeFromUrl(`clusterNodes[${i}]`, seed));
+      const nodes = seeds.map((seed, i) => nodeFromUrl(`clusterNodes[${i}]`, seed, options.tls));
       client = new Cluster(
         nodes.map((n) => ({ host: n.host, port: n.port })),
         {
