@@ -35,8 +35,8 @@ export type ScriptedResponse =
   | {
       /** HTTP status, default 200. */
       readonly status?: number;
-      /** Response headers, e.g. `{ 'retry-after': '1' }`. */
-      readonly headers?: Record<string, string>;
+      /** Response headers, e.g. `{ 'retry-after': '1' }`; an array sends the header once per value. */
+      readonly headers?: Record<string, string | string[]>;
       /** Response body, default `''` (an empty body; `'ok'` for the fallback). */
       readonly body?: string | Buffer;
       /** Wait this long after the request body arrived before answering. Default 0. */
