@@ -44,6 +44,9 @@ export function createReauthorizeStrategy(
         }
         ctx.headers.authorization = `${token.type} ${token.value}`;
         const outcome = await next(ctx);
+        // The attempt has been sent: events and telemetry that read ctx afterwards must not
+        // find the token. A re-send (here or by the retry strategy) sets it again.
+        delete ctx.headers.authorization;
         if (outcome.kind !== 'response' || outcome.response.status !== 401) return outcome;
 
         const rejectedFingerprint = token.fingerprint;

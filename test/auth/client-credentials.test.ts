@@ -264,6 +264,17 @@ describe('the hot path', () => {
 /** Telemetry is another suite's subject; keep these calls to the pipeline itself. */
 const NO_TELEMETRY = { metrics: false, tracing: false } as const;
 
+describe('what Redis holds', () => {
+  it('never holds the client secret, whatever was done', async () => {
+    const keys = (await redis.cli('KEYS', '*')).trim().split('\n').filter(Boolean);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      if ((await redis.cli('TYPE', key)).trim() !== 'string') continue;
+      expect(await redis.cli('GET', key)).not.toContain(stack.client.clientSecret);
+    }
+  });
+});
+
 describe('through createClient', () => {
   it('re-authorizes a real client call after a revocation with one token request', async () => {
     const auth = authorize({ store: redisStore() });
