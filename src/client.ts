@@ -7,6 +7,7 @@ import { UndiciTransport } from './http/transport.js';
 import { ClientEvents } from './pipeline/client-events.js';
 import { compose } from './pipeline/compose.js';
 import type { BreakerState } from './pipeline/events.js';
+import { onAbort } from './pipeline/signals.js';
 import { type PipelineLayers, standardPipeline } from './pipeline/standard.js';
 import type {
   CallContext,
@@ -284,9 +285,10 @@ function cancelBodyOnAbort(response: WireResponse, ctx: CallContext): void {
     body.destroy(new AbortError(ctx.method, ctx.url, { cause: signal.reason }));
     return;
   }
-  const onAbort = () => body.destroy(new AbortError(ctx.method, ctx.url, { cause: signal.reason }));
-  signal.addEventListener('abort', onAbort, { once: true });
-  body.once('close', () => signal.removeEventListener('abort', onAbort));
+  const forget = onAbort(signal, () =>
+    body.destroy(new AbortError(ctx.method, ctx.url, { cause: signal.reason })),
+  );
+  body.once('close', forget);
 }
 
 function toWireHeaders(init: HeadersInit | undefined): WireHeaders {

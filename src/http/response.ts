@@ -43,7 +43,7 @@ class WireBackedResponse extends Response {
   #consumed = false;
 
   constructor(wire: WireResponse, status: number, url: string, hasBody: boolean) {
-    super(null, { status });
+    super(null, { status, statusText: wire.statusText ?? '' });
     this.#wire = wire;
     this.#url = url;
     this.#hasBody = hasBody;
@@ -104,6 +104,14 @@ class WireBackedResponse extends Response {
     );
   }
 
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#read(
+      async (b) => new Uint8Array(await b.arrayBuffer()),
+      (r) => r.bytes(),
+      new Uint8Array(0),
+    );
+  }
+
   override formData(): Promise<FormData> {
     return this.#viaStream().formData();
   }
@@ -117,7 +125,7 @@ class WireBackedResponse extends Response {
       this.#stream = mine;
       copy = theirs;
     }
-    return new WireBackedClone(copy, this.status, this.headers, this.#url);
+    return new WireBackedClone(copy, this.status, this.statusText, this.headers, this.#url);
   }
 
   /** Read the body once: straight from undici's stream unless `body` was already exposed. */
@@ -139,7 +147,11 @@ class WireBackedResponse extends Response {
   }
 
   #viaStream(): Response {
-    return new Response(this.body, { status: this.status, headers: this.headers });
+    return new Response(this.body, {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+    });
   }
 }
 
@@ -149,10 +161,11 @@ class WireBackedClone extends Response {
   constructor(
     body: ReadableStream<Uint8Array<ArrayBuffer>> | null,
     status: number,
+    statusText: string,
     headers: Headers,
     url: string,
   ) {
-    super(body, { status, headers });
+    super(body, { status, statusText, headers });
     this.#url = url;
   }
   override get url(): string {

@@ -43,7 +43,12 @@ export class UndiciTransport implements Strategy {
       });
       return {
         kind: 'response',
-        response: { status: res.statusCode, headers: res.headers, body: res.body },
+        response: {
+          status: res.statusCode,
+          statusText: res.statusText,
+          headers: res.headers,
+          body: res.body,
+        },
       };
     } catch (error) {
       return { kind: 'error', error: error as Error };

@@ -1,3 +1,5 @@
+import { onAbort } from './signals.js';
+
 /**
  * Wait `ms`, or less if `signal` or `closing` aborts. Resolves `true` when the full time
  * passed, `false` on abort. One timer and at most two listeners, all removed on every path.
@@ -11,13 +13,12 @@ export function sleep(
   return new Promise((resolve) => {
     const stop = (completed: boolean) => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      closing?.removeEventListener('abort', onAbort);
+      forgetSignal?.();
+      forgetClosing?.();
       resolve(completed);
     };
-    const onAbort = () => stop(false);
     const timer = setTimeout(() => stop(true), ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    closing?.addEventListener('abort', onAbort, { once: true });
+    const forgetSignal = signal ? onAbort(signal, () => stop(false)) : undefined;
+    const forgetClosing = closing ? onAbort(closing, () => stop(false)) : undefined;
   });
 }

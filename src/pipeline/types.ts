@@ -8,6 +8,8 @@ export type WireHeaders = Record<string, string>;
 /** What the transport got back for one wire attempt, before it becomes a `Response`. */
 export interface WireResponse {
   readonly status: number;
+  /** The reason phrase of the status line, when the server sent one. */
+  readonly statusText?: string;
   readonly headers: Record<string, string | string[] | undefined>;
   /** The undici body stream. Strategies that discard a response must call `discard()`. */
   readonly body: Readable & { dump?: () => Promise<void> };

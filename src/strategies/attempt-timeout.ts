@@ -2,6 +2,7 @@ import { TimeoutError } from '../errors.js';
 import { AttemptSignal } from '../pipeline/attempt-signal.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import { abortedOutcome } from '../pipeline/outcomes.js';
+import { onAbort } from '../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 
 /**
@@ -31,8 +32,9 @@ export class AttemptTimeout implements Strategy {
       timedOut = true;
       signal.abort(new TimeoutError(ctx.method, ctx.url, kind, timeoutMs));
     }, timeoutMs);
-    const onCallerAbort = () => signal.abort(callerSignal?.reason);
-    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    const forgetCaller = callerSignal
+      ? onAbort(callerSignal, () => signal.abort(callerSignal.reason))
+      : undefined;
     ctx.attemptSignal = signal;
     try {
       const outcome = await next(ctx);
@@ -43,7 +45,7 @@ export class AttemptTimeout implements Strategy {
       return outcome;
     } finally {
       clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
+      forgetCaller?.();
       ctx.attemptSignal = undefined;
     }
   }

@@ -1,6 +1,7 @@
 import { ConcurrencyLimitedError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import { abortedOutcome } from '../pipeline/outcomes.js';
+import { onAbort } from '../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 
 interface Waiter {
@@ -53,19 +54,20 @@ export class ConcurrencyLimiter implements Strategy {
   /** Wait for a slot. The slot is handed over by `#release`, so `#inflight` is already counted. */
   #wait(signal: AbortSignal | undefined): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      const onAbort = () => {
-        const index = this.#queue.indexOf(waiter);
-        if (index >= 0) this.#queue.splice(index, 1);
-        resolve(false);
-      };
       const waiter: Waiter = {
         resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
+          forget?.();
           resolve(true);
         },
       };
       this.#queue.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const forget = signal
+        ? onAbort(signal, () => {
+            const index = this.#queue.indexOf(waiter);
+            if (index >= 0) this.#queue.splice(index, 1);
+            resolve(false);
+          })
+        : undefined;
     });
   }
 

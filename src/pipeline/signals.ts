@@ -1,0 +1,19 @@
+import { defaultMaxListeners, getMaxListeners, setMaxListeners } from 'node:events';
+
+const raised = new WeakSet<AbortSignal>();
+
+/**
+ * Listen once for `abort` on a caller's signal; returns the function that stops listening.
+ *
+ * One signal is often shared by many calls (a shutdown signal, a request-scoped signal):
+ * Node would print `MaxListenersExceededWarning` after 10 listeners. Like undici's `fetch`,
+ * lift the limit once per signal, unless the owner set one of their own.
+ */
+export function onAbort(signal: AbortSignal, listener: () => void): () => void {
+  if (!raised.has(signal)) {
+    raised.add(signal);
+    if (getMaxListeners(signal) === defaultMaxListeners) setMaxListeners(0, signal);
+  }
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}
