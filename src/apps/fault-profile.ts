@@ -119,3 +119,15 @@ function assertNumberIn(field: string, value: unknown, min: number, max: number)
     );
   }
 }
+
+/** The fields that differ from the healthy profile, compactly: what a log reader needs. */
+export function describeProfile(profile: FaultProfile): string {
+  const changed = Object.entries(profile).filter(
+    ([key, value]) =>
+      key !== 'name' &&
+      JSON.stringify(value) !== JSON.stringify(HEALTHY_PROFILE[key as keyof FaultProfile]),
+  );
+  return changed.length === 0
+    ? '(no faults)'
+    : changed.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ');
+}

@@ -1,23 +1,21 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import {
-  type FaultProfile,
-  faultProfile,
-  HEALTHY_PROFILE,
-  InvalidFaultProfileError,
-} from './fault-profile.js';
+import { bearerToken } from './bearer-token.js';
+import { drawFault } from './fault-draw.js';
+import { describeProfile, type FaultProfile, faultProfile } from './fault-profile.js';
 import { tokenFingerprint } from './fingerprint.js';
-import { logNormal, type RandomSource, seededRandom } from './seeded-random.js';
+import { adminRouter } from './flaky-api-admin.js';
+import { forecast } from './forecast.js';
+import { logNormal, seededRandom } from './seeded-random.js';
 import {
-  basicAuthorization,
   type IntrospectionOptions,
   type IntrospectionStats,
   IntrospectionUnavailableError,
   TokenIntrospector,
 } from './token-introspector.js';
+import { revokeAtIdp } from './token-revocation.js';
 
 /** Options of {@link startFlakyApi}. */
 export interface FlakyApiOptions {
@@ -98,9 +96,6 @@ export interface FlakyApi {
   close(): Promise<void>;
 }
 
-type Fault = 'none' | 'error' | 'unauthorized' | 'rateLimited' | 'reset';
-
-const SUMMARIES = ['Freezing', 'Bracing', 'Chilly', 'Cool', 'Mild', 'Warm', 'Balmy', 'Hot'];
 const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 /**
@@ -131,7 +126,6 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
   const log = options.log ?? (() => {});
   const random = seededRandom(options.seed);
   const introspector = new TokenIntrospector(options.introspection);
-  const adminTokenHash = sha256(options.adminToken);
   const closing = new AbortController();
 
   let profile = faultProfile(options.profile ?? {});
@@ -165,30 +159,17 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
     const token = lastToken;
     if (!token) return { revoked: false, reason: 'no token seen yet' };
     const fingerprint = tokenFingerprint(token);
-    let res: globalThis.Response;
-    try {
-      res = await fetch(options.revocationUrl, {
-        method: 'POST',
-        headers: {
-          authorization: basicAuthorization(
-            options.introspection.clientId,
-            options.introspection.clientSecret,
-          ),
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
-        signal: AbortSignal.timeout(5_000),
-      });
-    } catch (error) {
-      log(
-        `flaky-api: cannot reach the IdP to revoke token ${fingerprint}: ${(error as Error).message}`,
-      );
-      return { revoked: false, fingerprint, reason: 'revocation endpoint unreachable' };
-    }
-    await res.body?.cancel();
-    if (res.status !== 200) {
-      log(`flaky-api: the IdP refused to revoke token ${fingerprint}: ${res.status}`);
-      return { revoked: false, fingerprint, reason: `revocation endpoint answered ${res.status}` };
+    const answer = await revokeAtIdp(
+      {
+        url: options.revocationUrl,
+        clientId: options.introspection.clientId,
+        clientSecret: options.introspection.clientSecret,
+      },
+      token,
+    );
+    if (!answer.ok) {
+      log(`flaky-api: could not revoke token ${fingerprint}: ${answer.reason}`);
+      return { revoked: false, fingerprint, reason: answer.reason };
     }
     introspector.forget(token);
     if (lastToken === token) lastToken = undefined;
@@ -307,44 +288,17 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
     res.json(forecast(random));
   });
 
-  const admin = express.Router();
-  admin.use((req, res, next) => {
-    const token = bearerToken(req.get('authorization'));
-    if (token === undefined || !timingSafeEqual(sha256(token), adminTokenHash)) {
-      res.set('www-authenticate', 'Bearer realm="flaky-api-admin"');
-      res.status(401).json({ error: 'admin token required' });
-      return;
-    }
-    next();
-  });
-  admin.use(express.json({ limit: '16kb' }));
-  admin.get('/profile', (_req, res) => {
-    res.json(profile);
-  });
-  admin.put('/profile', (req, res) => {
-    try {
-      res.json(setProfile(req.body as Partial<FaultProfile>));
-    } catch (error) {
-      if (!(error instanceof InvalidFaultProfileError)) throw error;
-      res.status(400).json({ error: error.message });
-    }
-  });
-  admin.post('/revoke-current-token', async (_req, res) => {
-    const result = await revokeCurrentToken();
-    // 409: nothing to revoke yet; 501: no revocation endpoint; 502: the IdP failed us.
-    const status = result.revoked
-      ? 200
-      : !options.revocationUrl
-        ? 501
-        : result.fingerprint === undefined
-          ? 409
-          : 502;
-    res.status(status).json(result);
-  });
-  admin.get('/stats', (_req, res) => {
-    res.json(stats());
-  });
-  app.use('/admin', admin);
+  app.use(
+    '/admin',
+    adminRouter({
+      adminToken: options.adminToken,
+      profile: () => profile,
+      setProfile,
+      revokeCurrentToken,
+      canRevoke: options.revocationUrl !== undefined,
+      stats,
+    }),
+  );
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
@@ -382,62 +336,4 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
         server.closeAllConnections();
       }),
   };
-}
-
-/** The fields that differ from the healthy profile, compactly: what a log reader needs. */
-function describeProfile(profile: FaultProfile): string {
-  const changed = Object.entries(profile).filter(
-    ([key, value]) =>
-      key !== 'name' &&
-      JSON.stringify(value) !== JSON.stringify(HEALTHY_PROFILE[key as keyof FaultProfile]),
-  );
-  return changed.length === 0
-    ? '(no faults)'
-    : changed.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ');
-}
-
-/** One draw picks at most one fault; the rates are shares of all requests. */
-function drawFault(profile: FaultProfile, random: RandomSource): Fault {
-  let draw = random();
-  const shares: [Fault, number][] = [
-    ['reset', profile.resetRate],
-    ['rateLimited', profile.rateLimitRate],
-    ['unauthorized', profile.unauthorizedRate],
-    ['error', profile.errorRate],
-  ];
-  for (const [fault, share] of shares) {
-    if (draw < share) return fault;
-    draw -= share;
-  }
-  return 'none';
-}
-
-function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
-  return match?.[1];
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-interface ForecastDay {
-  readonly date: string;
-  readonly temperatureC: number;
-  readonly temperatureF: number;
-  readonly summary: string;
-}
-
-function forecast(random: RandomSource): ForecastDay[] {
-  const today = Date.now();
-  return Array.from({ length: 5 }, (_, index) => {
-    const temperatureC = Math.floor(random() * 75) - 20;
-    return {
-      date: new Date(today + (index + 1) * 86_400_000).toISOString().slice(0, 10),
-      temperatureC,
-      temperatureF: 32 + Math.trunc(temperatureC / 0.5556),
-      summary: SUMMARIES[Math.floor(random() * SUMMARIES.length)]!,
-    };
-  });
 }

@@ -86,3 +86,21 @@ export function renderFrame(frame: FleetFrame): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** One status line per period, for logs and CI (no terminal). */
+export function renderStatusLine(frame: FleetFrame): string {
+  const { window } = frame;
+  const callsPerSecond = frame.windowMs > 0 ? (window.calls * 1000) / frame.windowMs : 0;
+  const breakers = frame.workers
+    .map((worker) => Object.values(worker.breakers).join('/') || '-')
+    .join(',');
+  return `[${Math.round(frame.elapsedMs / 1000)}s ${frame.phase.name}] ${callsPerSecond.toFixed(1)} calls/s, success ${percent(window.succeeded, window.calls)}, attempts/call ${ratio(window.attempts, window.calls)}, breakers ${breakers}, token fetches ${Math.round(frame.total.tokenFetches)}\n`;
+}
+
+/** Cut every line to the terminal width, so a long log line never wraps the view. */
+export function fitToWidth(text: string, columns: number): string {
+  return text
+    .split('\n')
+    .map((line) => (line.length >= columns ? `${line.slice(0, Math.max(columns - 2, 1))}…` : line))
+    .join('\n');
+}

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FaultProfile } from '../fault-profile.js';
 import { type FlakyApi, startFlakyApi } from '../flaky-api.js';
 import { type Idp, startIdp } from '../idp.js';
+import { apiControls } from './api-controls.js';
 import {
   addCounters,
   type FleetCounters,
@@ -11,18 +11,14 @@ import {
   type WorkerScrape,
   ZERO_COUNTERS,
 } from './fleet-metrics.js';
-import { percent, ratio, renderFrame } from './fleet-view.js';
-import { DEMO_PHASES, type DemoPhase, type PhaseControls } from './phases.js';
-import { type PrivateRedis, redisServerAvailable, startPrivateRedis } from './private-redis.js';
-import {
-  type ChildExit,
-  type CliEntry,
-  spawnWorker,
-  type WorkerProcess,
-} from './worker-process.js';
+import { type FleetFrame, fitToWidth, renderFrame, renderStatusLine } from './fleet-view.js';
+import { DEMO_PHASES, type DemoPhase } from './phases.js';
+import { type DemoReport, type PhaseReport, renderSummary } from './summary.js';
+import { chooseTokenSharing, type RedisMode } from './token-sharing.js';
+import { type CliEntry, spawnWorker, type WorkerProcess } from './worker-process.js';
 
-/** Where the fleet shares its token. */
-export type RedisMode = 'auto' | 'private' | 'none';
+export type { DemoReport, PhaseReport, WorkerReport } from './summary.js';
+export type { RedisMode } from './token-sharing.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -60,35 +56,6 @@ export interface DemoOptions {
   readonly seed?: number;
   /** The phases. Default: {@link DEMO_PHASES}. */
   readonly phases?: readonly DemoPhase[];
-}
-
-/** One phase as the summary reports it. */
-export interface PhaseReport {
-  readonly name: string;
-  readonly counters: FleetCounters;
-  readonly idpTokenRequests: number;
-  readonly durationMs: number;
-}
-
-/** How each worker ended. */
-export interface WorkerReport {
-  readonly index: number;
-  readonly pid: number | undefined;
-  readonly metricsUrl: string | undefined;
-  readonly exit: ChildExit;
-}
-
-/** What {@link runDemo} resolves. */
-export interface DemoReport {
-  /** True when every worker exited with code 0 and the run was not cut short by a failure. */
-  readonly ok: boolean;
-  readonly interrupted: boolean;
-  readonly tokenSharing: string;
-  readonly phases: readonly PhaseReport[];
-  readonly total: FleetCounters;
-  readonly idpTokenRequests: number;
-  readonly apiByStatus: Readonly<Record<string, number>>;
-  readonly workers: readonly WorkerReport[];
 }
 
 const WORKER_CLIENT = { clientId: 'demo-worker', scopes: ['weather.read'] } as const;
@@ -133,31 +100,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   let viewTimer: NodeJS.Timeout | undefined;
 
   try {
-    // Where the token is shared.
-    let redisUrl: string | undefined;
-    let keyPrefix: string | undefined;
-    let tokenSharing: string;
-    const mode = options.redis ?? 'auto';
-    if (mode !== 'none' && options.redisUrl) {
-      redisUrl = options.redisUrl;
-      // A shared Redis: keys under a prefix of this run, so nothing else is touched.
-      keyPrefix = `steadfast-demo:${randomBytes(4).toString('hex')}:`;
-      tokenSharing = `Redis from REDIS_URL (keys under ${keyPrefix})`;
-    } else if (mode !== 'none' && redisServerAvailable()) {
-      const redis: PrivateRedis = await startPrivateRedis();
-      cleanup.push(() => redis.stop());
-      redisUrl = redis.url;
-      tokenSharing = `private redis-server on ${redis.url} (pid ${redis.pid})`;
-    } else if (mode === 'private') {
-      throw new Error('--redis private: redis-server is not on PATH');
-    } else {
-      tokenSharing = 'NONE: in-memory store, each worker fetches its own token';
-      const why = mode === 'none' ? '--redis none' : 'no REDIS_URL and no redis-server on PATH';
-      write(
-        `WARNING: in-memory token store (${why}): the workers do not share their token;\n` +
-          '         expect one token fetch per worker instead of one for the fleet.\n',
-      );
-    }
+    const sharing = await chooseTokenSharing(options.redis ?? 'auto', options.redisUrl, write);
+    if (sharing.stop) cleanup.push(sharing.stop);
+    const { redisUrl, keyPrefix, description: tokenSharing } = sharing;
 
     const idp: Idp = await startIdp({
       clients: [
@@ -266,7 +211,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const windowMs = interactive ? VIEW_WINDOW_MS : statusIntervalMs;
       while (history.length > 1 && now - history[1]!.at >= windowMs) history.shift();
       const previous = history[0]!;
-      const frame = {
+      const frame: FleetFrame = {
         elapsedMs: now - startedAt,
         totalMs: durationMs,
         phase: {
@@ -296,18 +241,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       history.push({ at: now, counters: total });
       if (interactive) {
         // Home, overwrite each line, clear the rest: no flicker of a full clear per frame.
-        const columns = (output as NodeJS.WriteStream).columns ?? 120;
-        const body = renderFrame(frame)
-          .split('\n')
-          .map((line) => (line.length >= columns ? `${line.slice(0, columns - 2)}…` : line))
-          .join('\x1b[K\n');
-        write(`${screenCleared ? '' : '\x1b[2J'}\x1b[H${body}\x1b[J`);
+        const body = fitToWidth(renderFrame(frame), (output as NodeJS.WriteStream).columns ?? 120);
+        write(`${screenCleared ? '' : '\x1b[2J'}\x1b[H${body.replace(/\n/g, '\x1b[K\n')}\x1b[J`);
         screenCleared = true;
       } else if (now - lastStatusAt >= statusIntervalMs) {
-        const { window } = frame;
-        write(
-          `[${Math.round(frame.elapsedMs / 1000)}s ${frame.phase.name}] ${((window.calls * 1000) / frame.windowMs).toFixed(1)} calls/s, success ${percent(window.succeeded, window.calls)}, attempts/call ${ratio(window.attempts, window.calls)}, breakers ${frame.workers.map((worker) => Object.values(worker.breakers).join('/') || '-').join(',')}, token fetches ${Math.round(frame.total.tokenFetches)}\n`,
-        );
+        write(renderStatusLine(frame));
         lastStatusAt = now;
       }
     };
@@ -321,32 +259,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     }, 1_000);
 
     // The phases.
-    const controls: PhaseControls = {
-      async setProfile(profile: Partial<FaultProfile>) {
-        const res = await fetch(`${api.url}/admin/profile`, {
-          method: 'PUT',
-          headers: { authorization: `Bearer ${secrets.admin}`, 'content-type': 'application/json' },
-          body: JSON.stringify(profile),
-        });
-        if (!res.ok)
-          throw new Error(`PUT /admin/profile answered ${res.status}: ${await res.text()}`);
-        await res.body?.cancel();
-      },
-      async revokeCurrentToken() {
-        const res = await fetch(`${api.url}/admin/revoke-current-token`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${secrets.admin}` },
-        });
-        const body = (await res.json()) as {
-          revoked: boolean;
-          fingerprint?: string;
-          reason?: string;
-        };
-        return body.revoked
-          ? `revoked token ${body.fingerprint} at the IdP`
-          : `could not revoke the current token: ${body.reason}`;
-      },
-    };
+    const controls = apiControls(api.url, secrets.admin);
     const phaseReports: PhaseReport[] = [];
     for (phaseIndex = 0; phaseIndex < phases.length; phaseIndex += 1) {
       const phase = phases[phaseIndex]!;
@@ -412,65 +325,4 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     }
     if (failed && interrupted) write('interrupted: every child stopped\n');
   }
-}
-
-/** The end-of-run summary, per phase then in total. */
-export function renderSummary(report: DemoReport): string {
-  const header = [
-    'phase',
-    'seconds',
-    'calls',
-    'success',
-    'attempts/call',
-    'not permitted',
-    'token fetches',
-    'retries by reason',
-  ];
-  const rows = report.phases.map((phase) => [
-    phase.name,
-    String(Math.round(phase.durationMs / 1000)),
-    String(Math.round(phase.counters.calls)),
-    percent(phase.counters.succeeded, phase.counters.calls),
-    ratio(phase.counters.attempts, phase.counters.calls),
-    String(Math.round(phase.counters.notPermitted)),
-    String(Math.round(phase.counters.tokenFetches)),
-    Object.entries(phase.counters.retriesByReason)
-      .map(([reason, count]) => `${reason}:${Math.round(count)}`)
-      .join(' ') || '-',
-  ]);
-  rows.push([
-    'total',
-    String(Math.round(report.phases.reduce((sum, phase) => sum + phase.durationMs, 0) / 1000)),
-    String(Math.round(report.total.calls)),
-    percent(report.total.succeeded, report.total.calls),
-    ratio(report.total.attempts, report.total.calls),
-    String(Math.round(report.total.notPermitted)),
-    String(Math.round(report.total.tokenFetches)),
-    Object.entries(report.total.retriesByReason)
-      .map(([reason, count]) => `${reason}:${Math.round(count)}`)
-      .join(' ') || '-',
-  ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
-  );
-  const line = (cells: string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
-  return [
-    '',
-    `summary${report.interrupted ? ' (interrupted)' : ''} — token sharing: ${report.tokenSharing}`,
-    line(header),
-    ...rows.map(line),
-    '',
-    `token fetches across the fleet: ${Math.round(report.total.tokenFetches)}; the IdP received ${report.idpTokenRequests} token requests`,
-    `401s absorbed without a fetch: ${Math.round(report.total.tokenInvalidations.newer_present ?? 0)}`,
-    `API responses: ${Object.entries(report.apiByStatus)
-      .map(([status, count]) => `${status}:${count}`)
-      .join(' ')}`,
-    ...report.workers.map(
-      (worker) =>
-        `worker #${worker.index} pid ${worker.pid} ${worker.exit.code === 0 ? 'exited cleanly (0)' : `exited with code ${worker.exit.code}, signal ${worker.exit.signal}`}; metrics were at ${worker.metricsUrl ?? '-'}`,
-    ),
-    report.ok ? 'all workers exited cleanly' : 'NOT every worker exited cleanly',
-    '',
-  ].join('\n');
 }
