@@ -255,17 +255,21 @@ export function summarize(name: string, samples: Sample[]): Summary {
   };
 }
 
-/** A markdown table, ratios to the first row (the baseline) first. */
+/**
+ * A markdown table, ratios to the first row (the baseline) first. The per-round column pairs
+ * each round's figure with the baseline's in the same round, which resists slow drift in
+ * machine load better than the ratio of medians.
+ */
 export function table(rows: Summary[]): string {
   const base = rows[0]!;
   const f = (n: number, d = 2) => n.toFixed(d);
   const lines = [
-    '| client | CPU/req ÷ undici | req/s ÷ undici | client CPU µs/req | req/s | p50 ms | p99 ms | CPU µs/req per round |',
-    '|---|---|---|---|---|---|---|---|',
+    '| client | CPU/req ÷ undici | same, median of per-round ratios | req/s ÷ undici | client CPU µs/req | req/s | p50 ms | p99 ms | CPU µs/req per round |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.name} | **${f(r.cpuUsPerReq / base.cpuUsPerReq)}** | **${f(r.reqPerSec / base.reqPerSec)}** | ${f(r.cpuUsPerReq, 1)} | ${Math.round(r.reqPerSec)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.cpuPerRound.map((c) => c.toFixed(1)).join(', ')} |`,
+      `| ${r.name} | **${f(r.cpuUsPerReq / base.cpuUsPerReq)}** | ${f(median(r.cpuPerRound.map((c, i) => c / base.cpuPerRound[i]!)))} | **${f(r.reqPerSec / base.reqPerSec)}** | ${f(r.cpuUsPerReq, 1)} | ${Math.round(r.reqPerSec)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.cpuPerRound.map((c) => c.toFixed(1)).join(', ')} |`,
     );
   }
   return lines.join('\n');
