@@ -61,6 +61,7 @@ export {
 export { parseRetryAfter } from './strategies/retry/retry-after.js';
 export {
   CALL_DURATION_BUCKETS,
+  createOpenMetricsRegistry,
   DURATION_BUCKETS,
   ERROR_TYPES,
   type ExpositionFormat,
