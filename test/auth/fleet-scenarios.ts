@@ -48,7 +48,7 @@ export function useFleetHarness(
   afterEach(async () => {
     stack.setFault({ kind: 'none' });
     if (!fleet) return;
-    const reports = await fleet.report();
+    const reports = (await fleet.reportAlive()).map((r) => r.report);
     expectNoSecrets(
       { clientSecret: stack.client.clientSecret, tokens: stack.issuedTokens() },
       reports,

@@ -10,31 +10,45 @@ const WORKER = fileURLToPath(new URL('./fixtures/fleet-worker.ts', import.meta.u
 
 interface Worker {
   readonly child: ChildProcess;
+  /** True once the process has exited (or was killed). */
+  readonly dead: boolean;
   ask<T>(request: WorkerRequest): Promise<T>;
 }
+
+type Reply = { type: string; id?: number; message?: string } & Record<string, unknown>;
 
 function startWorker(): Promise<Worker> {
   const child = fork(WORKER, [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  let queue: ((message: { type: string; message?: string } & Record<string, unknown>) => void)[] =
-    [];
-  child.on('message', (message: { type: string } & Record<string, unknown>) => {
-    const next = queue[0];
-    if (message.type === 'started') return;
-    queue = queue.slice(1);
-    next?.(message);
+  // Requests may overlap (a report while a burst runs): replies are matched by id.
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  let dead = false;
+  child.on('message', (message: Reply) => {
+    if (message.id === undefined) return;
+    const waiter = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.type === 'error') waiter?.reject(new Error(`fleet worker: ${message.message}`));
+    else waiter?.resolve(message);
+  });
+  child.once('exit', () => {
+    dead = true;
+    for (const waiter of pending.values()) waiter.reject(new Error('fleet worker exited'));
+    pending.clear();
   });
   const worker: Worker = {
     child,
+    get dead() {
+      return dead;
+    },
     ask<T>(request: WorkerRequest): Promise<T> {
+      if (dead) return Promise.reject(new Error('fleet worker exited'));
+      const id = nextId++;
       return new Promise<T>((resolve, reject) => {
-        queue.push((message) => {
-          if (message.type === 'error') reject(new Error(`fleet worker: ${message.message}`));
-          else resolve(message as T);
-        });
-        child.send(request);
+        pending.set(id, { resolve: (r) => resolve(r as T), reject });
+        child.send({ ...request, id });
       });
     },
   };
@@ -54,6 +68,12 @@ export interface Fleet {
   report(): Promise<Report[]>;
   /** Zero the per-instance event counters (events are kept for the leak check). */
   resetCounts(): Promise<void>;
+  /** `n` concurrent calls in each instance; one promise per instance (rejects if it dies). */
+  burstEach(n: number): Promise<CallResult[]>[];
+  /** Reports of the instances still alive, with their index. */
+  reportAlive(): Promise<{ index: number; report: Report }[]>;
+  /** SIGKILL one instance (a crash in the middle of whatever it was doing). */
+  kill(index: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,6 +108,27 @@ export async function startFleet(size: number, init: WorkerInit): Promise<Fleet>
     resetCounts: async () => {
       await Promise.all(workers.map((w) => w.ask({ type: 'resetCounts' })));
     },
+    burstEach: (n) =>
+      workers.map((w) =>
+        w.ask<{ results: CallResult[] }>({ type: 'burst', n }).then((r) => r.results),
+      ),
+    reportAlive: () =>
+      Promise.all(
+        workers
+          .map((w, index) => ({ w, index }))
+          .filter(({ w }) => !w.dead)
+          .map(({ w, index }) =>
+            w
+              .ask<{ report: Report }>({ type: 'report' })
+              .then((r) => ({ index, report: r.report })),
+          ),
+      ),
+    async kill(index) {
+      const child = workers[index]!.child;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
     report: () =>
       Promise.all(
         workers.map((w) => w.ask<{ report: Report }>({ type: 'report' }).then((r) => r.report)),
@@ -97,6 +138,7 @@ export async function startFleet(size: number, init: WorkerInit): Promise<Fleet>
       closed = true;
       await Promise.all(
         workers.map(async (w) => {
+          if (w.dead) return;
           const exited = new Promise((resolve) => w.child.once('exit', resolve));
           const timer = setTimeout(() => w.child.kill('SIGKILL'), 5000);
           try {

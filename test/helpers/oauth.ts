@@ -30,6 +30,8 @@ export type TokenFault =
       readonly retryAfterSeconds?: number;
       readonly body?: string;
     }
+  /** Hold the request this long, then forward it to the IdP (a slow token endpoint). */
+  | { readonly kind: 'delay'; readonly delayMs: number }
   /** Ask the IdP, then send this body (status 200) instead of its answer. */
   | { readonly kind: 'raw'; readonly body: string; readonly contentType?: string }
   /** Ask the IdP, then change its JSON answer (e.g. drop `access_token`). */
@@ -112,6 +114,11 @@ export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<
         .end(current.body ?? '{"error":"temporarily_unavailable"}');
       return;
     }
+    if (current.kind === 'delay') {
+      // unref: a request held past the end of a test must not keep the process alive
+      await new Promise((r) => setTimeout(r, current.delayMs).unref());
+    }
+    if (res.destroyed) return; // the client gave up (or died) meanwhile
     const upstream = await request(idp.tokenEndpoint, {
       method: 'POST',
       headers: {

@@ -1,0 +1,56 @@
+/**
+ * The instance holding the refresh lease crashes in the middle of its token request. The
+ * others never see a token published; when the lease expires one of them takes over.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
+
+const LEASE_MS = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let redis: RedisInstance;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('a lease holder that crashes', () => {
+  const harness = useFleetHarness((keyPrefix) => ({
+    kind: 'redis',
+    url: redis.url,
+    keyPrefix,
+    commandTimeoutMs: COORDINATION_TIMEOUT_MS,
+  }));
+
+  it('is replaced when its lease expires: every surviving call succeeds, one more token request', async () => {
+    const fleet = await harness.start({
+      leaseMs: LEASE_MS,
+      tokenEndpointTimeoutMs: LEASE_MS - 500,
+    });
+    harness.stack().setFault({ kind: 'delay', delayMs: 60_000 }); // the holder's request hangs
+    const before = harness.stack().tokenRequests();
+    const calls = fleet.burstEach(10);
+    for (const call of calls) call.catch(() => {}); // the holder's own calls die with it
+    // Find the lease holder while everybody waits.
+    let holder = -1;
+    for (let i = 0; i < 100 && holder < 0; i++) {
+      await sleep(50);
+      const reports = await fleet.reportAlive();
+      holder = reports.find((r) => (r.report.counts['lease.won'] ?? 0) > 0)?.index ?? -1;
+    }
+    expect(holder).toBeGreaterThanOrEqual(0);
+    // Crash it only once its token request is on the wire (and hanging at the endpoint).
+    for (let i = 0; i < 100 && harness.stack().tokenRequests() === before; i++) await sleep(20);
+    await fleet.kill(holder);
+    harness.stack().setFault({ kind: 'none' });
+    const survivors = await Promise.all(calls.filter((_, i) => i !== holder));
+    const results = harness.keep(survivors.map((r) => r));
+    expect(results).toHaveLength((INSTANCES - 1) * 10);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // The crashed holder's request, then exactly one by the instance that took over.
+    expect(harness.stack().tokenRequests() - before).toBe(2);
+  });
+});
