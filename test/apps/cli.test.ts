@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -131,6 +133,26 @@ describe('steadfast idp and flaky-api as processes', () => {
     const unknown = steadfast(['nope']);
     expect((await unknown.exited)[0]).toBe(2);
     expect(unknown.output()).toContain('unknown command "nope"');
+  }, 60_000);
+
+  it('a worker whose metrics port is taken exits 1 and says why', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const worker = steadfast(['worker', '--port', String(port)], {
+        WORKER_API_URL: 'http://127.0.0.1:1',
+        WORKER_TOKEN_URL: 'http://127.0.0.1:1/token',
+        WORKER_CLIENT_ID: 'worker',
+        WORKER_CLIENT_SECRET: 'worker-secret',
+        OTEL_TRACES_EXPORTER: 'none',
+      });
+      expect((await worker.exited)[0]).toBe(1);
+      expect(worker.output()).toContain('EADDRINUSE');
+      expect(worker.output()).not.toContain('worker-secret');
+    } finally {
+      taken.close();
+    }
   }, 60_000);
 
   it('prints help for every command with exit code 0', async () => {

@@ -1,4 +1,4 @@
-import { startWorker } from '../../apps/worker.js';
+import { startWorker, type Worker } from '../../apps/worker.js';
 import { createWorkerClient } from '../../apps/worker-client.js';
 import { metricsRouter, startTelemetry } from '../../telemetry/index.js';
 import type { CliCommand } from '../command.js';
@@ -150,19 +150,27 @@ export const workerCommand: CliCommand = {
       preset: options.pipeline === 'demo' ? 'demo' : 'standard',
       logError: log,
     });
-    const worker = await startWorker({
-      client,
-      path: options.path,
-      ratePerSecond: options.rate,
-      concurrency: options.concurrency,
-      host: options.host,
-      port: options.port,
-      metrics: metricsRouter(),
-      drainTimeoutMs: options['drain-timeout-ms'],
-      onShutdown: shutdownTelemetry,
-      summaryIntervalMs: options['summary-interval-ms'],
-      log,
-    });
+    let worker: Worker;
+    try {
+      worker = await startWorker({
+        client,
+        path: options.path,
+        ratePerSecond: options.rate,
+        concurrency: options.concurrency,
+        host: options.host,
+        port: options.port,
+        metrics: metricsRouter(),
+        drainTimeoutMs: options['drain-timeout-ms'],
+        onShutdown: shutdownTelemetry,
+        summaryIntervalMs: options['summary-interval-ms'],
+        log,
+      });
+    } catch (error) {
+      // The server could not start (port taken, ...): release the client's connections.
+      await client.close();
+      await shutdownTelemetry();
+      throw error;
+    }
     // One machine-readable line, so a parent (the demo) learns the metrics URL.
     process.stdout.write(
       `${JSON.stringify({ event: 'ready', metricsUrl: `${worker.url}/metrics` })}\n`,
