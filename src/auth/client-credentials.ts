@@ -123,6 +123,9 @@ export function clientCredentials(
   );
   store.attach();
   let closed: Promise<void> | undefined;
+  // Clients that use this authorization: each `client.close()` calls `close()`, and the
+  // token, timers and store connection stay until the last of them is closed.
+  let clients = 0;
 
   const publicToken = (token: LocalToken) => ({
     value: token.value,
@@ -134,6 +137,7 @@ export function clientCredentials(
     credential: config.credential,
     tokenEvents,
     createStrategy(events: ClientEvents): Strategy {
+      clients += 1;
       return createReauthorizeStrategy(
         manager,
         circuit,
@@ -146,7 +150,11 @@ export function clientCredentials(
     },
     invalidateToken: (fingerprint: string) => manager.invalidate(fingerprint),
     close(): Promise<void> {
-      // Several clients may share one authorization; closing twice is harmless.
+      if (clients > 1) {
+        clients -= 1;
+        return Promise.resolve();
+      }
+      clients = 0;
       closed ??= (async () => {
         manager.close();
         await store.detach();

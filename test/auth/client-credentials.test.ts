@@ -310,3 +310,29 @@ describe('through createClient', () => {
     expect(stack.tokenRequests() - before).toBe(1);
   });
 });
+
+describe('one authorization shared by several clients', () => {
+  it('stays usable until the last client is closed', async () => {
+    const auth = authorize();
+    const first = createClient({
+      name: 'shared-1',
+      baseUrl: stack.apiUrl,
+      auth,
+      telemetry: NO_TELEMETRY,
+    });
+    const second = createClient({
+      name: 'shared-2',
+      baseUrl: stack.apiUrl,
+      auth,
+      telemetry: NO_TELEMETRY,
+    });
+    expect((await first.fetch('/data')).status).toBe(200);
+    await first.close();
+    const before = stack.tokenRequests();
+    const response = await second.fetch('/data');
+    expect(response.status).toBe(200);
+    await response.arrayBuffer();
+    expect(stack.tokenRequests() - before).toBe(0); // still the same token
+    await second.close();
+  });
+});
