@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -168,7 +170,10 @@ describe('steadfast worker processes', () => {
     await redis?.stop();
   });
 
-  function spawnWorker(): { child: ChildProcess; metricsUrl: Promise<string> } {
+  function spawnWorker(extraEnv: NodeJS.ProcessEnv = {}): {
+    child: ChildProcess;
+    metricsUrl: Promise<string>;
+  } {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker'], {
       env: {
         ...process.env,
@@ -182,6 +187,7 @@ describe('steadfast worker processes', () => {
         WORKER_PIPELINE: 'demo',
         METRICS_PORT: '0',
         OTEL_TRACES_EXPORTER: 'none',
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -214,5 +220,42 @@ describe('steadfast worker processes', () => {
     for (const worker of workers) worker.child.kill('SIGTERM');
     const codes = (await Promise.all(exits)).map(([code]) => code);
     expect(codes).toEqual([0, 0]);
+  }, 60_000);
+
+  it('flushes its spans to the OTLP endpoint when it stops on SIGTERM', async () => {
+    const received: { path: string; contentType: string | undefined; bytes: number }[] = [];
+    const collector = createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', contentType: req.headers['content-type'], bytes });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const { port } = collector.address() as AddressInfo;
+    try {
+      const worker = spawnWorker({
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_SERVICE_NAME: 'worker-under-test',
+      });
+      const url = await worker.metricsUrl;
+      await eventually(
+        async () => parsePrometheusText(await (await fetch(url)).text()),
+        (samples) => sumOf(samples, 'steadfast_calls_total') >= 3,
+      );
+      const exit = once(worker.child, 'exit');
+      worker.child.kill('SIGTERM');
+      expect((await exit)[0]).toBe(0);
+      const traces = received.filter((request) => request.path === '/v1/traces');
+      expect(traces.length).toBeGreaterThanOrEqual(1);
+      expect(traces.every((request) => request.bytes > 0)).toBe(true);
+    } finally {
+      collector.closeAllConnections();
+      collector.close();
+    }
   }, 60_000);
 });
