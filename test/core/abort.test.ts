@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AbortError, isAbortError } from '../../src/index.js';
 import { FAST_RETRY, recordEvents, rejectionOf, sleep, useHarness } from './support.js';
@@ -130,5 +131,53 @@ describe('the caller’s AbortSignal', () => {
     expect(new TextDecoder().decode(first.value)).toBe('first chunk');
     expect(settled).toBe('rejected');
     expect(performance.now() - abortedAt).toBeLessThan(1000);
+  });
+});
+
+describe('a long-lived caller signal (e.g. a shutdown signal shared by every call)', () => {
+  /** Listeners left on `signal`, counted after a macrotask (a body's 'close' comes a tick after its end). */
+  const listeners = async (signal: AbortSignal) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return getEventListeners(signal, 'abort').length;
+  };
+
+  it('keeps no listener once a call is over, however it ended', async () => {
+    const server = await h.server((req) => {
+      if (req.path === '/204') return { status: 204 };
+      if (req.path === '/404') return { status: 404, body: 'missing' };
+      if (req.path === '/reset') return 'reset';
+      if (req.path === '/flaky') return req.index % 2 === 0 ? { status: 503 } : { status: 200 };
+      return { status: 200, body: 'ok' };
+    });
+    const client = h.client(server.url, { retry: { ...FAST_RETRY, maxRetries: 1 } });
+    const shutdown = new AbortController();
+    const signal = shutdown.signal;
+
+    await (await client.fetch('/ok', { signal })).text();
+    await client.fetch('/ok', { signal, method: 'HEAD' });
+    await client.fetch('/204', { signal });
+    await (await client.fetch('/404', { signal })).text();
+    await (await client.fetch('/flaky', { signal })).text();
+    await rejectionOf(client.fetch('/reset', { signal }));
+    await client.getJson('/ok', { signal }).catch(() => {});
+
+    expect(await listeners(signal)).toBe(0);
+  });
+
+  it('keeps no listener after a rejection by the concurrency limiter or an attempt timeout', async () => {
+    const server = await h.server((req) =>
+      req.path === '/hang' ? 'hang' : { status: 200, delayMs: 200 },
+    );
+    const timingOut = h.client(server.url, { retry: false, attemptTimeoutMs: 100 });
+    const limited = h.client(server.url, { retry: false, concurrency: { limit: 1, queue: 0 } });
+    const signal = new AbortController().signal;
+
+    await rejectionOf(timingOut.fetch('/hang', { signal }));
+    const busy = limited.fetch('/slow', { signal });
+    await server.waitForRequests(2);
+    await rejectionOf(limited.fetch('/slow', { signal }));
+    await (await busy).text();
+
+    expect(await listeners(signal)).toBe(0);
   });
 });
