@@ -178,6 +178,7 @@ class RedisTokenStore implements TokenStore {
   readonly #commandTimeoutMs: number;
   readonly #connectTimeoutMs: number;
   #everReady = false;
+  #readyWait: Promise<void> | undefined;
   #subscriber: Redis | Cluster | undefined;
   readonly #listeners = new Map<string, Set<(fingerprint: string) => void>>();
   #users = 0;
@@ -272,10 +273,12 @@ class RedisTokenStore implements TokenStore {
   #ready(): Promise<void> | undefined {
     const client = this.#client;
     if (client.status === 'ready' || client.status === 'end') return undefined;
-    return new Promise((resolve) => {
+    // One shared wait (one listener) however many operations are waiting.
+    this.#readyWait ??= new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         client.off('ready', done);
+        this.#readyWait = undefined;
         resolve();
       };
       const timer = setTimeout(
@@ -284,6 +287,7 @@ class RedisTokenStore implements TokenStore {
       );
       client.once('ready', done);
     });
+    return this.#readyWait;
   }
 
   get operationTimeoutMs(): number {
