@@ -159,6 +159,26 @@ describe('token records at rest in Redis', () => {
     }
   });
 
+  it('are ignored when foreign or tampered with: wrong fingerprint, header-breaking value, other type', async () => {
+    const store = redisTokenStore({ url: redis.url, keyPrefix: 'tamper:' });
+    store.attach();
+    try {
+      const cases = [
+        `${tokenFingerprint('real')}|${JSON.stringify({ v: 'other', life: 60_000 })}`,
+        `${tokenFingerprint('a\r\nx: 1')}|${JSON.stringify({ v: 'a\r\nx: 1', life: 60_000 })}`,
+        `${tokenFingerprint('mac')}|${JSON.stringify({ v: 'mac', t: 'MAC', life: 60_000 })}`,
+        'not-a-record',
+      ];
+      for (const record of cases) {
+        const key = freshKey();
+        await redis.cli('SET', `tamper:tok:{${key}}`, record, 'PX', '60000');
+        expect((await store.read(key)).token).toBeUndefined();
+      }
+    } finally {
+      await store.detach();
+    }
+  });
+
   it('use one hash tag per credential, under the configured prefix', async () => {
     const key = freshKey();
     const store = redisTokenStore({ url: redis.url, keyPrefix: 'app:prod:' });

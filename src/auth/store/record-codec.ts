@@ -59,11 +59,14 @@ export class RecordCodec {
       }
       const parsed = JSON.parse(json) as Record<string, unknown>;
       if (typeof parsed.v !== 'string' || typeof parsed.life !== 'number') return undefined;
+      // Whatever is in Redis ends up in a header: accept only what the SDK itself writes.
+      if (!/^[\x21-\x7e]+$/.test(parsed.v)) return undefined;
+      if (parsed.t !== undefined && parsed.t !== 'Bearer') return undefined;
       if (tokenFingerprint(parsed.v) !== fingerprint) return undefined;
       return {
         value: parsed.v,
         fingerprint,
-        type: typeof parsed.t === 'string' ? parsed.t : 'Bearer',
+        type: 'Bearer',
         issuedAt: typeof parsed.iat === 'number' ? parsed.iat : 0,
         lifetimeMs: parsed.life,
         generation: typeof parsed.gen === 'number' ? parsed.gen : 0,
