@@ -42,10 +42,6 @@ const WORKERS = 3;
 const KNOWN_GAPS: Record<string, string> = {
   'Token store up per instance/A':
     'the SDK sets steadfast_token_store_up only on a transition (store-guard emits storeState on down/up), so a store that never failed has no series; it should be 1 from the first successful store operation',
-  'Event-loop lag p99/A':
-    'the worker does not register prom-client default metrics (collectDefaultMetrics on its registry)',
-  'Memory/A': 'the worker does not register prom-client default metrics',
-  'Memory/B': 'the worker does not register prom-client default metrics',
 };
 const ADMIN_TOKEN = 'fleet-dashboards-admin-token';
 

@@ -1,6 +1,7 @@
+import { collectDefaultMetrics } from 'prom-client';
 import { startWorker, type Worker } from '../../apps/worker.js';
 import { createWorkerClient } from '../../apps/worker-client.js';
-import { metricsRouter, startTelemetry } from '../../telemetry/index.js';
+import { metricsRegistry, metricsRouter, startTelemetry } from '../../telemetry/index.js';
 import type { CliCommand } from '../command.js';
 import { helpText, parseOptions } from '../options.js';
 import { logLine, shutdownSignal } from '../signals.js';
@@ -152,6 +153,8 @@ export const workerCommand: CliCommand = {
     });
     let worker: Worker;
     try {
+      // The process families (event-loop lag, memory) feed the dashboard's Workers row.
+      collectDefaultMetrics({ register: metricsRegistry });
       worker = await startWorker({
         client,
         path: options.path,
