@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -127,6 +128,8 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
   const random = seededRandom(options.seed);
   const introspector = new TokenIntrospector(options.introspection);
   const closing = new AbortController();
+  // Every delayed request listens on it: many at once is normal, not a leak.
+  setMaxListeners(0, closing.signal);
 
   let profile = faultProfile(options.profile ?? {});
   let lastToken: string | undefined;
