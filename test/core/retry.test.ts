@@ -115,6 +115,24 @@ describe('retry of transient outcomes', () => {
   });
 });
 
+describe('responses that are retried', () => {
+  it('are drained, so their connections are reused instead of piling up', async () => {
+    // Larger than a stream buffer, so an undrained body stalls its socket. (Bodies of
+    // megabytes may rather have their socket closed: also fine, not tested here.)
+    const big = 'e'.repeat(100 * 1024);
+    const server = await h.server((_r, i) =>
+      i % 3 < 2 ? { status: 503, body: big } : { status: 200, body: 'ok' },
+    );
+    const client = h.client(server.url);
+
+    for (let i = 0; i < 10; i++) expect(await (await client.fetch('/x')).text()).toBe('ok');
+
+    expect(server.requests).toHaveLength(30);
+    // Undrained bodies would hold their sockets: one new connection per attempt.
+    expect(new Set(server.requests.map((r) => r.remotePort)).size).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('retry and HTTP methods', () => {
   it.each(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])('retries %s on a 503', async (method) => {
     const server = await h.server([{ status: 503 }, { status: 200 }]);
