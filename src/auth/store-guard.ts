@@ -15,7 +15,7 @@ export class StoreUnavailable extends Error {
  * backoff) and never wait on a dead or frozen Redis. While it is down, a probe every
  * `breakMs` (and only the probe) checks the store; when it answers, the store is up again
  * and `onRecovered` runs (adopt the fleet's token). So a call pays the store timeout at
- * most once per outage, whatever the outage's length. Emits `storeState` on every transition.
+ * most once per outage, whatever the outage's length. Emits `storeState` on the first answer and on every transition.
  */
 export class StoreGuard {
   readonly #store: TokenStore;
@@ -24,6 +24,8 @@ export class StoreGuard {
   readonly #breakMs: number;
   readonly #onRecovered: () => void;
   #up = true;
+  /** Whether `storeState` has reported the store yet: the gauge exists from the first answer on. */
+  #announced = false;
   #probe: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -51,7 +53,12 @@ export class StoreGuard {
     // While down, calls never touch the store: only the probe finds out it is back.
     if (this.#closed || !this.#up) throw new StoreUnavailable();
     try {
-      return await this.#bounded(operation(this.#store));
+      const result = await this.#bounded(operation(this.#store));
+      if (!this.#announced) {
+        this.#announced = true;
+        this.#events.storeState.emit({ credential: this.#credential, up: true });
+      }
+      return result;
     } catch {
       this.#markDown();
       throw new StoreUnavailable();
@@ -78,6 +85,7 @@ export class StoreGuard {
   #markDown(): void {
     if (!this.#up) return;
     this.#up = false;
+    this.#announced = true;
     this.#events.storeState.emit({ credential: this.#credential, up: false });
     this.#scheduleProbe();
   }

@@ -39,10 +39,7 @@ const WORKERS = 3;
  * dashboard. The test below holds every other query to returning data; remove an entry
  * once its cause is fixed (the `todo` entries list them in every run).
  */
-const KNOWN_GAPS: Record<string, string> = {
-  'Token store up per instance/A':
-    'the SDK sets steadfast_token_store_up only on a transition (store-guard emits storeState on down/up), so a store that never failed has no series; it should be 1 from the first successful store operation',
-};
+const KNOWN_GAPS: Record<string, string> = {};
 const ADMIN_TOKEN = 'fleet-dashboards-admin-token';
 
 interface Worker {
