@@ -1,4 +1,5 @@
-import { EventEmitter } from '../pipeline/event.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { EventEmitter, ScopeHook } from '../pipeline/event.js';
 
 /** Why a token fetch was started. */
 export type FetchTrigger = 'cold' | 'soft_refresh' | 'reauthorize';
@@ -17,6 +18,22 @@ export interface TokenFetchEndEvent {
   readonly durationMs: number;
   /** Fingerprint of the new token on success (never the token). */
   readonly fingerprint: string | undefined;
+}
+
+/** One HTTP request to the token endpoint (the client-credentials POST). */
+export interface TokenRequestEvent {
+  /** `POST`. */
+  readonly method: string;
+  /** The token endpoint as configured or discovered (may hold a query: redact it). */
+  readonly url: string;
+}
+
+/** How a token-endpoint request ended, as far as HTTP goes (nothing from the body). */
+export interface TokenRequestOutcome {
+  /** The response status, when a response arrived. */
+  readonly status: number | undefined;
+  /** The status as a string for 4xx/5xx, a network error code, `timeout`, or `_OTHER`. */
+  readonly errorType: string | undefined;
 }
 
 export interface TokenCacheLookupEvent {
@@ -54,9 +71,20 @@ export interface AuthCircuitEvent {
   readonly reason: string;
 }
 
-/** Every event a token manager emits; telemetry subscribes to these. */
+/**
+ * Every event a token manager emits; telemetry subscribes to these. The two scope hooks
+ * let telemetry run the fetch, and the token-endpoint request within it, inside its own
+ * context (span active, instrumentations suppressed) without `src/auth` knowing about it.
+ */
 export class TokenEvents {
   readonly fetchStart = new EventEmitter<TokenFetchStartEvent>();
+  /**
+   * Around one token fetch, after `fetchStart` and before `fetchEnd`: the token endpoint's
+   * discovery (if any) and the request. The handler sees nothing of the response.
+   */
+  readonly fetchScope = new ScopeHook<TokenFetchStartEvent>();
+  /** Around each token-endpoint request of a fetch (the POST, body read included). */
+  readonly requestScope = new ScopeHook<TokenRequestEvent, TokenRequestOutcome>();
   readonly fetchEnd = new EventEmitter<TokenFetchEndEvent>();
   readonly cacheLookup = new EventEmitter<TokenCacheLookupEvent>();
   readonly invalidation = new EventEmitter<TokenInvalidationEvent>();
@@ -64,4 +92,23 @@ export class TokenEvents {
   readonly tokenInUse = new EventEmitter<TokenInUseEvent>();
   readonly storeState = new EventEmitter<TokenStoreStateEvent>();
   readonly authCircuit = new EventEmitter<AuthCircuitEvent>();
+}
+
+type RequestScope = ScopeHook<TokenRequestEvent, TokenRequestOutcome>;
+
+/**
+ * The request scope of the token fetch running in the current async context. The token
+ * manager's `fetchToken` is an opaque function (built by `clientCredentials`), so the
+ * manager binds its `requestScope` here and the token-endpoint request looks it up.
+ */
+const currentRequestScope = new AsyncLocalStorage<RequestScope>();
+
+/** Run `fn` (a token fetch) so that token-endpoint requests inside it use `events.requestScope`. */
+export function withRequestScope<T>(events: TokenEvents, fn: () => Promise<T>): Promise<T> {
+  return events.requestScope.hasListeners ? currentRequestScope.run(events.requestScope, fn) : fn();
+}
+
+/** The `requestScope` of the token fetch this code runs in, if any. */
+export function activeRequestScope(): RequestScope | undefined {
+  return currentRequestScope.getStore();
 }

@@ -1,6 +1,7 @@
 import { type Dispatcher, request } from 'undici';
 import { errorCode } from '../http/classify.js';
 import { TokenEndpointError } from './errors.js';
+import { activeRequestScope, type TokenRequestOutcome } from './events.js';
 import {
   parseTokenResponse,
   type TokenResponse,
@@ -55,34 +56,45 @@ export async function requestClientCredentialsToken(
     form.set('client_secret', config.clientSecret);
   }
 
-  let status: number;
-  let retryAfter: string | undefined;
-  let text: string;
-  try {
-    const response = await request(config.tokenEndpoint, {
-      method: 'POST',
-      headers,
-      body: form.toString(),
-      signal: AbortSignal.timeout(config.timeoutMs),
-      ...(config.dispatcher ? { dispatcher: config.dispatcher } : {}),
-    });
-    status = response.statusCode;
-    const header = response.headers['retry-after'];
-    retryAfter = Array.isArray(header) ? header[0] : header;
-    text = await readLimited(response.body);
-  } catch (error) {
-    const timedOut = (error as Error)?.name === 'TimeoutError';
-    const code = timedOut ? 'timeout' : (errorCode(error) ?? '_OTHER');
-    // The undici error message may quote the request; keep only the code.
-    throw new TokenEndpointError({
-      errorType: code,
-      kind: 'retryable',
-      detail: timedOut
-        ? `the token endpoint did not answer within ${config.timeoutMs} ms`
-        : `the token endpoint could not be reached (${code})`,
-    });
-  }
-  return parseTokenResponse({ status, retryAfter, text }, config.limits, (value) =>
+  // The exchange reports only its HTTP outcome to the request scope (telemetry's CLIENT
+  // span); the answer (the token) and the error stay in this function.
+  let answer: { status: number; retryAfter: string | undefined; text: string } | undefined;
+  let failure: TokenEndpointError | undefined;
+  const exchange = async (): Promise<TokenRequestOutcome> => {
+    let status: number | undefined;
+    try {
+      const response = await request(config.tokenEndpoint, {
+        method: 'POST',
+        headers,
+        body: form.toString(),
+        signal: AbortSignal.timeout(config.timeoutMs),
+        ...(config.dispatcher ? { dispatcher: config.dispatcher } : {}),
+      });
+      status = response.statusCode;
+      const header = response.headers['retry-after'];
+      const retryAfter = Array.isArray(header) ? header[0] : header;
+      answer = { status, retryAfter, text: await readLimited(response.body) };
+      return { status, errorType: status >= 400 ? String(status) : undefined };
+    } catch (error) {
+      const timedOut = (error as Error)?.name === 'TimeoutError';
+      const code = timedOut ? 'timeout' : (errorCode(error) ?? '_OTHER');
+      // The undici error message may quote the request; keep only the code.
+      failure = new TokenEndpointError({
+        errorType: code,
+        kind: 'retryable',
+        detail: timedOut
+          ? `the token endpoint did not answer within ${config.timeoutMs} ms`
+          : `the token endpoint could not be reached (${code})`,
+      });
+      return { status, errorType: code };
+    }
+  };
+  const scope = activeRequestScope();
+  if (scope) await scope.run({ method: 'POST', url: config.tokenEndpoint }, exchange);
+  else await exchange();
+  // The scope runs `exchange` exactly once, so one of the two is set.
+  if (failure !== undefined) throw failure;
+  return parseTokenResponse(answer!, config.limits, (value) =>
     value.split(config.clientSecret).join('[redacted]'),
   );
 }

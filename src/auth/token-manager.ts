@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { TokenUnavailableError } from '../errors.js';
 import { TokenEndpointError } from './errors.js';
-import type { FetchTrigger, TokenEvents } from './events.js';
+import {
+  type FetchTrigger,
+  type TokenEvents,
+  type TokenFetchStartEvent,
+  withRequestScope,
+} from './events.js';
 import { tokenFingerprint } from './fingerprint.js';
 import type {
   InvalidationResult,
@@ -288,12 +293,13 @@ export class TokenManager {
   async #fetch(trigger: FetchTrigger, fence: number): Promise<LocalToken> {
     this.#throwIfBackingOff();
     const { events, credential } = this.#config;
-    events.fetchStart.emit({ credential, trigger });
+    const start: TokenFetchStartEvent = { credential, trigger };
+    events.fetchStart.emit(start);
     const startedAt = performance.now();
     const issuedAt = Date.now();
     let response: TokenResponse;
     try {
-      response = await this.#config.fetchToken();
+      response = await this.#requestToken(start);
     } catch (error) {
       const failure =
         error instanceof TokenEndpointError
@@ -358,6 +364,18 @@ export class TokenManager {
         .catch(() => false);
     }
     return this.#install(record, ttlMs, fence === 0 || !published);
+  }
+
+  /** `fetchToken`, inside the scopes telemetry may have registered (none: a plain call). */
+  async #requestToken(start: TokenFetchStartEvent): Promise<TokenResponse> {
+    const { events, fetchToken } = this.#config;
+    if (!events.fetchScope.hasListeners) return withRequestScope(events, fetchToken);
+    // The scope handler sees the event only; the response stays here.
+    let response: TokenResponse | undefined;
+    await events.fetchScope.run(start, async () => {
+      response = await withRequestScope(events, fetchToken);
+    });
+    return response!;
   }
 
   /** Start the local (and, as lease holder, fleet-wide) backoff; return the caller's error. */

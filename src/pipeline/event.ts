@@ -46,3 +46,70 @@ export class EventEmitter<T> {
     this.#listeners = [];
   }
 }
+
+/**
+ * Runs around an operation an observer may need to wrap: `run` must be called (once) to
+ * perform the operation, typically inside another async context (telemetry makes a span
+ * active, or suppresses instrumentations, around it). The handler observes `R`, the
+ * operation's result; what the handler itself resolves to is ignored.
+ */
+export type ScopeHandler<E, R> = (event: E, run: () => Promise<R>) => Promise<unknown>;
+
+/**
+ * A typed hook that lets one observer run an operation inside its own context, without
+ * the operation's module knowing who that is (e.g. `src/auth` never imports OpenTelemetry;
+ * telemetry registers a handler that makes its span active). At most one handler; without
+ * one, `run` is `fn()`. A handler cannot break or change the operation: if it throws,
+ * never calls `run`, or fails after it, the operation still runs once and its own result
+ * (or error) is what the caller gets; the handler's error is reported on `process`.
+ */
+export class ScopeHook<E, R = void> {
+  #handler: ScopeHandler<E, R> | undefined;
+
+  /** True when a handler is registered (same name as on `EventEmitter`). */
+  get hasListeners(): boolean {
+    return this.#handler !== undefined;
+  }
+
+  /** Register the handler; throws when one is registered already. */
+  register(handler: ScopeHandler<E, R>): Disposable {
+    if (this.#handler !== undefined) throw new Error('steadfast: this scope hook has a handler');
+    this.#handler = handler;
+    return {
+      dispose: () => {
+        if (this.#handler === handler) this.#handler = undefined;
+      },
+    };
+  }
+
+  run(event: E, fn: () => Promise<R>): Promise<R> {
+    const handler = this.#handler;
+    return handler === undefined ? fn() : this.#guarded(handler, event, fn);
+  }
+
+  async #guarded(handler: ScopeHandler<E, R>, event: E, fn: () => Promise<R>): Promise<R> {
+    let operation: Promise<R> | undefined;
+    const once = () => {
+      operation ??= fn();
+      return operation;
+    };
+    try {
+      await handler(event, once);
+    } catch (error) {
+      // Re-throwing the operation's own failure is expected; anything else is a bug.
+      const own =
+        operation !== undefined &&
+        (await operation.then(
+          () => false,
+          (e) => e === error,
+        ));
+      if (!own) {
+        process.emitWarning(
+          `steadfast: a scope handler threw: ${(error as Error)?.message ?? String(error)}`,
+          'SteadfastListenerWarning',
+        );
+      }
+    }
+    return operation ?? fn();
+  }
+}

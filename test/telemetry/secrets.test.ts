@@ -131,6 +131,8 @@ describe('nothing secret is emitted', () => {
       resource: s.resource.attributes,
     }));
     expect(spans.length).toBeGreaterThanOrEqual(8);
+    // The token-endpoint POSTs (two good, one rejected) have their CLIENT spans in the run.
+    expect(spans.filter((s) => s.name === 'POST')).toHaveLength(3);
     const haystack = [
       JSON.stringify(spans),
       await renderMetrics(registry, 'text'),

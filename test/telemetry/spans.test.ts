@@ -82,7 +82,9 @@ describe('spans of a call that meets 503, then 401, then 200', () => {
     );
     expect(calls).toHaveLength(1);
     const call = calls[0]!;
-    const attempts = spans.filter((s) => s.kind === SpanKind.CLIENT).sort(byStart);
+    const attempts = spans
+      .filter((s) => s.kind === SpanKind.CLIENT && s.attributes['server.port'] === api.port)
+      .sort(byStart);
     expect(attempts).toHaveLength(3);
     for (const attempt of attempts) {
       expect(attempt.name).toBe('GET');
@@ -140,7 +142,12 @@ describe('spans of a call that meets 503, then 401, then 200', () => {
       expect(f.kind).toBe(SpanKind.INTERNAL);
       expect(parentIdOf(f)).toBe(call.spanContext().spanId);
       expect(f.attributes['steadfast.token.result']).toBe('success');
+      // Each with its token-endpoint POST as the only child.
+      const children = spans.filter((s) => parentIdOf(s) === f.spanContext().spanId);
+      expect(children.map((c) => [c.kind, c.name])).toEqual([[SpanKind.CLIENT, 'POST']]);
     }
+    // Five CLIENT spans in all: three attempts, two token requests.
+    expect(spans.filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(5);
   });
 
   it('send each attempt a traceparent whose span id is that attempt span', async () => {
@@ -257,6 +264,126 @@ describe('token fetch spans', () => {
       expect(waiter.links.map((l) => l.context.spanId)).toEqual([fetch.spanContext().spanId]);
     }
     expect(fetch.attributes['steadfast.token.waiters']).toBe(2);
+  });
+});
+
+describe('token-endpoint request span', () => {
+  /** Every attribute of every span, event and link, as one string. */
+  const everything = (spans: ReadableSpan[]) =>
+    JSON.stringify(
+      spans.map((s) => [
+        s.name,
+        s.attributes,
+        s.events.map((e) => [e.name, e.attributes]),
+        s.links.map((l) => l.attributes),
+      ]),
+    );
+
+  it('is the one CLIENT child of the fetch span: POST, the endpoint without its query, status 200, nothing secret', async () => {
+    const api = await server([]);
+    const idp = await tokenServer();
+    const secret = 'cs-8d1f0a77e2';
+    const auth = clientCredentials({
+      tokenUrl: `${idp.url}?tenant=acme`,
+      clientId: 'poster',
+      clientSecret: secret,
+    });
+    const weather = client(api.url, { auth });
+
+    await (await weather.fetch('/forecast')).text();
+
+    const spans = tracing.spans();
+    const fetches = spans.filter((s) => s.name === 'poster token fetch');
+    expect(fetches).toHaveLength(1);
+    const fetch = fetches[0]!;
+    const children = spans.filter((s) => parentIdOf(s) === fetch.spanContext().spanId);
+    expect(children).toHaveLength(1);
+    const post = children[0]!;
+    expect(post.kind).toBe(SpanKind.CLIENT);
+    expect(post.name).toBe('POST');
+    expect(post.instrumentationScope.name).toBe('steadfast');
+    expect(post.spanContext().traceId).toBe(fetch.spanContext().traceId);
+    expect(post.attributes).toEqual({
+      'http.request.method': 'POST',
+      'server.address': '127.0.0.1',
+      'server.port': idp.port,
+      'url.full': idp.url,
+      'http.response.status_code': 200,
+    });
+    expect(post.status.code).toBe(SpanStatusCode.UNSET);
+    // Exactly one CLIENT span for the token endpoint, and it is that child.
+    const toIdp = spans.filter(
+      (s) => s.kind === SpanKind.CLIENT && s.attributes['server.port'] === idp.port,
+    );
+    expect(toIdp).toEqual([post]);
+
+    // The secret and the token really travelled, and no span carries them.
+    expect(idp.issued).toHaveLength(1);
+    const basic = Buffer.from(`poster:${secret}`).toString('base64');
+    expect(idp.authorizations).toEqual([`Basic ${basic}`]);
+    expect(api.requests[0]?.headers.authorization).toBe(`Bearer ${idp.issued[0]}`);
+    const text = everything(spans);
+    expect(text).toContain('poster token fetch');
+    for (const needle of [secret, basic, idp.issued[0]!, 'tenant', 'acme']) {
+      expect(text.includes(needle), `found ${needle}`).toBe(false);
+    }
+  });
+
+  it('is Error with the status as error.type when the token endpoint rejects the client', async () => {
+    const api = await server([]);
+    const idp = await server([
+      {
+        status: 401,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ error: 'invalid_client' }),
+      },
+    ]);
+    const auth = clientCredentials({
+      tokenUrl: `${idp.url}/token`,
+      clientId: 'rejected',
+      clientSecret: 'wrong-secret-31f9',
+    });
+    const weather = client(api.url, { auth });
+
+    await expect(weather.fetch('/forecast')).rejects.toThrow();
+
+    const spans = tracing.spans();
+    const fetch = spans.find((s) => s.name === 'rejected token fetch')!;
+    expect(fetch.attributes['error.type']).toBe('invalid_client');
+    const children = spans.filter((s) => parentIdOf(s) === fetch.spanContext().spanId);
+    expect(children).toHaveLength(1);
+    const post = children[0]!;
+    expect(post.kind).toBe(SpanKind.CLIENT);
+    expect(post.attributes['server.port']).toBe(idp.port);
+    expect(post.attributes['http.response.status_code']).toBe(401);
+    expect(post.attributes['error.type']).toBe('401');
+    expect(post.status.code).toBe(SpanStatusCode.ERROR);
+    expect(everything(spans).includes('wrong-secret-31f9')).toBe(false);
+  });
+
+  it('is Error with the error code, and no status code, when the token endpoint is unreachable', async () => {
+    const { closedPort } = await import('../helpers/http-server.js');
+    const port = await closedPort();
+    const api = await server([]);
+    const auth = clientCredentials({
+      tokenUrl: `http://127.0.0.1:${port}/token`,
+      clientId: 'unreachable',
+      clientSecret: 'x',
+    });
+    const weather = client(api.url, { auth });
+
+    await expect(weather.fetch('/forecast')).rejects.toThrow();
+
+    const spans = tracing.spans();
+    const fetch = spans.find((s) => s.name === 'unreachable token fetch')!;
+    expect(fetch.attributes['error.type']).toBe('ECONNREFUSED');
+    const post = spans.find((s) => parentIdOf(s) === fetch.spanContext().spanId)!;
+    expect(post.kind).toBe(SpanKind.CLIENT);
+    expect(post.attributes['server.port']).toBe(port);
+    expect(post.attributes['error.type']).toBe('ECONNREFUSED');
+    expect(post.attributes['http.response.status_code']).toBeUndefined();
+    expect(post.status.code).toBe(SpanStatusCode.ERROR);
+    expect(api.requests).toHaveLength(0);
   });
 });
 

@@ -4,7 +4,7 @@
  * token endpoint issuing known tokens; helpers to read spans and expositions.
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, propagation, type SpanContext, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -59,14 +59,20 @@ export interface TokenServer {
   readonly issued: string[];
   /** Authorization headers the token endpoint received (they carry the client secret). */
   readonly authorizations: string[];
+  /** Every request's headers, in order. */
+  readonly headers: IncomingHttpHeaders[];
+  /** The port the token endpoint listens on. */
+  readonly port: number;
   close(): Promise<void>;
 }
 
 export async function startTokenServer(prefix: string, delayMs = 0): Promise<TokenServer> {
   const issued: string[] = [];
   const authorizations: string[] = [];
+  const headers: IncomingHttpHeaders[] = [];
   const server: Server = createServer((req, res) => {
     authorizations.push(req.headers.authorization ?? '');
+    headers.push(req.headers);
     req.resume();
     req.on('end', () => {
       const token = `${prefix}-${issued.length + 1}`;
@@ -85,6 +91,8 @@ export async function startTokenServer(prefix: string, delayMs = 0): Promise<Tok
     url: `http://127.0.0.1:${port}/token`,
     issued,
     authorizations,
+    headers,
+    port,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

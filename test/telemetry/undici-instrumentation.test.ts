@@ -73,4 +73,39 @@ describe('with the OpenTelemetry undici instrumentation registered', () => {
     for (const r of api.requests.slice(-3))
       expect(String(r.headers.traceparent)).not.toContain(',');
   });
+
+  it("the token-endpoint POST has exactly one CLIENT span, the SDK's, child of the fetch span", async () => {
+    tracing.reset();
+    api.setScript([{ status: 200 }]);
+    const before = idp.headers.length;
+    const auth = clientCredentials({ tokenUrl: idp.url, clientId: 'poster', clientSecret: 'x' });
+    const client = createClient({
+      name: 'weather',
+      baseUrl: api.url,
+      auth,
+      telemetry: { metrics: false },
+    });
+    try {
+      await client.fetch('/forecast');
+    } finally {
+      await client.close();
+    }
+
+    expect(idp.headers.length).toBe(before + 1);
+    const spans = tracing.spans();
+    const toIdp = spans.filter(
+      (s) => s.kind === SpanKind.CLIENT && s.attributes['server.port'] === idp.port,
+    );
+    expect(toIdp).toHaveLength(1);
+    const post = toIdp[0]!;
+    expect(post.instrumentationScope.name).toBe('steadfast');
+    expect(post.name).toBe('POST');
+    expect(post.attributes['http.response.status_code']).toBe(200);
+    const fetch = spans.find((s) => s.name === 'poster token fetch')!;
+    expect(post.parentSpanContext?.spanId).toBe(fetch.spanContext().spanId);
+    // The instrumentation did not run for it: it would have injected its own traceparent.
+    expect(idp.headers.at(-1)?.traceparent).toBeUndefined();
+    // And it is still active for everything else: one CLIENT span for the API attempt.
+    expect(spans.filter(toApi)).toHaveLength(1);
+  });
 });

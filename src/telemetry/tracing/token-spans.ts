@@ -1,14 +1,29 @@
 import {
   context,
+  isSpanContextValid,
   type Span,
   SpanKind,
   SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
-import type { FetchTrigger, TokenEvents } from '../../auth/events.js';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
+} from '@opentelemetry/semantic-conventions';
+import type {
+  FetchTrigger,
+  TokenEvents,
+  TokenRequestEvent,
+  TokenRequestOutcome,
+} from '../../auth/events.js';
 import type { Disposable } from '../../pipeline/event.js';
+import { normalizeMethod, OTHER, redactUrl, serverOf } from '../attributes.js';
+import { suppressTracing } from './keys.js';
 
 interface InflightFetch {
   readonly span: Span;
@@ -16,10 +31,12 @@ interface InflightFetch {
 }
 
 /**
- * The token-fetch span: INTERNAL `{credential} token fetch`, from `fetchStart` to
- * `fetchEnd`, child of whatever was active when the fetch started (the call that needed the
- * token). A call that coalesces onto a fetch in flight (`cacheLookup` = `coalesced`) gets a
- * span link to it, so every waiting call points at the one fetch it waited for.
+ * The token-fetch span: INTERNAL `{credential} token fetch`, started in the token manager's
+ * `fetchScope` (so it is active while the fetch runs) and ended on `fetchEnd`; child of
+ * whatever was active when the fetch started (the call that needed the token). Its CLIENT
+ * child is the token-endpoint POST, started in `requestScope` (see {@link traceTokenRequest}).
+ * A call that coalesces onto a fetch in flight (`cacheLookup` = `coalesced`) gets a span
+ * link to it, so every waiting call points at the one fetch it waited for.
  * Subscribed once per token manager (see `shared.ts`), however many clients share it.
  */
 export function subscribeTokenSpans(events: TokenEvents, tracer: Tracer): Disposable[] {
@@ -39,7 +56,8 @@ export function subscribeTokenSpans(events: TokenEvents, tracer: Tracer): Dispos
   };
 
   return [
-    events.fetchStart.event((e) => {
+    events.fetchScope.register((e, run) => {
+      const parent = context.active();
       const span = tracer.startSpan(
         `${e.credential} token fetch`,
         {
@@ -49,7 +67,7 @@ export function subscribeTokenSpans(events: TokenEvents, tracer: Tracer): Dispos
             'steadfast.token.trigger': e.trigger,
           },
         },
-        context.active(),
+        parent,
       );
       const fetch: InflightFetch = { span, waiters: 0 };
       const queue = inflight.get(e.trigger);
@@ -58,7 +76,10 @@ export function subscribeTokenSpans(events: TokenEvents, tracer: Tracer): Dispos
       latest = fetch;
       for (const waiting of pending) if (waiting.isRecording()) link(waiting, fetch);
       pending = [];
+      // Not suppressed: an instrumented discovery request is a child of the fetch span.
+      return context.with(trace.setSpan(parent, span), run);
     }),
+    events.requestScope.register((e, run) => traceTokenRequest(tracer, e, run)),
     events.fetchEnd.event((e) => {
       const fetch = inflight.get(e.trigger)?.shift();
       if (!fetch) return;
@@ -93,4 +114,67 @@ export function subscribeTokenSpans(events: TokenEvents, tracer: Tracer): Dispos
       else pending.push(waiting);
     }),
   ];
+}
+
+/**
+ * The CLIENT span of one token-endpoint request (semconv HTTP client span), child of the
+ * active token-fetch span. The request runs with tracing suppressed, so an undici/http
+ * instrumentation the app registered adds no second CLIENT span for it. Only the method,
+ * the endpoint (no query, no userinfo) and the HTTP outcome reach the span: the request
+ * body, the `Authorization` header and the answer never pass through here.
+ */
+async function traceTokenRequest(
+  tracer: Tracer,
+  e: TokenRequestEvent,
+  run: () => Promise<TokenRequestOutcome>,
+): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(e.url);
+  } catch {
+    await run(); // undici rejects it; nothing to describe
+    return;
+  }
+  const method = normalizeMethod(e.method);
+  const { address, port } = serverOf(url);
+  url.search = '';
+  const parent = context.active();
+  const span = tracer.startSpan(
+    method === OTHER ? 'HTTP' : method,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [ATTR_HTTP_REQUEST_METHOD]: method,
+        [ATTR_SERVER_ADDRESS]: address,
+        [ATTR_SERVER_PORT]: port,
+        [ATTR_URL_FULL]: redactUrl(url),
+      },
+    },
+    parent,
+  );
+  // No tracer provider and no trace: nothing would be recorded, so no context switch.
+  if (!isSpanContextValid(span.spanContext())) {
+    await run();
+    return;
+  }
+  // `run` reports failures in its outcome; a rejection would be a bug, still recorded.
+  let outcome: TokenRequestOutcome = { status: undefined, errorType: OTHER };
+  try {
+    outcome = await context.with(suppressTracing(trace.setSpan(parent, span)), run);
+  } finally {
+    endTokenRequestSpan(span, outcome);
+  }
+}
+
+function endTokenRequestSpan(span: Span, outcome: TokenRequestOutcome): void {
+  if (span.isRecording()) {
+    if (outcome.status !== undefined) {
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, outcome.status);
+    }
+    if (outcome.errorType !== undefined) {
+      span.setAttribute(ATTR_ERROR_TYPE, outcome.errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  }
+  span.end();
 }
