@@ -6,6 +6,8 @@
  *   node --import tsx bench/macro.ts            (or: npm run bench -- macro)
  *   BENCH_REQUESTS=10000 BENCH_ROUNDS=5 BENCH_CONCURRENCY=64 BENCH_ONLY=undici,steadfast
  *   (BENCH_ONLY filters by name; ratios are to the first row, so keep `undici` in it.)
+ *   BENCH_DECOMPOSE=1: raw undici plus Steadfast's per-call pieces one at a time, instead of
+ *   the peers (short rounds resist noise: BENCH_REQUESTS=2000 BENCH_ROUNDS=30).
  *
  * Reports requests/s, client CPU per request (`process.cpuUsage()` delta / requests), p50 and
  * p99 latency, and each figure as a ratio to raw undici. Telemetry is off for Steadfast here
@@ -174,6 +176,98 @@ const kyContender: Contender = {
   },
 };
 
+/**
+ * Decomposition (BENCH_DECOMPOSE=1): raw undici plus one piece of Steadfast's per-call path
+ * at a time, to see which piece costs what. Each adds to the previous one.
+ */
+class LightSignal {
+  aborted = false;
+  reason: unknown;
+  readonly #listeners: (() => void)[] = [];
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.#listeners.indexOf(listener);
+    if (i >= 0) this.#listeners.splice(i, 1);
+  }
+}
+
+class BodyBackedResponse extends Response {
+  readonly #body: { text(): Promise<string> };
+  constructor(body: { text(): Promise<string> }, status: number) {
+    super(null, { status });
+    this.#body = body;
+  }
+  override text(): Promise<string> {
+    return this.#body.text();
+  }
+}
+
+function decompositionStep(
+  name: string,
+  steps: { url?: boolean; timer?: boolean; signal?: boolean; response?: boolean },
+): Contender {
+  return {
+    name,
+    async setup(url) {
+      const pool = new Pool(url, { connections: CONNECTIONS });
+      const base = new URL(url);
+      return {
+        call: async () => {
+          let path = '/x';
+          if (steps.url) {
+            const target = new URL('/x', base);
+            const ctx = {
+              url: target,
+              origin: target.origin,
+              path: target.pathname + target.search,
+              headers: {},
+              slots: new Map(),
+              deadline: performance.now() + 30_000,
+            };
+            path = ctx.path;
+          }
+          const timer = steps.timer ? setTimeout(() => {}, 10_000) : undefined;
+          let res: Awaited<ReturnType<Pool['request']>>;
+          try {
+            res = await pool.request({
+              method: 'GET',
+              path,
+              ...(steps.signal ? { signal: new LightSignal() as unknown as AbortSignal } : {}),
+            });
+          } finally {
+            clearTimeout(timer);
+          }
+          return steps.response
+            ? new BodyBackedResponse(res.body, res.statusCode).text()
+            : res.body.text();
+        },
+        close: () => pool.close(),
+      };
+    },
+  };
+}
+
+export const DECOMPOSITION: Contender[] = [
+  undiciContender,
+  decompositionStep('+ new URL() and a context object per call', { url: true }),
+  decompositionStep('+ attempt timer (setTimeout/clearTimeout)', { url: true, timer: true }),
+  decompositionStep('+ a (light) signal passed to undici', {
+    url: true,
+    timer: true,
+    signal: true,
+  }),
+  decompositionStep('+ a Response subclass reading undici’s body', {
+    url: true,
+    timer: true,
+    signal: true,
+    response: true,
+  }),
+  steadfastBareContender,
+  steadfastContender,
+];
+
 export const ALL_CONTENDERS: Contender[] = [
   undiciContender,
   steadfastContender,
@@ -321,9 +415,10 @@ async function main(): Promise<void> {
     warmup: Number(env.BENCH_WARMUP ?? 3_000),
   };
   const only = env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
+  const pool = env.BENCH_DECOMPOSE === '1' ? DECOMPOSITION : ALL_CONTENDERS;
   const contenders = only
-    ? ALL_CONTENDERS.filter((c) => only.some((o) => c.name.toLowerCase().includes(o)))
-    : ALL_CONTENDERS;
+    ? pool.filter((c) => only.some((o) => c.name.toLowerCase().includes(o)))
+    : pool;
   const { rows, pinned } = await runMacro(contenders, options);
   const header = `Macro (loopback): ${options.requests} requests × ${options.rounds} rounds per client, concurrency ${options.concurrency}, warm-up ${options.warmup}; server in another process${pinned ? ', server on CPU 0, client on CPU 1 (taskset)' : ''}. Node ${process.version}.`;
   process.stdout.write(`\n${header}\n\n${table(rows)}\n`);
