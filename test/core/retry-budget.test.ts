@@ -63,6 +63,29 @@ describe('retry budget', () => {
     expect(events.giveUps.filter((e) => e.reason === 'budget_exhausted')).toHaveLength(0);
   });
 
+  it('lets a lone call use all its retries at low traffic (the floor)', async () => {
+    const server = await h.server([
+      { status: 503 },
+      { status: 503 },
+      { status: 503 },
+      { status: 200 },
+    ]);
+    const client = h.client(server.url, {
+      retry: {
+        ...FAST_RETRY,
+        maxRetries: 3,
+        budget: { ratio: 0.2, minRetriesPerSecond: 10, windowMs: 10_000 },
+      },
+      circuitBreaker: false,
+    });
+    const events = recordEvents(client);
+
+    const res = await client.fetch('/x');
+
+    expect(res.status).toBe(200);
+    expect(events.retries).toHaveLength(3);
+  });
+
   it('says why on an error outcome: RetryBudgetExhaustedError, or the last error with a budget_exhausted give-up', async () => {
     const server = await h.server(() => 'reset');
     const client = h.client(server.url, {
