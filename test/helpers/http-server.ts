@@ -10,15 +10,17 @@
  *
  * Each request consumes the next entry of the script; once the script is used up every
  * request gets `fallback` (default: `200 ok`). A script may also be a function of the
- * recorded request and its 0-based index. An entry is one of:
- * - `{ status, headers, body, delayMs }`: answer after `delayMs` (default 200, no delay);
- *   with `holdOpen: true` the body is sent but the response never ends (a stalled body);
+ * recorded request and its 0-based index (counted from the last `setScript()`). An entry is one of:
+ * - `{ status, headers, body, delayMs }`: answer `status` (default 200) after `delayMs`
+ *   (default 0); with `holdOpen: true` the body is sent but the response never ends;
+ *   `setScript()` swaps the script mid-test (e.g. a server that recovers);
  * - `'reset'`: read the request, then destroy the socket (the client sees a reset);
  * - `'hang'`: read the request and never answer (until the client gives up or `close()`).
  *
  * Every request is recorded in `requests` as soon as its headers arrive (so a request
  * that hangs is counted); `body` fills in when the body has been read, and `complete`
  * tells whether the body arrived whole (false when the client cut it off mid-body).
+ * `closedPort()` gives a port with nothing listening (connection refused).
  */
 import { once } from 'node:events';
 import {
