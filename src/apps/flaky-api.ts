@@ -4,7 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { bearerToken } from './bearer-token.js';
-import { drawFault } from './fault-draw.js';
+import {
+  drawFault,
+  KeyedDraws,
+  MAX_REQUEST_KEY_LENGTH,
+  PHASE_HEADER,
+  REQUEST_KEY_HEADER,
+} from './fault-draw.js';
 import { describeProfile, type FaultProfile, faultProfile } from './fault-profile.js';
 import { tokenFingerprint } from './fingerprint.js';
 import { adminRouter } from './flaky-api-admin.js';
@@ -38,8 +44,21 @@ export interface FlakyApiOptions {
   readonly adminToken: string;
   /** Scope a token needs for `/weatherforecast`; 403 `insufficient_scope` otherwise. Default: none. */
   readonly requiredScope?: string;
-  /** Seed of the fault and forecast RNG, for repeatable runs. Default: random. */
+  /**
+   * Seed of the fault, latency and forecast draws, for repeatable runs. Default: random.
+   * A request without `x-steadfast-request-key` draws from one stream shared by all such
+   * requests, in the order they arrive. A request with it draws from its own stream, seeded
+   * by (seed, key, n) where n is how many requests with that key came before: the same key
+   * sequence gives the same draws whatever the arrival order (see `KeyedDraws`).
+   */
   readonly seed?: number;
+  /**
+   * Fault profiles that a request may pick with `x-steadfast-phase: <index>` (a load test
+   * computes each call's phase from its scheduled start). Without this option the header is
+   * ignored; with it, a request without the header gets the current profile and an
+   * unknown index is refused with 400. Validated like `profile`. Default: none.
+   */
+  readonly phases?: readonly Partial<FaultProfile>[];
   /** Where to write one line per new token seen, profile change or revocation. Default: nowhere. */
   readonly log?: (line: string) => void;
 }
@@ -125,7 +144,10 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
   }
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => {});
-  const random = seededRandom(options.seed);
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+  const sharedRandom = seededRandom(seed);
+  const keyed = new KeyedDraws(seed);
+  const phases = options.phases?.map((phase) => faultProfile(phase));
   const introspector = new TokenIntrospector(options.introspection);
   const closing = new AbortController();
   // Every delayed request listens on it: many at once is normal, not a leak.
@@ -204,7 +226,30 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
   app.get('/weatherforecast', async (req, res) => {
     counters.requests += 1;
     res.on('finish', () => countStatus(String(res.statusCode)));
-    const current = profile;
+    let current = profile;
+    if (phases) {
+      const phase = req.get(PHASE_HEADER);
+      if (phase !== undefined) {
+        const index = /^\d{1,6}$/.test(phase) ? Number(phase) : -1;
+        const chosen = phases[index];
+        if (!chosen) {
+          res
+            .status(400)
+            .json({ error: `${PHASE_HEADER} must be a phase index below ${phases.length}` });
+          return;
+        }
+        current = chosen;
+      }
+    }
+    const key = req.get(REQUEST_KEY_HEADER);
+    if (key !== undefined && key.length > MAX_REQUEST_KEY_LENGTH) {
+      res.status(400).json({
+        error: `${REQUEST_KEY_HEADER} is longer than ${MAX_REQUEST_KEY_LENGTH} characters`,
+      });
+      return;
+    }
+    // Drawn before the down check: n counts every request of the key, so it is the attempt.
+    const random = key === undefined ? sharedRandom : keyed.next(key);
     if (current.down) {
       counters.injected.down += 1;
       res.status(503).json({ error: 'service unavailable (hard down)' });

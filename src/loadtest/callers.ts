@@ -1,4 +1,5 @@
 import { Agent } from 'undici';
+import { PHASE_HEADER, REQUEST_KEY_HEADER } from '../apps/fault-draw.js';
 import { clientCredentials } from '../auth/index.js';
 import { redisTokenStore } from '../auth/store/redis.js';
 import { createClient, type SteadfastClient } from '../client.js';
@@ -9,7 +10,7 @@ import {
   isTokenUnavailableError,
 } from '../errors.js';
 import { errorTypeOf } from '../http/classify.js';
-import { seededRandom } from '../strategies/chaos/index.js';
+import { currentCall, perCallRandom, withCall } from './call-scope.js';
 import { NaiveClient } from './naive.js';
 import { mergeOptions, presetOptions, scaledAttemptTimeoutMs } from './policies.js';
 import type { Recorder } from './recorder.js';
@@ -22,9 +23,17 @@ export interface CallResult {
   readonly outcome: string;
 }
 
+/** Which call of the run this is. */
+export interface CallInfo {
+  /** Its number in the run (the schedule slot in the open model), across worker processes. */
+  readonly index: number;
+  /** When it was due, in ms since the run's start (closed model: when it started). */
+  readonly intendedStartMs: number;
+}
+
 /** Something that makes one call of the load, by some policy. */
 export interface Caller {
-  call(signal: AbortSignal): Promise<CallResult>;
+  call(signal: AbortSignal, call: CallInfo): Promise<CallResult>;
   close(): Promise<void>;
 }
 
@@ -48,7 +57,61 @@ export interface CallerSetup {
   readonly seed: number;
   readonly timeFactor: number;
   readonly overrides: Record<string, unknown>;
+  /**
+   * Send `x-steadfast-request-key: <call index>` with every attempt of a call, so the demo
+   * API draws each attempt's fault from (seed, call, attempt). Default: false.
+   */
+  readonly requestKeys?: boolean;
+  /**
+   * Start of each fault phase (ms since the run's start). With two or more, every attempt
+   * carries `x-steadfast-phase: <index>`: the phase of the call's intended start plus the
+   * retry delays (backoff, `Retry-After`) it waited before this attempt. Not the wall clock:
+   * the phase of an attempt is then a function of (seed, call, attempt) too.
+   */
+  readonly phaseStartsMs?: readonly number[];
   readonly recorder: Recorder;
+}
+
+/**
+ * The headers that make an attempt's faults reproducible: the call's key (the same on every
+ * attempt: set once per call, the SDK re-sends the call's headers) and the attempt's phase,
+ * that of the call's intended start plus the retry delays waited so far.
+ * `undefined` when there is nothing to send.
+ */
+export function callHeaders(
+  setup: Pick<CallerSetup, 'requestKeys' | 'phaseStartsMs'>,
+): ((call: CallInfo, waitedMs: number) => Record<string, string>) | undefined {
+  const starts = setup.phaseStartsMs ?? [];
+  const keys = setup.requestKeys === true;
+  if (!keys && starts.length < 2) return undefined;
+  return (call, waitedMs) => {
+    const headers: Record<string, string> = {};
+    if (keys) headers[REQUEST_KEY_HEADER] = String(call.index);
+    if (starts.length >= 2) {
+      headers[PHASE_HEADER] = String(phaseAt(starts, call.intendedStartMs + waitedMs));
+    }
+    return headers;
+  };
+}
+
+/** Index of the phase that `t` falls in: the last one starting at or before `t`. */
+export function phaseAt(startsMs: readonly number[], t: number): number {
+  let index = 0;
+  for (let i = 1; i < startsMs.length; i++) if (startsMs[i]! <= t) index = i;
+  return index;
+}
+
+/**
+ * Chaos (from `--override`) draws, like the retry jitter, from a stream per call, seeded by
+ * its own `seed` or the run's: each attempt's draws are then the same in every run.
+ */
+function withPerCallChaos(overrides: Record<string, unknown>, seed: number) {
+  const chaos = overrides.chaos;
+  if (typeof chaos !== 'object' || chaos === null || Array.isArray(chaos)) return overrides;
+  const bag = chaos as Record<string, unknown>;
+  if ('random' in bag) return overrides;
+  const chaosSeed = typeof bag.seed === 'number' ? bag.seed : seed;
+  return { ...overrides, chaos: { ...bag, random: perCallRandom(chaosSeed, 'chaos') } };
 }
 
 /** Build the caller of a policy: the SDK with a preset, or the naive hand-rolled pattern. */
@@ -85,9 +148,9 @@ function sdkCaller(setup: CallerSetup, policy: Exclude<PolicyName, 'naive'>): Ca
       baseUrl: url.origin,
       ...(auth ? { auth } : {}),
       telemetry: { metrics: false, tracing: false },
-      ...presetOptions(policy, setup.timeFactor, seededRandom(setup.seed)),
+      ...presetOptions(policy, setup.timeFactor, perCallRandom(setup.seed, 'jitter')),
     },
-    setup.overrides,
+    withPerCallChaos(setup.overrides, setup.seed),
   ) as unknown as ClientOptions;
   const client: SteadfastClient = createClient(options);
   const { events } = client;
@@ -96,17 +159,31 @@ function sdkCaller(setup: CallerSetup, policy: Exclude<PolicyName, 'naive'>): Ca
     recorder.attempt(e.errorType ?? status ?? '_OTHER');
   });
   events.retry.event((e) => recorder.retry(e.reason, e.delayMs, e.delaySource));
+  const starts = setup.phaseStartsMs ?? [];
+  if (starts.length >= 2) {
+    // The re-send that follows belongs to the phase after the wait, on the call's own clock.
+    events.retry.event((e) => {
+      const call = currentCall();
+      if (call === undefined) return;
+      call.waitedMs += e.delayMs;
+      e.ctx.headers[PHASE_HEADER] = String(phaseAt(starts, call.intendedStartMs + call.waitedMs));
+    });
+  }
   events.reauthorize.event((e) => {
     if (e.resent) recorder.retry('401', 0, 'reauthorize');
   });
   events.breakerTransition.event((e) => recorder.breaker(e.origin, e.from, e.to));
   auth?.tokenEvents.fetchStart.event(() => recorder.tokenFetch());
   const path = url.pathname + url.search;
+  const headersOf = callHeaders(setup);
 
   return {
-    async call(signal) {
+    async call(signal, call) {
       try {
-        const res = await client.fetch(path, { signal });
+        const headers = headersOf?.(call, 0);
+        const res = await withCall(String(call.index), call.intendedStartMs, () =>
+          client.fetch(path, headers ? { signal, headers } : { signal }),
+        );
         await res.arrayBuffer();
         return { ok: res.status >= 200 && res.status < 300, outcome: String(res.status) };
       } catch (error) {
@@ -125,6 +202,7 @@ function errorOutcome(error: unknown): string {
 }
 
 function naiveCaller(setup: CallerSetup): Caller {
+  const headersOf = callHeaders(setup);
   const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 4_000 });
   const naive = new NaiveClient({
     url: setup.url,
@@ -132,14 +210,17 @@ function naiveCaller(setup: CallerSetup): Caller {
     retries: 3,
     delayMs: 10_000 * setup.timeFactor, // 10 s × f, as in the pattern it imitates
     attemptTimeoutMs: scaledAttemptTimeoutMs(setup.timeFactor), // as the SDK presets'
-    random: seededRandom(setup.seed),
+    random: perCallRandom(setup.seed, 'jitter'),
     dispatcher,
     onAttempt: (outcome) => setup.recorder.attempt(outcome),
     onRetry: (reason, delayMs) => setup.recorder.retry(reason, delayMs, 'backoff'),
     onTokenFetch: () => setup.recorder.tokenFetch(),
   });
   return {
-    call: (signal) => naive.call(signal),
+    call: (signal, call) =>
+      withCall(String(call.index), call.intendedStartMs, () =>
+        naive.call(signal, headersOf && ((waitedMs) => headersOf(call, waitedMs))),
+      ),
     close: () => dispatcher.close(),
   };
 }

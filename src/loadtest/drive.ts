@@ -12,13 +12,21 @@ export interface DrivePlan {
   readonly calls: number | undefined;
   /** Calls already running beyond which a scheduled call is skipped (open model). */
   readonly maxInflight: number;
+  /**
+   * Numbering of this process's calls: its k-th call (from 0, skipped calls included) is
+   * call `first + k * step` of the run. Worker i of N: `{ first: i, step: N }`.
+   * Default: `{ first: 0, step: 1 }`.
+   */
+  readonly callIndex?: { readonly first: number; readonly step: number };
 }
 
 /**
  * Drive calls through `caller` until the plan is done or `stop` aborts, then wait for the
  * calls in flight (a stop aborts them too). Open model: call i is due at i / rate; its latency
  * is measured from that intended start, so a stall is charged to every call it delayed
- * (no coordinated omission). Closed model: `concurrency` loops back to back.
+ * (no coordinated omission). Closed model: `concurrency` loops back to back. Each call gets
+ * its index (the schedule slot in the open model) and intended start: what makes its faults
+ * reproducible.
  */
 export async function drive(
   caller: Caller,
@@ -27,16 +35,20 @@ export async function drive(
   stop: AbortSignal,
 ): Promise<void> {
   // Every call in flight listens to `stop` (it is their AbortSignal): thousands is normal.
-  setMaxListeners(0, stop);
+  // Infinity, not 0: on Node 20, `getMaxListeners` (which the SDK calls on a caller's signal)
+  // throws for an EventTarget whose limit is 0, and the first call would fail.
+  setMaxListeners(Number.POSITIVE_INFINITY, stop);
   const inflight = new Set<Promise<void>>();
   const exhausted = (started: number, at: number) =>
     stop.aborted ||
     (plan.calls !== undefined && started >= plan.calls) ||
     (plan.durationMs !== undefined && at >= plan.durationMs);
 
-  const fire = (intendedStart: number): Promise<void> => {
+  const first = plan.callIndex?.first ?? 0;
+  const step = plan.callIndex?.step ?? 1;
+  const fire = (k: number, intendedStart: number): Promise<void> => {
     recorder.inflight++;
-    const run = caller.call(stop).then(
+    const run = caller.call(stop, { index: first + k * step, intendedStartMs: intendedStart }).then(
       (result) => {
         recorder.inflight--;
         if (result.outcome === 'aborted') {
@@ -66,16 +78,16 @@ export async function drive(
         await sleepUnless(wait, stop);
         continue;
       }
-      started++;
+      const k = started++;
       if (inflight.size >= plan.maxInflight) recorder.raw.skipped++;
-      else fire(due);
+      else fire(k, due);
     }
   } else {
     let started = 0;
     const loop = async () => {
       while (!exhausted(started, recorder.now())) {
-        started++;
-        await fire(recorder.now());
+        const k = started++;
+        await fire(k, recorder.now());
       }
     };
     await Promise.all(Array.from({ length: plan.model.concurrency }, loop));

@@ -114,10 +114,15 @@ async function warmUp(config: LoadtestConfig): Promise<void> {
         recorder,
       });
       const never = new AbortController().signal;
-      setMaxListeners(0, never); // shared by the concurrent warm-up calls
+      // Shared by the concurrent warm-up calls. Infinity, not 0: see drive().
+      setMaxListeners(Number.POSITIVE_INFINITY, never);
       try {
         for (let round = 0; round < 5; round++) {
-          await Promise.all(Array.from({ length: 10 }, () => caller.call(never)));
+          await Promise.all(
+            Array.from({ length: 10 }, (_, i) =>
+              caller.call(never, { index: round * 10 + i, intendedStartMs: 0 }),
+            ),
+          );
         }
       } finally {
         await caller.close();
@@ -152,6 +157,10 @@ async function runPolicy(
       seed: config.seed,
       timeFactor: config.timeFactor,
       overrides: config.overrides,
+      // Each call names itself and its phase: its faults are a function of (seed, call, attempt).
+      requestKeys: demo !== undefined,
+      phaseStartsMs:
+        config.target.kind === 'demo' ? config.target.phases.map((p) => p.startMs) : undefined,
     };
     const plan: DrivePlan = {
       model: config.model,
@@ -225,7 +234,6 @@ async function runInProcess(
     inflight: recorder.inflight,
     elapsedMs: recorder.now(),
   });
-  demo?.startPhases();
   const sampler = sampleIdp(demo, idpSamples, idpBaseline, () => recorder.now());
   hooks.progress.start(label, plan, live);
   try {
@@ -295,9 +303,14 @@ async function runInWorkers(
           : { kind: 'closed' as const, concurrency: share(plan.model.concurrency, i)! };
       const message: ToWorker = {
         type: 'start',
-        // Each worker its own jitter seed, so workers do not retry in lockstep.
-        setup: { ...setup, seed: setup.seed + i },
-        plan: { ...plan, model, calls: share(plan.calls, i) },
+        // One seed for all: jitter and chaos draw per call, keyed by the run-wide call index.
+        setup,
+        plan: {
+          ...plan,
+          model,
+          calls: share(plan.calls, i),
+          callIndex: { first: i, step: workers },
+        },
         epochStartMs,
       };
       child.send(message);
@@ -310,7 +323,6 @@ async function runInWorkers(
     hooks.stop.addEventListener('abort', onStop, { once: true });
     const wait = epochStartMs - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    demo?.startPhases();
     const sampler = sampleIdp(demo, idpSamples, idpBaseline, () => recorderClock.now());
     const figures = (): LiveFigures => ({
       calls: live.reduce((a, w) => a + w.calls, 0),

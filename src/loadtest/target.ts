@@ -6,18 +6,20 @@ const WORKER = { clientId: 'loadtest-worker', clientSecret: 'loadtest-worker-sec
 const RESOURCE_SERVER = { clientId: 'weather-api', clientSecret: 'weather-api-secret' };
 const SCOPE = 'weather.read';
 
-/** The demo target of one run: a real IdP and the flaky API, with phases on a timer. */
+/**
+ * The demo target of one run: a real IdP and the flaky API. The API knows the run's phases;
+ * each request names its phase (`x-steadfast-phase`, from the call's schedule) and its
+ * call (`x-steadfast-request-key`), so which call meets which fault does not depend on timing.
+ */
 export interface DemoTarget {
   readonly url: string;
   readonly auth: { tokenUrl: string; clientId: string; clientSecret: string; scope: string };
   readonly idp: Idp;
   readonly api: FlakyApi;
-  /** Start switching profiles at each phase's start, relative to now. */
-  startPhases(): void;
   close(): Promise<void>;
 }
 
-/** Start a fresh IdP and flaky API (fresh counters, the fault RNG seeded with `seed`). */
+/** Start a fresh IdP and flaky API (fresh counters, the fault draws seeded with `seed`). */
 export async function startDemoTarget(phases: readonly Phase[], seed: number): Promise<DemoTarget> {
   const idp = await startIdp({
     clients: [
@@ -37,25 +39,19 @@ export async function startDemoTarget(phases: readonly Phase[], seed: number): P
       adminToken: 'loadtest-admin-token-0123456789',
       requiredScope: SCOPE,
       profile: phases[0]?.profile ?? { name: 'healthy' },
+      ...(phases.length > 1 ? { phases: phases.map((phase) => phase.profile) } : {}),
       seed,
     });
   } catch (error) {
     await idp.close();
     throw error;
   }
-  const timers: NodeJS.Timeout[] = [];
   return {
     url: `${api.url}/weatherforecast`,
     auth: { tokenUrl: idp.tokenEndpoint, ...WORKER, scope: SCOPE },
     idp,
     api,
-    startPhases() {
-      for (const phase of phases.slice(1)) {
-        timers.push(setTimeout(() => api.setProfile(phase.profile), phase.startMs));
-      }
-    },
     async close() {
-      for (const timer of timers) clearTimeout(timer);
       await api.close();
       await idp.close();
     },
