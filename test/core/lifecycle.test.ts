@@ -76,7 +76,8 @@ describe('close()', () => {
     expect(leftovers).toEqual([]);
     expect(run.timedOut).toBe(false);
     expect(run.code).toBe(0);
-    expect(run.exitAfterReportMs).toBeLessThan(2000);
+    // Generous for a loaded CI machine; the timers this guards against run for 60 s.
+    expect(run.exitAfterReportMs).toBeLessThan(5_000);
   });
 
   it('closes its keep-alive connections', async () => {

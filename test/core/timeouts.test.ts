@@ -104,8 +104,8 @@ describe('total timeout (deadline)', () => {
     const server = await h.server(() => ({ status: 503, body: 'down' }));
     const client = h.client(server.url, {
       retry: { ...FAST_RETRY, baseDelayMs: 5_000 },
-      totalTimeoutMs: 1_000,
-      attemptTimeoutMs: 500,
+      totalTimeoutMs: 3_000,
+      attemptTimeoutMs: 1_000,
     });
     const events = recordEvents(client);
 
@@ -116,6 +116,7 @@ describe('total timeout (deadline)', () => {
     expect(await res.text()).toBe('down');
     expect(server.requests).toHaveLength(1);
     expect(events.giveUps.map((e) => e.reason)).toEqual(['deadline']);
-    expect(performance.now() - started).toBeLessThan(900);
+    // Well before the 3 s deadline: it did not wait for it either.
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
