@@ -130,6 +130,25 @@ describe('the client speaks fetch', () => {
     expect(await res.text()).toBe('');
   });
 
+  it('goes through undici, not global fetch (which costs several times more CPU)', async () => {
+    const server = await h.server();
+    const client = h.client(server.url);
+    const realFetch = globalThis.fetch;
+    let globalFetchCalls = 0;
+    globalThis.fetch = (...args: Parameters<typeof fetch>) => {
+      globalFetchCalls++;
+      return realFetch(...args);
+    };
+    try {
+      await (await client.fetch('/x')).text();
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+
+    expect(server.requests).toHaveLength(1);
+    expect(globalFetchCalls).toBe(0);
+  });
+
   it('reuses keep-alive connections across calls', async () => {
     const server = await h.server();
     const client = h.client(server.url);
