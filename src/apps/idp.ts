@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import Provider, { type ClientMetadata, type Configuration, errors } from 'oidc-provider';
 import { tokenFingerprint } from './fingerprint.js';
+import { IDP_ADMIN_PREFIX, idpAdminHandler, MIN_IDP_ADMIN_TOKEN_LENGTH } from './idp-admin.js';
 import { IdpStore } from './idp-store.js';
 
 /** One OAuth2 client the IdP knows. */
@@ -38,6 +39,11 @@ export interface IdpOptions {
    * token, requested or not. Default: none (tokens carry no audience).
    */
   readonly audience?: string;
+  /**
+   * Bearer token of the admin route `GET /admin/stats` (the {@link IdpStats} as JSON), at
+   * least 16 characters. Default: none (no admin route; `/admin/*` is not found).
+   */
+  readonly adminToken?: string;
   /** Where to write one line per token issued, revoked or refused. Default: nowhere. */
   readonly log?: (line: string) => void;
 }
@@ -67,6 +73,8 @@ export interface Idp {
   readonly tokenEndpoint: string;
   readonly introspectionEndpoint: string;
   readonly revocationEndpoint: string;
+  /** `GET` it with `Authorization: Bearer <adminToken>`; only when {@link IdpOptions.adminToken} is set. */
+  readonly statsEndpoint?: string;
   stats(): IdpStats;
   /** Revoke one access token. Resolves true when it was active. */
   revoke(accessToken: string): Promise<boolean>;
@@ -87,7 +95,8 @@ const DEFAULT_TTL_SECONDS = 300; // 5 min
  * Start a real OAuth2 authorization server (oidc-provider) for the demo and for tests:
  * client credentials grant, token introspection (RFC 7662) and revocation (RFC 7009),
  * opaque access tokens. Any confidential client may introspect; revocation is limited to
- * the token's own client unless a client has `mayRevokeAnyToken`.
+ * the token's own client unless a client has `mayRevokeAnyToken`. With an `adminToken`,
+ * `GET /admin/stats` (behind that bearer token) answers {@link Idp.stats} over HTTP.
  *
  * @example
  * const idp = await startIdp({ clients: [{ clientId: 'worker', clientSecret: 's3cret', scopes: ['weather.read'] }] });
@@ -109,9 +118,16 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
     tokensRevoked: 0,
   };
 
+  const stats = (): IdpStats => ({
+    ...counters,
+    activeTokens: store.liveIds(ACCESS_TOKEN_MODEL).length,
+  });
+  const admin = options.adminToken ? idpAdminHandler(options.adminToken, stats) : undefined;
+
   // The issuer must name the real port, known only after listen(): start the server first.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
+    if (admin?.(req, res)) return;
     countRequest(req, counters);
     if (handler) handler(req, res);
     else res.writeHead(503).end();
@@ -157,7 +173,8 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
     tokenEndpoint: `${listeningOn}${TOKEN_PATH}`,
     introspectionEndpoint: `${listeningOn}${INTROSPECTION_PATH}`,
     revocationEndpoint: `${listeningOn}${REVOCATION_PATH}`,
-    stats: () => ({ ...counters, activeTokens: store.liveIds(ACCESS_TOKEN_MODEL).length }),
+    ...(admin ? { statsEndpoint: `${listeningOn}${IDP_ADMIN_PREFIX}/stats` } : {}),
+    stats,
     revoke: revokeOne,
     async revokeAll() {
       let revoked = 0;
@@ -196,6 +213,15 @@ function validateOptions(options: IdpOptions, ttlSeconds: number): void {
       throw new TypeError(`startIdp: client "${client.clientId}" is listed twice`);
     }
     ids.add(client.clientId);
+  }
+  if (
+    options.adminToken !== undefined &&
+    (typeof options.adminToken !== 'string' ||
+      options.adminToken.length < MIN_IDP_ADMIN_TOKEN_LENGTH)
+  ) {
+    throw new TypeError(
+      `startIdp: \`adminToken\` must be at least ${MIN_IDP_ADMIN_TOKEN_LENGTH} characters`,
+    );
   }
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
     throw new RangeError(

@@ -64,6 +64,7 @@ describe('steadfast idp and flaky-api as processes', () => {
         { clientId: 'weather-api', clientSecret: 'api-secret', mayRevokeAnyToken: true },
       ]),
       IDP_TOKEN_TTL_SECONDS: '120',
+      IDP_ADMIN_TOKEN: 'idp-admin-token-0123456789',
     });
     const [, idpUrl] = await idp.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
 
@@ -104,6 +105,17 @@ describe('steadfast idp and flaky-api as processes', () => {
     expect(((await stats.json()) as { byStatus: Record<string, number> }).byStatus).toEqual({
       '200': 1,
     });
+    // the IdP's own counters, over its admin route: one token issued, introspected by the API
+    const idpStats = await fetch(`${idpUrl}/admin/stats`, {
+      headers: { authorization: 'Bearer idp-admin-token-0123456789' },
+    });
+    expect(idpStats.status).toBe(200);
+    expect(await idpStats.json()).toMatchObject({
+      tokenRequests: 1,
+      tokensIssued: 1,
+      activeTokens: 1,
+    });
+    expect((await fetch(`${idpUrl}/admin/stats`)).status).toBe(401);
 
     api.child.kill('SIGTERM');
     idp.child.kill('SIGTERM');
@@ -113,12 +125,23 @@ describe('steadfast idp and flaky-api as processes', () => {
     expect(logs).not.toContain(token);
     expect(logs).not.toContain('api-secret');
     expect(logs).not.toContain('worker-secret');
+    expect(logs).not.toContain('idp-admin-token-0123456789');
   }, 60_000);
 
   it('refuses bad configuration with exit code 2 and a message naming the setting', async () => {
     const noClients = steadfast(['idp'], { IDP_CLIENTS: '' });
     expect((await noClients.exited)[0]).toBe(2);
     expect(noClients.output()).toContain('no clients: set IDP_CLIENTS');
+
+    const shortAdminToken = steadfast(['idp', '--port', '0'], {
+      IDP_CLIENTS: JSON.stringify([{ clientId: 'worker', clientSecret: 'worker-secret' }]),
+      IDP_ADMIN_TOKEN: 'too-short',
+    });
+    expect((await shortAdminToken.exited)[0]).toBe(2);
+    expect(shortAdminToken.output()).toContain(
+      '--admin-token/IDP_ADMIN_TOKEN must be at least 16 characters',
+    );
+    expect(shortAdminToken.output()).not.toContain('too-short');
 
     const badProfile = steadfast(['flaky-api', '--port', '0'], {
       FLAKY_API_INTROSPECTION_URL: 'http://127.0.0.1:1/introspect',
@@ -162,5 +185,7 @@ describe('steadfast idp and flaky-api as processes', () => {
       expect((await help.exited)[0]).toBe(0);
       expect(help.output()).toContain(`Usage: steadfast ${commands[index]} [options]`);
     }
+    expect(runs[0]!.output()).toContain('IDP_ADMIN_TOKEN');
+    expect(runs[0]!.output()).toContain('GET /admin/stats');
   }, 60_000);
 });

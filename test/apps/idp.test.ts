@@ -249,3 +249,103 @@ describe('startIdp with a public issuer', () => {
     await expect(startIdp({ clients: [worker], issuer: 'idp:8081' })).rejects.toThrow(/issuer/);
   });
 });
+
+describe('startIdp with an admin token', () => {
+  const adminToken = 'idp-admin-token-0123456789';
+  let idp: Idp;
+
+  beforeAll(async () => {
+    idp = await startIdp({ clients: [worker, api], adminToken });
+  });
+  afterAll(async () => {
+    await idp?.close();
+  });
+
+  const getStats = (authorization?: string, method = 'GET', path = '/admin/stats') =>
+    fetch(`${idp.url}${path}`, {
+      method,
+      headers: authorization ? { authorization } : {},
+    });
+
+  it('answers GET /admin/stats with the counters stats() gives, after real token traffic', async () => {
+    expect(idp.statsEndpoint).toBe(`${idp.url}/admin/stats`);
+    const issued = await postForm(
+      idp.tokenEndpoint,
+      { grant_type: 'client_credentials', scope: 'weather.read' },
+      basic(worker.clientId, worker.clientSecret),
+    );
+    expect(issued.status).toBe(200);
+    const refused = await postForm(
+      idp.tokenEndpoint,
+      { grant_type: 'client_credentials' },
+      basic(worker.clientId, 'wrong-secret'),
+    );
+    expect(refused.status).toBe(401);
+    await postForm(
+      idp.revocationEndpoint,
+      { token: issued.body.access_token as string },
+      basic(api.clientId, api.clientSecret),
+    );
+
+    const res = await getStats(`Bearer ${adminToken}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as Record<string, number>;
+    expect(body).toEqual(idp.stats());
+    expect(body).toMatchObject({
+      tokenRequests: 2,
+      tokensIssued: 1,
+      tokenErrors: 1,
+      revocationRequests: 1,
+      tokensRevoked: 1,
+      activeTokens: 0,
+    });
+  });
+
+  it('refuses a missing or wrong admin token with 401, and a client secret is no admin token', async () => {
+    const before = idp.stats();
+    for (const authorization of [
+      undefined,
+      'Bearer wrong-admin-token-0123456789',
+      `Bearer ${adminToken}x`,
+      `Basic ${Buffer.from(`x:${adminToken}`).toString('base64')}`,
+      basic(api.clientId, api.clientSecret),
+    ]) {
+      const res = await getStats(authorization);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="idp-admin"');
+      expect(await res.json()).toEqual({ error: 'admin token required' });
+    }
+    // admin requests are not token-endpoint traffic
+    expect(idp.stats()).toEqual(before);
+  });
+
+  it('answers 404 for other admin paths and 405 for other methods, but only after the token', async () => {
+    const authorization = `Bearer ${adminToken}`;
+    expect((await getStats(authorization, 'GET', '/admin/tokens')).status).toBe(404);
+    expect((await getStats(undefined, 'GET', '/admin/tokens')).status).toBe(401);
+    const post = await getStats(authorization, 'POST');
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    // the OAuth2 endpoints are untouched
+    const discovery = await fetch(`${idp.url}/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+  });
+
+  it('has no admin route without an admin token, and refuses one shorter than 16 characters', async () => {
+    const plain = await startIdp({ clients: [worker] });
+    try {
+      expect(plain.statsEndpoint).toBeUndefined();
+      const res = await fetch(`${plain.url}/admin/stats`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      expect(res.status).toBe(404);
+    } finally {
+      await plain.close();
+    }
+    await expect(startIdp({ clients: [worker], adminToken: 'short' })).rejects.toThrow(
+      /adminToken/,
+    );
+    await expect(startIdp({ clients: [worker], adminToken: '' })).rejects.toThrow(/adminToken/);
+  });
+});

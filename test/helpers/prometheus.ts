@@ -102,6 +102,8 @@ export class PrometheusQueryError extends Error {
 export interface RunningPrometheus {
   readonly url: string;
   readonly port: number;
+  /** PID of the `prometheus` process (gone once `stop()` resolved). */
+  readonly pid: number;
   /** Instant query at `time` (Unix seconds; default now). Throws PrometheusQueryError. */
   query(expr: string, time?: number): Promise<QueryResult>;
   /** Exemplars of the series `expr` selects in [start, end] (Unix seconds). */
@@ -218,6 +220,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const running: RunningPrometheus = {
     url,
     port,
+    pid: child.pid ?? -1,
     async query(expr, time) {
       const params = new URLSearchParams({ query: expr });
       if (time !== undefined) params.set('time', String(time));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type IdpClientConfig, startIdp } from '../../apps/idp.js';
+import { MIN_IDP_ADMIN_TOKEN_LENGTH } from '../../apps/idp-admin.js';
 import type { CliCommand } from '../command.js';
 import { helpText, parseOptions, UsageError } from '../options.js';
 import { logLine, shutdownSignal } from '../signals.js';
@@ -47,6 +48,11 @@ const OPTIONS = {
     kind: 'string',
     env: 'IDP_AUDIENCE',
     description: 'Resource indicator tokens are issued for',
+  },
+  'admin-token': {
+    kind: 'secret',
+    env: 'IDP_ADMIN_TOKEN',
+    description: `Bearer token of GET /admin/stats, at least ${MIN_IDP_ADMIN_TOKEN_LENGTH} characters (default: no admin route)`,
   },
 } as const;
 
@@ -99,7 +105,10 @@ export const idpCommand: CliCommand = {
           'steadfast idp [options]',
           'A real OAuth2 authorization server (oidc-provider): client credentials grant,\n' +
             'introspection (/token/introspection) and revocation (/token/revocation).\n' +
-            'Prefer IDP_CLIENTS or --clients-file to --clients: flags show in `ps`.',
+            'With an admin token, GET /admin/stats (Authorization: Bearer <admin token>)\n' +
+            'answers the counters (tokensIssued, tokenRequests, ...) as JSON.\n' +
+            'Prefer IDP_CLIENTS or --clients-file to --clients, and IDP_ADMIN_TOKEN to\n' +
+            '--admin-token: flags show in `ps`.',
           OPTIONS,
         ),
       );
@@ -120,6 +129,12 @@ export const idpCommand: CliCommand = {
     } else {
       throw new UsageError('no clients: set IDP_CLIENTS, --clients-file or --clients');
     }
+    const adminToken = options['admin-token'];
+    if (adminToken !== undefined && adminToken.length < MIN_IDP_ADMIN_TOKEN_LENGTH) {
+      throw new UsageError(
+        `--admin-token/IDP_ADMIN_TOKEN must be at least ${MIN_IDP_ADMIN_TOKEN_LENGTH} characters`,
+      );
+    }
 
     const log = logLine('idp');
     const idp = await startIdp({
@@ -129,10 +144,11 @@ export const idpCommand: CliCommand = {
       accessTokenTtlSeconds: options['token-ttl-seconds'],
       ...(options.audience ? { audience: options.audience } : {}),
       ...(options.issuer ? { issuer: options.issuer } : {}),
+      ...(adminToken !== undefined ? { adminToken } : {}),
       log,
     });
     log(
-      `listening on ${idp.url} (token ${idp.tokenEndpoint}, ${clients.length} clients, token TTL ${options['token-ttl-seconds']} s)`,
+      `listening on ${idp.url} (token ${idp.tokenEndpoint}, ${clients.length} clients, token TTL ${options['token-ttl-seconds']} s${idp.statsEndpoint ? `, admin ${idp.statsEndpoint}` : ''})`,
     );
     const signal = await shutdownSignal();
     log(`${signal}: stopping (${JSON.stringify(idp.stats())})`);
