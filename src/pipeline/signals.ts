@@ -12,8 +12,20 @@ const raised = new WeakSet<AbortSignal>();
 export function onAbort(signal: AbortSignal, listener: () => void): () => void {
   if (!raised.has(signal)) {
     raised.add(signal);
-    if (getMaxListeners(signal) === defaultMaxListeners) setMaxListeners(0, signal);
+    if (ownerLeftDefaultLimit(signal)) setMaxListeners(0, signal);
   }
   signal.addEventListener('abort', listener, { once: true });
   return () => signal.removeEventListener('abort', listener);
+}
+
+/**
+ * True when nobody changed the signal's listener limit. Node 20's `getMaxListeners` throws
+ * for an AbortSignal whose limit was set to 0 (unlimited): that owner chose, so leave it.
+ */
+function ownerLeftDefaultLimit(signal: AbortSignal): boolean {
+  try {
+    return getMaxListeners(signal) === defaultMaxListeners;
+  } catch {
+    return false;
+  }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { closedPort } from '../helpers/http-server.js';
 import { FAST_RETRY, recordEvents, rejectionOf, useHarness } from './support.js';
@@ -375,5 +376,18 @@ describe('many calls backing off at once', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+});
+
+describe('a caller signal whose owner lifted the listener limit', () => {
+  const h2 = useHarness();
+  it('still works (Node 20 throws from getMaxListeners on such a signal)', async () => {
+    const server = await h2.server([{ status: 200, body: 'ok' }]);
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+
+    const res = await h2.client(server.url).fetch('/x', { signal: controller.signal });
+
+    expect(await res.text()).toBe('ok');
   });
 });
