@@ -75,6 +75,25 @@ export const steadfastContender: Contender = {
   },
 };
 
+/** The same full pipeline through `client.request()`: undici's response shape, no WHATWG Response. */
+export const steadfastRequestContender: Contender = {
+  name: 'Steadfast full pipeline, client.request()',
+  async setup(url) {
+    const client = createClient({
+      name: 'bench-request',
+      baseUrl: url,
+      telemetry: { metrics: false, tracing: false },
+    });
+    return {
+      call: async () => {
+        const res = await client.request('/x');
+        return res.body.text();
+      },
+      close: () => client.close(),
+    };
+  },
+};
+
 const steadfastBareContender: Contender = {
   name: 'Steadfast, retry + breaker off (diagnostic)',
   async setup(url) {
@@ -271,6 +290,7 @@ export const DECOMPOSITION: Contender[] = [
 export const ALL_CONTENDERS: Contender[] = [
   undiciContender,
   steadfastContender,
+  steadfastRequestContender,
   steadfastBareContender,
   undiciAsResponseContender,
   cockatielContender,
