@@ -244,17 +244,4 @@ function injectedBody(bytes: Buffer): WireResponse['body'] {
   });
 }
 
-/**
- * mulberry32: a small seedable PRNG so a chaos run repeats with the same seed.
- * Not for cryptography.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom } from '../../pipeline/seeded-random.js';
