@@ -11,10 +11,16 @@ export class AttemptBoundary implements Strategy {
 
   constructor(private readonly events: ClientEvents) {}
 
-  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+  execute(ctx: CallContext, next: Next): Promise<Outcome> {
     ctx.attempts++;
     const { attemptStart, attemptEnd } = this.events;
+    // Nobody listens (telemetry off): hand the promise through, no extra async frame.
     if (!attemptStart.hasListeners && !attemptEnd.hasListeners) return next(ctx);
+    return this.#observed(ctx, next);
+  }
+
+  async #observed(ctx: CallContext, next: Next): Promise<Outcome> {
+    const { attemptStart, attemptEnd } = this.events;
     const attempt = ctx.attempt;
     attemptStart.emit({ ctx, attempt });
     const startedAt = performance.now();

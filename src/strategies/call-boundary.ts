@@ -10,7 +10,14 @@ export class CallBoundary implements Strategy {
 
   constructor(private readonly events: ClientEvents) {}
 
-  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+  execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    const { callStart, callEnd } = this.events;
+    // Nobody listens (telemetry off): hand the promise through, no extra async frame.
+    if (!callStart.hasListeners && !callEnd.hasListeners) return next(ctx);
+    return this.#observed(ctx, next);
+  }
+
+  async #observed(ctx: CallContext, next: Next): Promise<Outcome> {
     const { callStart, callEnd } = this.events;
     if (callStart.hasListeners) callStart.emit({ ctx });
     const outcome = await next(ctx);
