@@ -54,6 +54,7 @@ const tpMax = Math.max(1, ...rows.map((r) => r.throughput));
 const height = TOP + rows.length * ROW_H + 40;
 const width = LABEL_W + 2 * (BAR_W + 80);
 const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">
+<title>Steadfast and its peers: client CPU per request and throughput, as ratios to raw undici</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="10" y="22" font-size="16" font-weight="bold">Loopback macro benchmark: ratios to raw undici in the same run (lower CPU, higher throughput is better)</text>
 <text x="10" y="42" fill="#555">${escapeXml(`${run.date} · Node ${run.node} · ${run.options.requests} requests × ${run.options.rounds} rounds · concurrency ${run.options.concurrency}`)}</text>
