@@ -1,27 +1,13 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/index.js';
 import { ClientEvents } from '../../src/pipeline/client-events.js';
 import { createTelemetry, renderMetrics } from '../../src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../src/telemetry/metrics/registry.js';
-import { type ScriptedServer, startScriptedServer } from '../helpers/http-server.js';
-import { parseExposition, sampleValue, setUpTracing, type Tracing } from './support.js';
+import { parseExposition, sampleValue, useTelemetryHarness } from './support.js';
 
-let tracing: Tracing;
-beforeAll(() => {
-  tracing = setUpTracing();
-});
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  tracing.reset();
-});
-
-async function server(script: Parameters<typeof startScriptedServer>[0]): Promise<ScriptedServer> {
-  const s = await startScriptedServer(script);
-  cleanups.push(() => s.close());
-  return s;
-}
+const h = useTelemetryHarness();
+const { server, onCleanup } = h;
 
 describe('circuit breaker decisions', () => {
   it('become span events and breaker metrics: transition to open, then short-circuited calls', async () => {
@@ -39,14 +25,14 @@ describe('circuit breaker decisions', () => {
         samplingDurationMs: 10_000,
         breakDurationMs: 60_000,
       },
-      telemetry: { tracing: { tracerProvider: tracing.provider }, metrics: { registry } },
+      telemetry: { tracing: { tracerProvider: h.tracing.provider }, metrics: { registry } },
     });
-    cleanups.push(() => client.close());
+    onCleanup(() => client.close());
 
     for (let i = 0; i < 4; i++) await (await client.fetch('/x')).arrayBuffer();
     await expect(client.fetch('/x')).rejects.toThrow(/circuit breaker/);
 
-    const calls = tracing.spans().filter((s) => s.kind === SpanKind.INTERNAL);
+    const calls = h.tracing.spans().filter((s) => s.kind === SpanKind.INTERNAL);
     expect(calls).toHaveLength(5);
     const transition = calls
       .flatMap((c) => c.events)
@@ -62,7 +48,7 @@ describe('circuit breaker decisions', () => {
     expect(rejected.attributes['steadfast.outcome']).toBe('rejected');
     expect(rejected.status.code).toBe(SpanStatusCode.ERROR);
     // A short-circuited attempt never reached the wire: no CLIENT span for it.
-    expect(tracing.spans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(4);
+    expect(h.tracing.spans().filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(4);
 
     const samples = parseExposition(await renderMetrics(registry, 'text'));
     const where = { client: 'fragile', server_address: '127.0.0.1' };
@@ -116,9 +102,9 @@ describe('concurrency limiter decisions', () => {
       name: 'narrow',
       baseUrl: api.url,
       concurrency: { limit: 1, queue: 0 },
-      telemetry: { tracing: { tracerProvider: tracing.provider }, metrics: { registry } },
+      telemetry: { tracing: { tracerProvider: h.tracing.provider }, metrics: { registry } },
     });
-    cleanups.push(() => client.close());
+    onCleanup(() => client.close());
 
     const first = client.fetch('/slow');
     await expect(client.fetch('/second')).rejects.toThrow();
@@ -140,7 +126,7 @@ describe('concurrency limiter decisions', () => {
         severity: 'error',
       }),
     ).toBe(1);
-    const rejected = tracing
+    const rejected = h.tracing
       .spans()
       .find((s) => s.attributes['error.type'] === 'concurrency_limited');
     expect(rejected?.kind).toBe(SpanKind.INTERNAL);
@@ -156,7 +142,7 @@ describe('a caller abort', () => {
       baseUrl: api.url,
       telemetry: { tracing: false, metrics: { registry } },
     });
-    cleanups.push(() => client.close());
+    onCleanup(() => client.close());
     const controller = new AbortController();
 
     const pending = client.fetch('/', { signal: controller.signal });

@@ -6,7 +6,7 @@ import { SpanKind } from '@opentelemetry/api';
 import express from 'express';
 import { Registry } from 'prom-client';
 import { request } from 'undici';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientCredentials } from '../../src/auth/client-credentials.js';
 import { createClient } from '../../src/index.js';
 import {
@@ -17,58 +17,21 @@ import {
 } from '../../src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../src/telemetry/metrics/registry.js';
 import { PACKAGE_VERSION } from '../../src/telemetry/version.js';
-import { type ScriptedServer, startScriptedServer } from '../helpers/http-server.js';
-import {
-  parseExposition,
-  sampleValue,
-  setUpTracing,
-  startTokenServer,
-  type TokenServer,
-  type Tracing,
-} from './support.js';
+import { FAST_RETRY, parseExposition, sampleValue, useTelemetryHarness } from './support.js';
 
-const FAST_RETRY = {
-  maxRetries: 3,
-  backoff: 'constant',
-  jitter: false,
-  baseDelayMs: 1,
-  budget: false,
-} as const;
-
-let tracing: Tracing;
-beforeAll(() => {
-  tracing = setUpTracing();
-});
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  tracing.reset();
-});
-
-async function server(
-  script: Parameters<typeof startScriptedServer>[0] = [],
-): Promise<ScriptedServer> {
-  const s = await startScriptedServer(script);
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function tokenServer(prefix: string): Promise<TokenServer> {
-  const t = await startTokenServer(prefix);
-  cleanups.push(() => t.close());
-  return t;
-}
+const h = useTelemetryHarness();
+const { server, onCleanup } = h;
+const tokenServer = (prefix: string) => h.tokenServer(prefix);
 
 function client(baseUrl: string, registry: MetricsRegistry, extra: Record<string, unknown> = {}) {
   const c = createClient({
     name: 'weather',
     baseUrl,
     retry: FAST_RETRY,
-    telemetry: { tracing: { tracerProvider: tracing.provider }, metrics: { registry } },
+    telemetry: { tracing: { tracerProvider: h.tracing.provider }, metrics: { registry } },
     ...extra,
   } as Parameters<typeof createClient>[0]);
-  cleanups.push(() => c.close());
+  onCleanup(() => c.close());
   return c;
 }
 
@@ -274,7 +237,7 @@ describe('metrics of a scripted run', () => {
 
     await (await weather.fetch('/forecast')).text();
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const attemptSpan = spans.find((s) => s.kind === SpanKind.CLIENT)!;
     const callSpan = spans.find((s) => s.kind === SpanKind.INTERNAL)!;
     const om = parseExposition(await renderMetrics(registry, 'openmetrics'));
@@ -386,7 +349,7 @@ describe('metricsRouter on Express 5', () => {
     else a.use(metricsRouter({ registry }));
     const http: Server = a.listen(0, '127.0.0.1');
     await once(http, 'listening');
-    cleanups.push(
+    onCleanup(
       () =>
         new Promise<void>((resolve) => {
           http.closeAllConnections();

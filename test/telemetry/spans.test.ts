@@ -1,57 +1,23 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientCredentials } from '../../src/auth/client-credentials.js';
 import { createClient } from '../../src/index.js';
-import { type ScriptedServer, startScriptedServer } from '../helpers/http-server.js';
-import {
-  parentIdOf,
-  setUpTracing,
-  startTokenServer,
-  type TokenServer,
-  type Tracing,
-} from './support.js';
+import { FAST_RETRY, parentIdOf, startTokenServer, useTelemetryHarness } from './support.js';
 
-const FAST_RETRY = {
-  maxRetries: 3,
-  backoff: 'constant',
-  jitter: false,
-  baseDelayMs: 1,
-  budget: false,
-} as const;
-
-let tracing: Tracing;
-beforeAll(() => {
-  tracing = setUpTracing();
-});
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  tracing.reset();
-});
-
-async function server(script: Parameters<typeof startScriptedServer>[0]): Promise<ScriptedServer> {
-  const s = await startScriptedServer(script);
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function tokenServer(): Promise<TokenServer> {
-  const t = await startTokenServer('tok-spans');
-  cleanups.push(() => t.close());
-  return t;
-}
+const h = useTelemetryHarness();
+const { server, onCleanup } = h;
+const tokenServer = () => h.tokenServer('tok-spans');
 
 function client(baseUrl: string, extra: Record<string, unknown> = {}) {
   const c = createClient({
     name: 'weather',
     baseUrl,
     retry: FAST_RETRY,
-    telemetry: { tracing: { tracerProvider: tracing.provider }, metrics: false },
+    telemetry: { tracing: { tracerProvider: h.tracing.provider }, metrics: false },
     ...extra,
   } as Parameters<typeof createClient>[0]);
-  cleanups.push(() => c.close());
+  onCleanup(() => c.close());
   return c;
 }
 
@@ -76,7 +42,7 @@ describe('spans of a call that meets 503, then 401, then 200', () => {
     const res = await weather.fetch('/forecast?city=Oslo', { operation: 'GET /forecast' });
     expect(await res.text()).toBe('sunny');
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const calls = spans.filter(
       (s) => s.kind === SpanKind.INTERNAL && s.name === 'weather GET /forecast',
     );
@@ -156,7 +122,7 @@ describe('spans of a call that meets 503, then 401, then 200', () => {
 
     await weather.fetch('/forecast');
 
-    const attempts = tracing
+    const attempts = h.tracing
       .spans()
       .filter((s) => s.kind === SpanKind.CLIENT)
       .sort(byStart);
@@ -173,14 +139,14 @@ describe('spans of a call that meets 503, then 401, then 200', () => {
   it("are children of the caller's active span", async () => {
     const api = await server([{ status: 200 }]);
     const weather = client(api.url);
-    const tracer = tracing.provider.getTracer('app');
+    const tracer = h.tracing.provider.getTracer('app');
 
     await tracer.startActiveSpan('handle request', async (parent) => {
       await weather.fetch('/forecast');
       parent.end();
     });
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const parent = spans.find((s) => s.name === 'handle request')!;
     const call = spans.find((s) => s.name === 'weather GET')!;
     expect(parentIdOf(call)).toBe(parent.spanContext().spanId);
@@ -199,7 +165,7 @@ describe('span status', () => {
     controller.abort();
     await expect(pending).rejects.toThrow();
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const call = spans.find((s) => s.kind === SpanKind.INTERNAL)!;
     const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)!;
     for (const span of [call, attempt]) {
@@ -215,7 +181,7 @@ describe('span status', () => {
 
     await expect(weather.fetch('/slow')).rejects.toThrow(/timeout/);
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const call = spans.find((s) => s.kind === SpanKind.INTERNAL)!;
     const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)!;
     expect(attempt.status.code).toBe(SpanStatusCode.ERROR);
@@ -233,7 +199,7 @@ describe('span status', () => {
 
     await expect(weather.fetch('/x')).rejects.toThrow();
 
-    const attempt = tracing.spans().find((s) => s.kind === SpanKind.CLIENT)!;
+    const attempt = h.tracing.spans().find((s) => s.kind === SpanKind.CLIENT)!;
     expect(attempt.status.code).toBe(SpanStatusCode.ERROR);
     expect(attempt.attributes['error.type']).toBe('ECONNREFUSED');
     expect(attempt.attributes['http.response.status_code']).toBeUndefined();
@@ -244,13 +210,13 @@ describe('token fetch spans', () => {
   it('link every call that waited on a fetch in flight to that fetch', async () => {
     const api = await server([]);
     const idp = await startTokenServer('tok-coalesce', 100);
-    cleanups.push(() => idp.close());
+    onCleanup(() => idp.close());
     const auth = clientCredentials({ tokenUrl: idp.url, clientId: 'linker', clientSecret: 'x' });
     const weather = client(api.url, { auth });
 
     await Promise.all([weather.fetch('/a'), weather.fetch('/b'), weather.fetch('/c')]);
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const fetches = spans.filter((s) => s.name === 'linker token fetch');
     expect(fetches).toHaveLength(1);
     expect(idp.issued).toHaveLength(1);
@@ -292,7 +258,7 @@ describe('token-endpoint request span', () => {
 
     await (await weather.fetch('/forecast')).text();
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const fetches = spans.filter((s) => s.name === 'poster token fetch');
     expect(fetches).toHaveLength(1);
     const fetch = fetches[0]!;
@@ -347,7 +313,7 @@ describe('token-endpoint request span', () => {
 
     await expect(weather.fetch('/forecast')).rejects.toThrow();
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const fetch = spans.find((s) => s.name === 'rejected token fetch')!;
     expect(fetch.attributes['error.type']).toBe('invalid_client');
     const children = spans.filter((s) => parentIdOf(s) === fetch.spanContext().spanId);
@@ -374,7 +340,7 @@ describe('token-endpoint request span', () => {
 
     await expect(weather.fetch('/forecast')).rejects.toThrow();
 
-    const spans = tracing.spans();
+    const spans = h.tracing.spans();
     const fetch = spans.find((s) => s.name === 'unreachable token fetch')!;
     expect(fetch.attributes['error.type']).toBe('ECONNREFUSED');
     const post = spans.find((s) => parentIdOf(s) === fetch.spanContext().spanId)!;
@@ -395,14 +361,14 @@ describe('tracing off', () => {
       baseUrl: api.url,
       telemetry: { tracing: false, metrics: false },
     });
-    cleanups.push(() => c.close());
+    onCleanup(() => c.close());
 
     await trace.getTracer('x').startActiveSpan('outer', async (s) => {
       await c.fetch('/');
       s.end();
     });
 
-    expect(tracing.spans().filter((s) => s.name.startsWith('quiet'))).toHaveLength(0);
+    expect(h.tracing.spans().filter((s) => s.name.startsWith('quiet'))).toHaveLength(0);
     expect(api.requests[0]?.headers.traceparent).toBeUndefined();
   });
 });

@@ -15,6 +15,8 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { afterEach, beforeAll } from 'vitest';
+import { type Script, type ScriptedServer, startScriptedServer } from '../helpers/http-server.js';
 
 export interface Tracing {
   readonly provider: BasicTracerProvider;
@@ -141,4 +143,50 @@ export function sampleValue(
     throw new Error(`${found.length} samples match ${name} ${JSON.stringify(labels)}`);
   }
   return found[0]?.value;
+}
+
+/** Retries that keep the suite fast: constant 1 ms, no jitter, no budget. */
+export const FAST_RETRY = {
+  maxRetries: 3,
+  backoff: 'constant',
+  jitter: false,
+  baseDelayMs: 1,
+  budget: false,
+} as const;
+
+/**
+ * The per-file harness of the telemetry tests: tracing set up once; after each test the
+ * servers, token servers and whatever was given to `onCleanup` are closed (last first) and
+ * the finished spans are dropped.
+ */
+export function useTelemetryHarness() {
+  let tracing: Tracing | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(() => {
+    tracing = setUpTracing();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    tracing?.reset();
+  });
+  const onCleanup = (cleanup: () => Promise<void>): void => {
+    cleanups.push(cleanup);
+  };
+  return {
+    get tracing(): Tracing {
+      if (!tracing) throw new Error('tracing is set up in beforeAll: use it inside a test');
+      return tracing;
+    },
+    onCleanup,
+    async server(script: Script = []): Promise<ScriptedServer> {
+      const server = await startScriptedServer(script);
+      onCleanup(() => server.close());
+      return server;
+    },
+    async tokenServer(prefix: string, delayMs = 0): Promise<TokenServer> {
+      const server = await startTokenServer(prefix, delayMs);
+      onCleanup(() => server.close());
+      return server;
+    },
+  };
 }
