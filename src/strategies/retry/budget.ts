@@ -27,9 +27,9 @@ export class RetryBudget {
     this.#currentBucket = Math.floor(this.now() / this.#bucketMs);
   }
 
-  /** Record a logical call (a deposit). */
-  recordCall(): void {
-    this.#calls[this.#rotate()]! += 1;
+  /** Record a logical call (a deposit); `at` is when it started, if the caller has the time already. */
+  recordCall(at?: number): void {
+    this.#calls[this.#rotate(at)]! += 1;
   }
 
   /** Take one retry from the budget; false when it is spent. */
@@ -47,8 +47,8 @@ export class RetryBudget {
   }
 
   /** Advance the ring to now, clearing buckets that left the window; returns the current index. */
-  #rotate(): number {
-    const bucket = Math.floor(this.now() / this.#bucketMs);
+  #rotate(at: number = this.now()): number {
+    const bucket = Math.floor(at / this.#bucketMs);
     const size = this.#calls.length;
     const elapsed = bucket - this.#currentBucket;
     if (elapsed > 0) {

@@ -52,7 +52,7 @@ export class Retry implements Strategy {
   }
 
   async execute(ctx: CallContext, next: Next): Promise<Outcome> {
-    this.#budget?.recordCall();
+    this.#budget?.recordCall(ctx.startedAt);
     let outcome = await next(ctx);
     let previousDelayMs = this.settings.baseDelayMs;
 
