@@ -3,23 +3,30 @@ import { AttemptSignal } from '../pipeline/attempt-signal.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import { abortedOutcome } from '../pipeline/outcomes.js';
 import { onAbort } from '../pipeline/signals.js';
+import { TimeoutQueue } from '../pipeline/timeout-queue.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 
 /**
  * Bounds one wire attempt by min(attempt timeout, time left to the deadline), up to the
  * response headers. It gives the transport one signal per attempt that fires on the
- * timeout or the caller's abort — one light `AttemptSignal` and one timer, no `AbortSignal.any()`.
+ * timeout or the caller's abort — one light `AttemptSignal`, no `AbortSignal.any()`. The
+ * attempt timeouts of a client share one timer (`TimeoutQueue`); only an attempt cut
+ * shorter by the deadline gets a timer of its own.
  */
 export class AttemptTimeout implements Strategy {
   readonly name = 'timeout';
+  readonly #timeouts: TimeoutQueue;
 
   constructor(
     private readonly attemptTimeoutMs: number,
     private readonly events: ClientEvents,
-  ) {}
+  ) {
+    this.#timeouts = new TimeoutQueue(attemptTimeoutMs);
+  }
 
   async execute(ctx: CallContext, next: Next): Promise<Outcome> {
-    const left = ctx.deadline - performance.now();
+    const now = performance.now();
+    const left = ctx.deadline - now;
     const kind = left < this.attemptTimeoutMs ? 'total' : 'attempt';
     const timeoutMs = kind === 'total' ? left : this.attemptTimeoutMs;
     const callerSignal = ctx.signal;
@@ -28,10 +35,12 @@ export class AttemptTimeout implements Strategy {
 
     const signal = new AttemptSignal();
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const onTimeout = () => {
       timedOut = true;
       signal.abort(new TimeoutError(ctx.method, ctx.url, kind, timeoutMs));
-    }, timeoutMs);
+    };
+    const pending = kind === 'attempt' ? this.#timeouts.add(onTimeout, now) : undefined;
+    const timer = pending ? undefined : setTimeout(onTimeout, timeoutMs);
     const forgetCaller = callerSignal
       ? onAbort(callerSignal, () => signal.abort(callerSignal.reason))
       : undefined;
@@ -44,7 +53,8 @@ export class AttemptTimeout implements Strategy {
       }
       return outcome;
     } finally {
-      clearTimeout(timer);
+      if (pending) this.#timeouts.cancel(pending);
+      else clearTimeout(timer);
       forgetCaller?.();
       ctx.attemptSignal = undefined;
     }
