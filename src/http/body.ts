@@ -71,10 +71,10 @@ class OneShotBody implements RequestBody {
 }
 
 /**
- * Normalise a fetch-style body once per call. Blobs are read into memory here (async),
- * so every attempt can send the same bytes.
+ * Normalise a fetch-style body once per call. Synchronous for every body except `FormData`
+ * and `Blob`, which are read into memory here (async), so every attempt can send the same bytes.
  */
-export async function normalizeBody(body: BodyInput): Promise<RequestBody> {
+export function normalizeBody(body: BodyInput): RequestBody | Promise<RequestBody> {
   if (body === null || body === undefined) return EMPTY;
   if (typeof body === 'string') return new StaticBody(body, 'text/plain;charset=UTF-8');
   if (body instanceof Uint8Array) return new StaticBody(body, undefined);
@@ -85,22 +85,28 @@ export async function normalizeBody(body: BodyInput): Promise<RequestBody> {
   if (body instanceof URLSearchParams) {
     return new StaticBody(body.toString(), 'application/x-www-form-urlencoded;charset=UTF-8');
   }
-  if (body instanceof FormData) {
-    // Encode once with the platform's multipart encoder; every attempt sends the same bytes
-    // with the same boundary (undici's `request` cannot take Node's global FormData).
-    const encoded = new Response(body);
-    return new StaticBody(
-      new Uint8Array(await encoded.arrayBuffer()),
-      encoded.headers.get('content-type') ?? undefined,
-    );
-  }
-  if (body instanceof Blob) {
-    return new StaticBody(new Uint8Array(await body.arrayBuffer()), body.type || undefined);
-  }
+  if (body instanceof FormData) return encodeFormData(body);
+  if (body instanceof Blob) return readBlob(body);
   if (typeof body === 'function') return new FactoryBody(body);
   if (body instanceof ReadableStream) return new OneShotBody(Readable.fromWeb(body as never));
   if (body instanceof Readable) return new OneShotBody(body);
   throw new TypeError(`Unsupported request body type: ${Object.prototype.toString.call(body)}`);
+}
+
+/**
+ * Encode once with the platform's multipart encoder; every attempt sends the same bytes with
+ * the same boundary (undici's dispatcher cannot take Node's global FormData).
+ */
+async function encodeFormData(form: FormData): Promise<RequestBody> {
+  const encoded = new Response(form);
+  return new StaticBody(
+    new Uint8Array(await encoded.arrayBuffer()),
+    encoded.headers.get('content-type') ?? undefined,
+  );
+}
+
+async function readBlob(blob: Blob): Promise<RequestBody> {
+  return new StaticBody(new Uint8Array(await blob.arrayBuffer()), blob.type || undefined);
 }
 
 /** A body that is known to be empty (GET without body). Avoids an async hop. */

@@ -12,11 +12,5 @@ export function abortedOutcome(ctx: CallContext): Outcome {
 /** Drain and drop a response the pipeline will not return (so its socket is reused). */
 export function discard(outcome: Outcome): void {
   if (outcome.kind !== 'response') return;
-  const body = outcome.response.body;
-  if (typeof body.dump === 'function') {
-    body.dump().catch(() => {});
-  } else {
-    body.on('error', () => {});
-    body.resume();
-  }
+  void outcome.response.body.dump();
 }

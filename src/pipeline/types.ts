@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
 import type { RequestBody } from '../http/body.js';
+import type { IncomingBody } from '../http/incoming-body.js';
 import type { AttemptSignal } from './attempt-signal.js';
 
 /** Headers as sent on the wire: lower-case names, one string value each. */
@@ -11,8 +11,8 @@ export interface WireResponse {
   /** The reason phrase of the status line, when the server sent one. */
   readonly statusText?: string;
   readonly headers: Record<string, string | string[] | undefined>;
-  /** The undici body stream. Strategies that discard a response must call `discard()`. */
-  readonly body: Readable & { dump?: () => Promise<void> };
+  /** The body as it arrives. Strategies that discard a response must call `discard()`. */
+  readonly body: IncomingBody;
 }
 
 /**

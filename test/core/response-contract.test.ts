@@ -3,6 +3,7 @@
  * is fetched with global `fetch` and with the client, and everything a caller can observe
  * on the two Responses is compared.
  */
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { ScriptedResponse } from '../helpers/http-server.js';
 import { useHarness } from './support.js';
@@ -144,5 +145,39 @@ describe('the Response matches what global fetch returns', () => {
 
     expect(ours.statusText).toBe(standard.statusText);
     await Promise.all([standard.text(), ours.text()]);
+  });
+
+  it('looks like a Response to the platform: type tag, no own properties, inspect', async () => {
+    const server = await h.server(() => ({ status: 200, body: 'x' }));
+    const client = h.client(server.url, { retry: false });
+
+    const standard = await fetch(`${server.url}/x`);
+    const ours = await client.fetch('/x');
+
+    expect(Object.prototype.toString.call(ours)).toBe(Object.prototype.toString.call(standard));
+    expect(Object.keys(ours)).toEqual(Object.keys(standard));
+    expect(JSON.stringify(ours)).toBe(JSON.stringify(standard));
+    expect(inspect(ours)).toMatch(/^Response \{[\s\S]*status: 200[\s\S]*ok: true/);
+    expect(await ours.text()).toBe(await standard.text());
+  });
+
+  it.each(answers)('for %s: the body as a stream reads the same bytes', async (_what, answer) => {
+    const server = await h.server(() => answer);
+    const client = h.client(server.url, { retry: false });
+
+    const standard = await fetch(`${server.url}/x`);
+    const ours = await client.fetch('/x');
+
+    const drain = async (res: Response) => {
+      if (res.body === null) return null;
+      const bytes: number[] = [];
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        expect(chunk).toBeInstanceOf(Uint8Array);
+        bytes.push(...chunk);
+      }
+      return bytes;
+    };
+    expect(await drain(ours)).toEqual(await drain(standard));
+    expect(ours.bodyUsed).toBe(standard.bodyUsed);
   });
 });

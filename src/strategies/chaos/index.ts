@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Readable } from 'node:stream';
+import { IncomingBody } from '../../http/incoming-body.js';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import { abortedOutcome } from '../../pipeline/outcomes.js';
-import type { CallContext, Next, Outcome, Strategy, WireResponse } from '../../pipeline/types.js';
+import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
 import type { ChaosFault, FaultRequest, ResolvedChaosOptions } from './types.js';
 
 export type { ChaosFault, ChaosOptions, FaultRequest, ResolvedChaosOptions } from './types.js';
@@ -212,36 +212,9 @@ function injectedResponse(status: number, headers: Record<string, string>): Outc
         'x-steadfast-chaos': INJECTED_HEADER_VALUE,
         ...headers,
       },
-      body: injectedBody(body),
+      body: IncomingBody.of(body, 'application/json'),
     },
   };
-}
-
-/**
- * A body stream shaped like undici's: a Node `Readable` with the fetch-style consumers
- * (`text`, `json`, `arrayBuffer`, `blob`, `bytes`) and `dump`, which the response wrapper
- * and `discard()` use.
- */
-function injectedBody(bytes: Buffer): WireResponse['body'] {
-  const stream = Readable.from([bytes]);
-  const consume = async (): Promise<Buffer> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  };
-  return Object.assign(stream, {
-    text: async () => (await consume()).toString('utf8'),
-    json: async () => JSON.parse((await consume()).toString('utf8')) as unknown,
-    arrayBuffer: async () => {
-      const b = await consume();
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-    },
-    bytes: async () => new Uint8Array(await consume()),
-    blob: async () => new Blob([new Uint8Array(await consume())]),
-    dump: async () => {
-      stream.resume();
-    },
-  });
 }
 
 export { seededRandom } from '../../pipeline/seeded-random.js';

@@ -1,0 +1,67 @@
+import type { RequestBody } from '../http/body.js';
+import type { AttemptSignal } from './attempt-signal.js';
+import type { CallContext, RetryStopReason, WireHeaders } from './types.js';
+
+/** What a call is made of, as the client resolved it from `fetch(input, init)`. */
+export interface CallInit {
+  readonly client: string;
+  readonly method: string;
+  /** The parsed URL when the client had to parse it; otherwise built from origin + path on demand. */
+  readonly url: URL | undefined;
+  readonly origin: string;
+  readonly path: string;
+  readonly operation: string;
+  readonly headers: WireHeaders;
+  readonly body: RequestBody;
+  readonly signal: AbortSignal | undefined;
+  readonly idempotent: boolean;
+}
+
+/**
+ * The client's `CallContext`: one per logical call. The two parts few calls need are built
+ * on first use — the `URL` object (errors and telemetry read it; the wire needs only `origin`
+ * and `path`) and the `slots` map (tracing and chaos use it).
+ */
+export class Call implements CallContext {
+  readonly client: string;
+  readonly method: string;
+  readonly origin: string;
+  readonly operation: string;
+  readonly path: string;
+  readonly headers: WireHeaders;
+  readonly body: RequestBody;
+  readonly signal: AbortSignal | undefined;
+  readonly idempotent: boolean;
+  readonly startedAt: number;
+  attemptSignal: AttemptSignal | undefined = undefined;
+  deadline = Number.POSITIVE_INFINITY;
+  attempt = 0;
+  attempts = 0;
+  retryStopReason: RetryStopReason | undefined = undefined;
+  #url: URL | undefined;
+  #slots: Map<symbol, unknown> | undefined;
+
+  constructor(init: CallInit) {
+    this.client = init.client;
+    this.method = init.method;
+    this.#url = init.url;
+    this.origin = init.origin;
+    this.operation = init.operation;
+    this.path = init.path;
+    this.headers = init.headers;
+    this.body = init.body;
+    this.signal = init.signal;
+    this.idempotent = init.idempotent;
+    this.startedAt = performance.now();
+  }
+
+  get url(): URL {
+    this.#url ??= new URL(this.origin + this.path);
+    return this.#url;
+  }
+
+  get slots(): Map<symbol, unknown> {
+    this.#slots ??= new Map();
+    return this.#slots;
+  }
+}
