@@ -9,6 +9,7 @@ interface Row {
   readonly name: string;
   readonly reqPerSec: number;
   readonly cpuUsPerReq: number;
+  readonly cpuPerRound: number[];
 }
 interface MacroRun {
   readonly date: string;
@@ -20,9 +21,15 @@ interface MacroRun {
 const here = new URL('.', import.meta.url);
 const run = JSON.parse(readFileSync(new URL('results/macro.json', here), 'utf8')) as MacroRun;
 const base = run.rows[0]!;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 const rows = run.rows.map((r) => ({
   name: r.name,
-  cpu: r.cpuUsPerReq / base.cpuUsPerReq,
+  // As bench/macro.ts reports it: each round's ratio to raw undici in that round, the median.
+  cpu: median(r.cpuPerRound.map((c, i) => c / base.cpuPerRound[i]!)),
   throughput: r.reqPerSec / base.reqPerSec,
 }));
 

@@ -4,14 +4,21 @@
  * alternating rounds, at a fixed concurrency.
  *
  *   node --import tsx bench/macro.ts            (or: npm run bench -- macro)
- *   BENCH_REQUESTS=10000 BENCH_ROUNDS=5 BENCH_CONCURRENCY=64 BENCH_ONLY=undici,steadfast
+ *   BENCH_REQUESTS=3000 BENCH_ROUNDS=15 BENCH_CONCURRENCY=64 BENCH_ONLY=undici,steadfast
  *   (BENCH_ONLY filters by name; ratios are to the first row, so keep `undici` in it.)
- *   BENCH_DECOMPOSE=1: raw undici plus Steadfast's per-call pieces one at a time, instead of
- *   the peers (short rounds resist noise: BENCH_REQUESTS=2000 BENCH_ROUNDS=30).
+ *   BENCH_DECOMPOSE=1: from raw undici to the full pipeline one layer at a time, instead of
+ *   the peers. BENCH_SERVER=node-http: the node:http server instead of the faster net one
+ *   (see bench/server.ts).
+ *
+ * Many short alternating rounds, and each round's ratio to raw undici in the same round
+ * (median over rounds): on this shared 2-core machine the CPU time of one request moves by
+ * ±30 % within seconds, and pairing rounds cancels the slow part of that drift.
  *
  * Reports requests/s, client CPU per request (`process.cpuUsage()` delta / requests), p50 and
  * p99 latency, and each figure as a ratio to raw undici. Telemetry is off for Steadfast here
  * (bench/telemetry.ts measures it on). Writes bench/results/macro.json too.
+ *
+ * It measures the built package (dist/): `npm run build` first (`npm run bench` does).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
@@ -30,8 +37,11 @@ import {
 } from 'cockatiel';
 import got from 'got';
 import ky from 'ky';
-import { Pool } from 'undici';
-import { createClient } from '../src/index.js';
+import { type Dispatcher, Pool } from 'undici';
+import { emptyBody } from '../dist/http/body.js';
+import { UndiciTransport } from '../dist/http/transport.js';
+import { createClient } from '../dist/index.js';
+import { Call } from '../dist/pipeline/call.js';
 import { pinSelfToCpu1, startBenchServer } from './server.js';
 
 /** One way of making a GET and reading its body. */
@@ -196,95 +206,105 @@ const kyContender: Contender = {
 };
 
 /**
- * Decomposition (BENCH_DECOMPOSE=1): raw undici plus one piece of Steadfast's per-call path
- * at a time, to see which piece costs what. Each adds to the previous one.
+ * Decomposition (BENCH_DECOMPOSE=1): from raw undici to Steadfast's full pipeline, one layer
+ * at a time, to see which layer costs what. Each row adds to the previous one.
  */
-class LightSignal {
-  aborted = false;
-  reason: unknown;
-  readonly #listeners: (() => void)[] = [];
-  addEventListener(_type: 'abort', listener: () => void): void {
-    this.#listeners.push(listener);
+class CollectingHandler implements Dispatcher.DispatchHandler {
+  readonly #chunks: Buffer[] = [];
+  constructor(
+    private readonly resolve: (text: string) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+  onRequestStart(): void {}
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk);
   }
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.#listeners.indexOf(listener);
-    if (i >= 0) this.#listeners.splice(i, 1);
+  onResponseEnd(): void {
+    this.resolve(Buffer.concat(this.#chunks).toString('utf8'));
   }
-}
-
-class BodyBackedResponse extends Response {
-  readonly #body: { text(): Promise<string> };
-  constructor(body: { text(): Promise<string> }, status: number) {
-    super(null, { status });
-    this.#body = body;
-  }
-  override text(): Promise<string> {
-    return this.#body.text();
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.reject(error);
   }
 }
 
-function decompositionStep(
-  name: string,
-  steps: { url?: boolean; timer?: boolean; signal?: boolean; response?: boolean },
-): Contender {
-  return {
-    name,
-    async setup(url) {
-      const pool = new Pool(url, { connections: CONNECTIONS });
-      const base = new URL(url);
-      return {
-        call: async () => {
-          let path = '/x';
-          if (steps.url) {
-            const target = new URL('/x', base);
-            const ctx = {
-              url: target,
-              origin: target.origin,
-              path: target.pathname + target.search,
-              headers: {},
-              slots: new Map(),
-              deadline: performance.now() + 30_000,
-            };
-            path = ctx.path;
-          }
-          const timer = steps.timer ? setTimeout(() => {}, 10_000) : undefined;
-          let res: Awaited<ReturnType<Pool['request']>>;
-          try {
-            res = await pool.request({
-              method: 'GET',
-              path,
-              ...(steps.signal ? { signal: new LightSignal() as unknown as AbortSignal } : {}),
-            });
-          } finally {
-            clearTimeout(timer);
-          }
-          return steps.response
-            ? new BodyBackedResponse(res.body, res.statusCode).text()
-            : res.body.text();
-        },
-        close: () => pool.close(),
-      };
-    },
-  };
-}
+const dispatchContender: Contender = {
+  name: '+ undici dispatch() with a minimal handler instead of request()',
+  async setup(url) {
+    const pool = new Pool(url, { connections: CONNECTIONS });
+    const origin = new URL(url).origin;
+    return {
+      call: () =>
+        new Promise<string>((resolve, reject) => {
+          pool.dispatch(
+            { origin, method: 'GET', path: '/x' },
+            new CollectingHandler(resolve, reject),
+          );
+        }),
+      close: () => pool.close(),
+    };
+  },
+};
+
+const transportContender: Contender = {
+  name: "+ Steadfast's transport alone (handler, IncomingBody, a call context)",
+  async setup(url) {
+    const transport = new UndiciTransport({
+      dispatcher: undefined,
+      connectionsPerOrigin: CONNECTIONS,
+      keepAliveTimeoutMs: 4_000,
+      connectTimeoutMs: 10_000,
+    });
+    const origin = new URL(url).origin;
+    return {
+      call: async () => {
+        const ctx = new Call({
+          client: 'bench',
+          method: 'GET',
+          url: undefined,
+          origin,
+          path: '/x',
+          operation: 'GET',
+          headers: {},
+          body: emptyBody,
+          signal: undefined,
+          idempotent: true,
+        });
+        const outcome = await transport.execute(ctx);
+        if (outcome.kind === 'error') throw outcome.error;
+        return outcome.response.body.text();
+      },
+      close: () => transport.dispose(),
+    };
+  },
+};
+
+const steadfastBareRequestContender: Contender = {
+  name: '+ the client: limiter, deadline, attempt timeout (retry + breaker off), client.request()',
+  async setup(url) {
+    const client = createClient({
+      name: 'bench-bare-request',
+      baseUrl: url,
+      retry: false,
+      circuitBreaker: false,
+      telemetry: { metrics: false, tracing: false },
+    });
+    return {
+      call: async () => (await client.request('/x')).body.text(),
+      close: () => client.close(),
+    };
+  },
+};
 
 export const DECOMPOSITION: Contender[] = [
   undiciContender,
-  decompositionStep('+ new URL() and a context object per call', { url: true }),
-  decompositionStep('+ attempt timer (setTimeout/clearTimeout)', { url: true, timer: true }),
-  decompositionStep('+ a (light) signal passed to undici', {
-    url: true,
-    timer: true,
-    signal: true,
-  }),
-  decompositionStep('+ a Response subclass reading undici’s body', {
-    url: true,
-    timer: true,
-    signal: true,
-    response: true,
-  }),
-  steadfastBareContender,
-  steadfastContender,
+  dispatchContender,
+  transportContender,
+  steadfastBareRequestContender,
+  {
+    ...steadfastRequestContender,
+    name: '+ retry and breaker: the full pipeline, client.request()',
+  },
+  { ...steadfastContender, name: '+ a Response: the full pipeline, fetch() + text()' },
 ];
 
 export const ALL_CONTENDERS: Contender[] = [
@@ -378,15 +398,20 @@ export function table(rows: Summary[]): string {
   const base = rows[0]!;
   const f = (n: number, d = 2) => n.toFixed(d);
   const lines = [
-    '| client | CPU/req ÷ undici | same, median of per-round ratios | req/s ÷ undici | client CPU µs/req | req/s | p50 ms | p99 ms | CPU µs/req per round |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| client | CPU/req ÷ undici (median of per-round ratios) | ratio of median CPU/req | req/s ÷ undici | client CPU µs/req | req/s | p50 ms | p99 ms |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.name} | **${f(r.cpuUsPerReq / base.cpuUsPerReq)}** | ${f(median(r.cpuPerRound.map((c, i) => c / base.cpuPerRound[i]!)))} | **${f(r.reqPerSec / base.reqPerSec)}** | ${f(r.cpuUsPerReq, 1)} | ${Math.round(r.reqPerSec)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} | ${r.cpuPerRound.map((c) => c.toFixed(1)).join(', ')} |`,
+      `| ${r.name} | **${f(pairedRatio(r, base))}** | ${f(r.cpuUsPerReq / base.cpuUsPerReq)} | ${f(r.reqPerSec / base.reqPerSec)} | ${f(r.cpuUsPerReq, 1)} | ${Math.round(r.reqPerSec)} | ${f(r.p50Ms)} | ${f(r.p99Ms)} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** Each round's CPU/request over the baseline's in the same round; the median over rounds. */
+export function pairedRatio(row: Summary, base: Summary): number {
+  return median(row.cpuPerRound.map((c, i) => c / base.cpuPerRound[i]!));
 }
 
 /** Run `contenders` against one server process, alternating their order each round. */
@@ -429,8 +454,8 @@ export async function runMacro(
 async function main(): Promise<void> {
   const env = process.env;
   const options = {
-    requests: Number(env.BENCH_REQUESTS ?? 10_000),
-    rounds: Number(env.BENCH_ROUNDS ?? 5),
+    requests: Number(env.BENCH_REQUESTS ?? 3_000),
+    rounds: Number(env.BENCH_ROUNDS ?? 15),
     concurrency: Number(env.BENCH_CONCURRENCY ?? 64),
     warmup: Number(env.BENCH_WARMUP ?? 3_000),
   };

@@ -6,10 +6,12 @@
  *
  *   node --expose-gc --import tsx bench/memory.ts      (or: npm run bench -- memory)
  *   MEMORY_CALLS=200000 for a quicker look.
+ *
+ * It measures the built package (dist/): `npm run build` first (`npm run bench` does).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createClient } from '../src/index.js';
+import { createClient } from '../dist/index.js';
 import { measure } from './macro.js';
 import { startBenchServer } from './server.js';
 

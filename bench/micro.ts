@@ -8,6 +8,8 @@
  * Every candidate builds a fresh call context per call (as the client does), so the figure
  * over the baseline is the strategy's own cost. Reports ns per call (median of rounds) and
  * the overhead over the bare call.
+ *
+ * It measures the built package (dist/): `npm run build` first (`npm run bench` does).
  */
 import { pathToFileURL } from 'node:url';
 import {
@@ -22,17 +24,17 @@ import {
   wrap,
 } from 'cockatiel';
 import CircuitBreaker from 'opossum';
-import { resolveOptions } from '../src/config/validate.js';
-import { emptyBody } from '../src/http/body.js';
-import { ClientEvents } from '../src/pipeline/client-events.js';
-import { compose } from '../src/pipeline/compose.js';
-import { standardPipeline } from '../src/pipeline/standard.js';
-import type { CallContext, Next, Outcome, Strategy } from '../src/pipeline/types.js';
-import { AttemptTimeout } from '../src/strategies/attempt-timeout.js';
-import { PerOriginCircuitBreaker } from '../src/strategies/circuit-breaker.js';
-import { ConcurrencyLimiter } from '../src/strategies/concurrency-limiter.js';
-import { Deadline } from '../src/strategies/deadline.js';
-import { Retry } from '../src/strategies/retry/index.js';
+import { resolveOptions } from '../dist/config/validate.js';
+import { emptyBody } from '../dist/http/body.js';
+import { ClientEvents } from '../dist/pipeline/client-events.js';
+import { compose } from '../dist/pipeline/compose.js';
+import { standardPipeline } from '../dist/pipeline/standard.js';
+import type { CallContext, Next, Outcome, Strategy } from '../dist/pipeline/types.js';
+import { AttemptTimeout } from '../dist/strategies/attempt-timeout.js';
+import { PerOriginCircuitBreaker } from '../dist/strategies/circuit-breaker.js';
+import { ConcurrencyLimiter } from '../dist/strategies/concurrency-limiter.js';
+import { Deadline } from '../dist/strategies/deadline.js';
+import { Retry } from '../dist/strategies/retry/index.js';
 import { median } from './macro.js';
 
 const URL_ = new URL('http://127.0.0.1:8080/weather');

@@ -13,6 +13,8 @@
  * Sampled spans go to an exporter that drops them after the batch processor hands them
  * over (no network), so the figure is the SDK's and OpenTelemetry's in-process cost.
  * Writes bench/results/telemetry.json too.
+ *
+ * It measures the built package (dist/): `npm run build` first (`npm run bench` does).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -31,10 +33,10 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import { createClient } from '../src/index.js';
-import { type MetricsRegistry, renderMetrics } from '../src/telemetry/index.js';
-import { familiesFor } from '../src/telemetry/metrics/families.js';
-import { createOpenMetricsRegistry } from '../src/telemetry/metrics/registry.js';
+import { createClient } from '../dist/index.js';
+import { type MetricsRegistry, renderMetrics } from '../dist/telemetry/index.js';
+import { familiesFor } from '../dist/telemetry/metrics/families.js';
+import { createOpenMetricsRegistry } from '../dist/telemetry/metrics/registry.js';
 import { type Contender, median, runMacro, table, undiciContender } from './macro.js';
 
 /** Accepts every batch and drops it: the cost of exporting over the network is not ours. */

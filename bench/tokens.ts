@@ -15,16 +15,18 @@
  * fault gate and the introspecting resource server (test/helpers/oauth.ts). Instances are
  * in-process here (each with its own Redis connection, L1 and single flight); the test
  * suite runs the same scenarios with one process per instance.
+ *
+ * It measures the built package (dist/): `npm run build` first (`npm run bench` does).
  */
 import { request } from 'undici';
-import { TokenEvents } from '../src/auth/events.js';
-import { clientCredentials, memoryTokenStore } from '../src/auth/index.js';
-import { redisTokenStore } from '../src/auth/store/redis.js';
-import { requestClientCredentialsToken } from '../src/auth/token-endpoint.js';
-import { TokenManager } from '../src/auth/token-manager.js';
-import { emptyBody } from '../src/http/body.js';
-import { ClientEvents } from '../src/pipeline/client-events.js';
-import type { CallContext, Outcome, Strategy } from '../src/pipeline/types.js';
+import { TokenEvents } from '../dist/auth/events.js';
+import { clientCredentials, memoryTokenStore } from '../dist/auth/index.js';
+import { redisTokenStore } from '../dist/auth/store/redis.js';
+import { requestClientCredentialsToken } from '../dist/auth/token-endpoint.js';
+import { TokenManager } from '../dist/auth/token-manager.js';
+import { emptyBody } from '../dist/http/body.js';
+import { ClientEvents } from '../dist/pipeline/client-events.js';
+import type { CallContext, Outcome, Strategy } from '../dist/pipeline/types.js';
 import { startOAuthStack } from '../test/helpers/oauth.js';
 import { startRedis } from '../test/helpers/redis.js';
 
