@@ -43,15 +43,28 @@ describe('circuit breaker', () => {
   });
 
   it('stays closed while the failure ratio is under the threshold', async () => {
-    // 1 failure in 4 = 25 % < 50 %.
+    // 1 failure in 4 = 25 % < 50 %: 5 failures in 20 calls, past minimumThroughput, so the
+    // successes must be counted for the breaker to stay closed.
     const server = await h.server((_r, i) => (i % 4 === 0 ? { status: 503 } : { status: 200 }));
     const client = breakerClient(server);
     const events = recordEvents(client);
 
-    for (let i = 0; i < 12; i++) await client.fetch('/x');
+    for (let i = 0; i < 20; i++) await client.fetch('/x');
 
-    expect(server.requests).toHaveLength(12);
+    expect(server.requests).toHaveLength(20);
     expect(events.transitions).toHaveLength(0);
+  });
+
+  it('opens when failures pass the ratio among successes', async () => {
+    // 3 failures in every 4 calls = 75 % > 50 %.
+    const server = await h.server((_r, i) => (i % 4 === 3 ? { status: 200 } : { status: 503 }));
+    const client = breakerClient(server);
+    const events = recordEvents(client);
+
+    for (let i = 0; i < 8; i++) await client.fetch('/x').catch(() => undefined);
+
+    expect(events.transitions.map((t) => [t.from, t.to])).toEqual([['closed', 'open']]);
+    expect(server.requests.length).toBeLessThan(8);
   });
 
   it('does not retry an open-circuit rejection', async () => {
