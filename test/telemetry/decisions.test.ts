@@ -65,6 +65,14 @@ describe('circuit breaker decisions', () => {
         to_state: 'open',
       }),
     ).toBe(1);
+    // The recovery series exists at 0 before the first recovery, so increase() counts it.
+    expect(
+      sampleValue(samples, 'steadfast_circuit_breaker_transitions_total', {
+        ...where,
+        from_state: 'half_open',
+        to_state: 'closed',
+      }),
+    ).toBe(0);
     expect(sampleValue(samples, 'steadfast_circuit_breaker_not_permitted_calls_total', where)).toBe(
       1,
     );
