@@ -84,11 +84,14 @@ export class SteadfastClient {
   readonly #limiter: ConcurrencyLimiter;
   readonly #breaker: PerOriginCircuitBreaker | undefined;
   readonly #telemetry: ClientTelemetry;
+  /** `baseUrl`'s origin, read once: `URL#origin` builds a new string on every read. */
+  readonly #baseOrigin: string | undefined;
   #closed = false;
 
   constructor(options: ClientOptions, layers: Pick<PipelineLayers, 'chaos'> = {}) {
     this.#options = resolveOptions(options);
     this.name = this.#options.name;
+    this.#baseOrigin = this.#options.baseUrl?.origin;
     const auth = this.#options.auth;
     this.#telemetry = createTelemetry(this.#options.telemetry, {
       client: this.name,
@@ -269,14 +272,14 @@ export class SteadfastClient {
     }
     if (body.contentType && headers['content-type'] === undefined)
       headers['content-type'] = body.contentType;
-    const base = this.#options.baseUrl;
     let url: URL | undefined;
     let origin: string;
     let path: string;
-    if (typeof target === 'string' && base !== undefined && isPlainAbsolutePath(target)) {
+    const baseOrigin = this.#baseOrigin;
+    if (typeof target === 'string' && baseOrigin !== undefined && isPlainAbsolutePath(target)) {
       // "/path?query" against baseUrl: WHATWG resolution would keep it as it is, so skip the
       // parse (~1 µs); `ctx.url` is built from origin + path if someone asks for it.
-      origin = base.origin;
+      origin = baseOrigin;
       path = target;
     } else {
       url = this.#resolveUrl(target);
