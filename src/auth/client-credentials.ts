@@ -81,8 +81,9 @@ export function clientCredentials(
     }),
     store,
     events: tokenEvents,
-    fetchToken: async () =>
+    fetchToken: async (requestScope) =>
       requestClientCredentialsToken({
+        requestScope,
         tokenEndpoint: await resolveTokenEndpoint(),
         clientId: config.clientId,
         clientSecret: config.clientSecret,

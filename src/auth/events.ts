@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter, ScopeHook } from '../pipeline/event.js';
 
 /** Why a token fetch was started. */
@@ -94,21 +93,8 @@ export class TokenEvents {
   readonly authCircuit = new EventEmitter<AuthCircuitEvent>();
 }
 
-type RequestScope = ScopeHook<TokenRequestEvent, TokenRequestOutcome>;
-
 /**
- * The request scope of the token fetch running in the current async context. The token
- * manager's `fetchToken` is an opaque function (built by `clientCredentials`), so the
- * manager binds its `requestScope` here and the token-endpoint request looks it up.
+ * The hook around one token-endpoint request (telemetry's CLIENT span). The token manager
+ * hands it to `fetchToken`, which passes it to the request; `undefined` when nobody listens.
  */
-const currentRequestScope = new AsyncLocalStorage<RequestScope>();
-
-/** Run `fn` (a token fetch) so that token-endpoint requests inside it use `events.requestScope`. */
-export function withRequestScope<T>(events: TokenEvents, fn: () => Promise<T>): Promise<T> {
-  return events.requestScope.hasListeners ? currentRequestScope.run(events.requestScope, fn) : fn();
-}
-
-/** The `requestScope` of the token fetch this code runs in, if any. */
-export function activeRequestScope(): RequestScope | undefined {
-  return currentRequestScope.getStore();
-}
+export type RequestScope = ScopeHook<TokenRequestEvent, TokenRequestOutcome>;

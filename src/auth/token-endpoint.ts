@@ -1,7 +1,7 @@
 import { type Dispatcher, request } from 'undici';
 import { errorCode } from '../http/classify.js';
 import { TokenEndpointError } from './errors.js';
-import { activeRequestScope, type TokenRequestOutcome } from './events.js';
+import type { RequestScope, TokenRequestOutcome } from './events.js';
 import {
   parseTokenResponse,
   type TokenResponse,
@@ -23,6 +23,8 @@ export interface TokenRequestConfig {
   readonly timeoutMs: number;
   readonly limits: TokenResponseLimits;
   readonly dispatcher: Dispatcher | undefined;
+  /** Runs around the request (telemetry's CLIENT span); sees its status, never the token. */
+  readonly requestScope?: RequestScope | undefined;
 }
 
 const MAX_BODY_BYTES = 64 * 1024; // 64 KiB: a token response is a few KiB at most
@@ -89,7 +91,7 @@ export async function requestClientCredentialsToken(
       return { status, errorType: code };
     }
   };
-  const scope = activeRequestScope();
+  const scope = config.requestScope;
   if (scope) await scope.run({ method: 'POST', url: config.tokenEndpoint }, exchange);
   else await exchange();
   // The scope runs `exchange` exactly once, so one of the two is set.
