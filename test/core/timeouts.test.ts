@@ -27,6 +27,33 @@ describe('attempt timeout', () => {
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
+  it('ends on time while the attempt still waits for a connection, which then sends nothing', async () => {
+    // One connection per origin, held by a response whose body never ends: the second call
+    // waits in undici's queue, and its attempt timeout must not wait for the connection.
+    const server = await h.server((_r, i) =>
+      i === 0 ? { status: 200, body: 'partial', holdOpen: true } : { status: 200 },
+    );
+    const client = h.client(server.url, {
+      retry: false,
+      attemptTimeoutMs: 200,
+      totalTimeoutMs: 10_000,
+      transport: { connectionsPerOrigin: 1 },
+    });
+
+    const holding = await client.request('/hold');
+    const started = performance.now();
+    const error = await rejectionOf(client.fetch('/queued'));
+    const waitedMs = performance.now() - started;
+
+    expect(isTimeoutError(error)).toBe(true);
+    expect((error as TimeoutError).kind).toBe('attempt');
+    expect(waitedMs).toBeLessThan(1_000);
+    // Free the connection: the timed-out request is dropped, never sent.
+    holding.body.destroy(new Error('test is done with it'));
+    await client.fetch('/after').then((res) => res.text());
+    expect(server.requests.map((r) => r.path)).toEqual(['/hold', '/after']);
+  });
+
   it('retries an attempt that timed out, and the retry can succeed', async () => {
     const server = await h.server(['hang', { status: 200, body: 'second time lucky' }]);
     const client = h.client(server.url, { attemptTimeoutMs: 200, totalTimeoutMs: 10_000 });
