@@ -1,7 +1,7 @@
 import type { ClientOptions, ResolvedOptions } from './config/options.js';
 import { resolveOptions } from './config/validate.js';
 import { AbortError, ClientClosedError, HttpStatusError } from './errors.js';
-import { type BodyInput, emptyBody, normalizeBody, type RequestBody } from './http/body.js';
+import { type BodyInput, normalizeBody, type RequestBody } from './http/body.js';
 import type { IncomingBody } from './http/incoming-body.js';
 import { toHeaders, toResponse } from './http/response.js';
 import { UndiciTransport } from './http/transport.js';
@@ -221,8 +221,7 @@ export class SteadfastClient {
     if (this.#closed) throw new ClientClosedError(this.name);
     if (typeof input === 'object' && 'url' in input && !(input instanceof URL))
       return this.#contextOfRequest(input, init, defaultHeaders);
-    const body =
-      init.body === undefined || init.body === null ? emptyBody : normalizeBody(init.body);
+    const body = normalizeBody(init.body);
     const signal = init.signal ?? undefined;
     if (body instanceof Promise) {
       return body.then((b) =>
@@ -241,10 +240,7 @@ export class SteadfastClient {
     let requestBody: BodyInput = init.body;
     if (requestBody === undefined && request.body !== null)
       requestBody = new Uint8Array(await request.arrayBuffer());
-    const body =
-      requestBody === undefined || requestBody === null
-        ? emptyBody
-        : await normalizeBody(requestBody);
+    const body = await normalizeBody(requestBody);
     return this.#newCall(
       request.url,
       init.method ?? request.method,

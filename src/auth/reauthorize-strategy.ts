@@ -1,7 +1,7 @@
 import { AbortError, TimeoutError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { ReauthorizeEvent } from '../pipeline/events.js';
-import type { CallContext, Next, Outcome, Strategy, WireResponse } from '../pipeline/types.js';
+import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 import type { AuthCircuit } from './auth-circuit.js';
 import type { LocalToken, TokenManager } from './token-manager.js';
 import { decideOnChallenges, parseWwwAuthenticate } from './www-authenticate.js';
@@ -91,17 +91,13 @@ export function createReauthorizeStrategy(
           return outcome;
         }
         emit({ ...base, newerTokenPresent, resent: true });
-        await discard(outcome.response);
+        await outcome.response.body.dump(); // frees the connection; never rejects
         reauthorizations += 1;
         avoid = rejectedFingerprint;
         ctx.attempt += 1;
       }
     },
   };
-}
-
-async function discard(response: WireResponse): Promise<void> {
-  await response.body.dump(); // never rejects: a broken body does not matter here
 }
 
 /** Wait for a token no longer than the call's deadline or the caller's abort. */

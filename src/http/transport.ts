@@ -91,6 +91,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   #body: IncomingBody | undefined;
   /** The outcome was handed out; later wire events only feed (or fail) the body. */
   #settled = false;
+  /** Set when the attempt signal cancelled the attempt before its response. */
+  #abortedWith: Error | undefined;
   readonly #onAbort: (() => void) | undefined;
 
   constructor(
@@ -111,7 +113,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     // Cancelled while queued for a connection: the outcome is out already; stop the request.
-    if (this.#settled && this.#body === undefined) controller.abort(this.#abortReason());
+    if (this.#abortedWith) controller.abort(this.#abortedWith);
   }
 
   onResponseStart(
@@ -163,12 +165,11 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   #abort(reason: unknown): void {
     if (this.#settled) return;
-    this.fail(this.#abortReason(reason));
-    this.#controller?.abort(this.#abortReason(reason));
-  }
-
-  #abortReason(reason: unknown = this.#signal?.reason): Error {
-    return reason instanceof Error ? reason : new Error('attempt aborted', { cause: reason });
+    const error =
+      reason instanceof Error ? reason : new Error('attempt aborted', { cause: reason });
+    this.#abortedWith = error;
+    this.fail(error);
+    this.#controller?.abort(error);
   }
 
   #forgetSignal(): void {

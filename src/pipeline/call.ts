@@ -3,19 +3,21 @@ import type { AttemptSignal } from './attempt-signal.js';
 import type { CallContext, RetryStopReason, WireHeaders } from './types.js';
 
 /** What a call is made of, as the client resolved it from `fetch(input, init)`. */
-export interface CallInit {
-  readonly client: string;
-  readonly method: string;
+export type CallInit = Pick<
+  CallContext,
+  | 'client'
+  | 'method'
+  | 'origin'
+  | 'path'
+  | 'operation'
+  | 'headers'
+  | 'body'
+  | 'signal'
+  | 'idempotent'
+> & {
   /** The parsed URL when the client had to parse it; otherwise built from origin + path on demand. */
   readonly url: URL | undefined;
-  readonly origin: string;
-  readonly path: string;
-  readonly operation: string;
-  readonly headers: WireHeaders;
-  readonly body: RequestBody;
-  readonly signal: AbortSignal | undefined;
-  readonly idempotent: boolean;
-}
+};
 
 /**
  * The client's `CallContext`: one per logical call. The two parts few calls need are built
