@@ -35,9 +35,7 @@ export async function drive(
   stop: AbortSignal,
 ): Promise<void> {
   // Every call in flight listens to `stop` (it is their AbortSignal): thousands is normal.
-  // Infinity, not 0: on Node 20, `getMaxListeners` (which the SDK calls on a caller's signal)
-  // throws for an EventTarget whose limit is 0, and the first call would fail.
-  setMaxListeners(Number.POSITIVE_INFINITY, stop);
+  setMaxListeners(0, stop);
   const inflight = new Set<Promise<void>>();
   const exhausted = (started: number, at: number) =>
     stop.aborted ||

@@ -114,8 +114,8 @@ async function warmUp(config: LoadtestConfig): Promise<void> {
         recorder,
       });
       const never = new AbortController().signal;
-      // Shared by the concurrent warm-up calls. Infinity, not 0: see drive().
-      setMaxListeners(Number.POSITIVE_INFINITY, never);
+      // Shared by the concurrent warm-up calls.
+      setMaxListeners(0, never);
       try {
         for (let round = 0; round < 5; round++) {
           await Promise.all(
