@@ -1,5 +1,5 @@
 import { InvalidConfigurationError } from '../errors.js';
-import { seededRandom } from '../strategies/chaos/index.js';
+import { seededRandom } from '../pipeline/seeded-random.js';
 import { DEFAULTS } from './defaults.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
 

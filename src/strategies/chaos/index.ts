@@ -216,5 +216,3 @@ function injectedResponse(status: number, headers: Record<string, string>): Outc
     },
   };
 }
-
-export { seededRandom } from '../../pipeline/seeded-random.js';
