@@ -1,5 +1,5 @@
+import { hashSeed, type RandomSource, seededRandom } from '../pipeline/seeded-random.js';
 import type { FaultProfile } from './fault-profile.js';
-import { hashSeed, type RandomSource, seededRandom } from './seeded-random.js';
 
 /** The fault a request gets, if any. */
 export type Fault = 'none' | 'error' | 'unauthorized' | 'rateLimited' | 'reset';

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { seededRandom } from '../pipeline/seeded-random.js';
 import { bearerToken } from './bearer-token.js';
 import {
   drawFault,
@@ -15,7 +16,7 @@ import { describeProfile, type FaultProfile, faultProfile } from './fault-profil
 import { tokenFingerprint } from './fingerprint.js';
 import { adminRouter } from './flaky-api-admin.js';
 import { forecast } from './forecast.js';
-import { logNormal, seededRandom } from './seeded-random.js';
+import { logNormal } from './seeded-random.js';
 import {
   type IntrospectionOptions,
   type IntrospectionStats,

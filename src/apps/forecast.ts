@@ -1,4 +1,4 @@
-import type { RandomSource } from './seeded-random.js';
+import type { RandomSource } from '../pipeline/seeded-random.js';
 
 const SUMMARIES = ['Freezing', 'Bracing', 'Chilly', 'Cool', 'Mild', 'Warm', 'Balmy', 'Hot'];
 

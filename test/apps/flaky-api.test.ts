@@ -3,7 +3,8 @@ import { faultProfile } from '../../src/apps/fault-profile.js';
 import { tokenFingerprint } from '../../src/apps/fingerprint.js';
 import { type FlakyApi, type FlakyApiOptions, startFlakyApi } from '../../src/apps/flaky-api.js';
 import { type Idp, startIdp } from '../../src/apps/idp.js';
-import { logNormal, seededRandom } from '../../src/apps/seeded-random.js';
+import { logNormal } from '../../src/apps/seeded-random.js';
+import { seededRandom } from '../../src/pipeline/seeded-random.js';
 
 const worker = { clientId: 'worker', clientSecret: 'worker-secret', scopes: ['weather.read'] };
 const resourceServer = {
