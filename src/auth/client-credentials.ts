@@ -81,9 +81,9 @@ export function clientCredentials(
     }),
     store,
     events: tokenEvents,
-    fetchToken: async (requestScope) =>
+    fetchToken: async () =>
       requestClientCredentialsToken({
-        requestScope,
+        requestScope: tokenEvents.requestScope,
         tokenEndpoint: await resolveTokenEndpoint(),
         clientId: config.clientId,
         clientSecret: config.clientSecret,

@@ -92,9 +92,3 @@ export class TokenEvents {
   readonly storeState = new EventEmitter<TokenStoreStateEvent>();
   readonly authCircuit = new EventEmitter<AuthCircuitEvent>();
 }
-
-/**
- * The hook around one token-endpoint request (telemetry's CLIENT span). The token manager
- * hands it to `fetchToken`, which passes it to the request; `undefined` when nobody listens.
- */
-export type RequestScope = ScopeHook<TokenRequestEvent, TokenRequestOutcome>;

@@ -1,7 +1,7 @@
 import { type Dispatcher, request } from 'undici';
 import { errorCode } from '../http/classify.js';
 import { TokenEndpointError } from './errors.js';
-import type { RequestScope, TokenRequestOutcome } from './events.js';
+import type { TokenEvents, TokenRequestOutcome } from './events.js';
 import {
   parseTokenResponse,
   type TokenResponse,
@@ -24,7 +24,7 @@ export interface TokenRequestConfig {
   readonly limits: TokenResponseLimits;
   readonly dispatcher: Dispatcher | undefined;
   /** Runs around the request (telemetry's CLIENT span); sees its status, never the token. */
-  readonly requestScope?: RequestScope | undefined;
+  readonly requestScope?: TokenEvents['requestScope'];
 }
 
 const MAX_BODY_BYTES = 64 * 1024; // 64 KiB: a token response is a few KiB at most

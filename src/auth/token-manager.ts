@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TokenUnavailableError } from '../errors.js';
 import { TokenEndpointError } from './errors.js';
-import type { FetchTrigger, RequestScope, TokenEvents, TokenFetchStartEvent } from './events.js';
+import type { FetchTrigger, TokenEvents, TokenFetchStartEvent } from './events.js';
 import { tokenFingerprint } from './fingerprint.js';
 import type {
   InvalidationResult,
@@ -35,11 +35,8 @@ export interface TokenManagerConfig {
   readonly key: string;
   readonly store: TokenStore;
   readonly events: TokenEvents;
-  /**
-   * One token-endpoint request, run inside `requestScope` when one is given (telemetry's
-   * CLIENT span). Throws `TokenEndpointError`.
-   */
-  readonly fetchToken: (requestScope: RequestScope | undefined) => Promise<TokenResponse>;
+  /** One token-endpoint request. Throws `TokenEndpointError`. */
+  readonly fetchToken: () => Promise<TokenResponse>;
   readonly timing: RefreshTimingOptions;
   /** Refresh lease (ms); longer than the token-endpoint timeout. */
   readonly leaseMs: number;
@@ -367,12 +364,10 @@ export class TokenManager {
   /** `fetchToken`, inside the scopes telemetry may have registered (none: a plain call). */
   async #requestToken(start: TokenFetchStartEvent): Promise<TokenResponse> {
     const { events, fetchToken } = this.#config;
-    const requestScope = events.requestScope.hasListeners ? events.requestScope : undefined;
-    if (!events.fetchScope.hasListeners) return fetchToken(requestScope);
     // The scope handler sees the event only; the response stays here.
     let response: TokenResponse | undefined;
     await events.fetchScope.run(start, async () => {
-      response = await fetchToken(requestScope);
+      response = await fetchToken();
     });
     return response!;
   }
