@@ -15,7 +15,8 @@ export class StoreUnavailable extends Error {
  * backoff) and never wait on a dead or frozen Redis. While it is down, a probe every
  * `breakMs` (and only the probe) checks the store; when it answers, the store is up again
  * and `onRecovered` runs (adopt the fleet's token). So a call pays the store timeout at
- * most once per outage, whatever the outage's length. Emits `storeState` on the first answer and on every transition.
+ * most once per outage, whatever the outage's length. Emits `storeState` on the first
+ * answer and on every transition.
  */
 export class StoreGuard {
   readonly #store: TokenStore;
@@ -24,8 +25,8 @@ export class StoreGuard {
   readonly #breakMs: number;
   readonly #onRecovered: () => void;
   #up = true;
-  /** Whether `storeState` has reported the store yet: the gauge exists from the first answer on. */
-  #announced = false;
+  /** What `storeState` last reported (none yet: the gauge exists from the first answer on). */
+  #reported: boolean | undefined;
   #probe: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -54,10 +55,7 @@ export class StoreGuard {
     if (this.#closed || !this.#up) throw new StoreUnavailable();
     try {
       const result = await this.#bounded(operation(this.#store));
-      if (!this.#announced) {
-        this.#announced = true;
-        this.#events.storeState.emit({ credential: this.#credential, up: true });
-      }
+      this.#report(true);
       return result;
     } catch {
       this.#markDown();
@@ -85,8 +83,7 @@ export class StoreGuard {
   #markDown(): void {
     if (!this.#up) return;
     this.#up = false;
-    this.#announced = true;
-    this.#events.storeState.emit({ credential: this.#credential, up: false });
+    this.#report(false);
     this.#scheduleProbe();
   }
 
@@ -94,8 +91,15 @@ export class StoreGuard {
     this.#up = true;
     clearTimeout(this.#probe);
     this.#probe = undefined;
-    this.#events.storeState.emit({ credential: this.#credential, up: true });
+    this.#report(true);
     this.#onRecovered();
+  }
+
+  /** Emit `storeState` when the state telemetry last saw changes. */
+  #report(up: boolean): void {
+    if (this.#reported === up) return;
+    this.#reported = up;
+    this.#events.storeState.emit({ credential: this.#credential, up });
   }
 
   #scheduleProbe(): void {
