@@ -29,6 +29,24 @@ describe('circuit breaker decisions', () => {
     });
     onCleanup(() => client.close());
 
+    // Before any transition, every transition series exists at 0, so increase() sees the first.
+    const before = parseExposition(await renderMetrics(registry, 'text'));
+    for (const [from_state, to_state] of [
+      ['closed', 'open'],
+      ['open', 'half_open'],
+      ['half_open', 'closed'],
+      ['half_open', 'open'],
+    ]) {
+      expect(
+        sampleValue(before, 'steadfast_circuit_breaker_transitions_total', {
+          client: 'fragile',
+          server_address: '127.0.0.1',
+          from_state,
+          to_state,
+        }),
+      ).toBe(0);
+    }
+
     for (let i = 0; i < 4; i++) await (await client.fetch('/x')).arrayBuffer();
     await expect(client.fetch('/x')).rejects.toThrow(/circuit breaker/);
 

@@ -39,11 +39,6 @@ function exemplarOf(span: Span | undefined): Record<string, string> | undefined 
   return { trace_id: sc.traceId, span_id: sc.spanId };
 }
 
-/**
- * The metrics adapter of one client: subscribes to its pipeline events and records the
- * contract's families. Labels are bounded by construction: `server_address` only from the
- * client's configured origins (else `_OTHER`), `error_type` from a closed vocabulary.
- */
 /** The transitions a breaker makes: closed → open → half_open → closed, or back to open. */
 const BREAKER_TRANSITIONS = [
   ['closed', 'open'],
@@ -52,6 +47,11 @@ const BREAKER_TRANSITIONS = [
   ['half_open', 'open'],
 ] as const;
 
+/**
+ * The metrics adapter of one client: subscribes to its pipeline events and records the
+ * contract's families. Labels are bounded by construction: `server_address` only from the
+ * client's configured origins (else `_OTHER`), `error_type` from a closed vocabulary.
+ */
 export function subscribeClientMetrics(
   events: ClientEvents,
   families: Families,
@@ -80,16 +80,19 @@ export function subscribeClientMetrics(
     families.events.inc({ client, strategy, event: name, severity });
 
   const views = families.limiterViews;
-  /** server_address values whose transition series were created at 0. */
-  const transitionSeries = new Set<string>();
   const limiter: LimiterView = { client, inflight: 0, limit: 0 };
   let limiterSeen = false;
 
-  // Every origin starts closed, so "open breakers" panels read 0 rather than no data.
+  // Every origin starts closed, so "open breakers" panels read 0 rather than no data, and
+  // every transition series exists at 0 before the first transition: a counter series born
+  // at 1 shows no increase(), and the flapping alert would miss the first cycle.
   for (const { server_address } of new Set(originLabels.values())) {
     families.breakerState.set({ client, server_address, state: 'closed' }, 1);
     families.breakerState.set({ client, server_address, state: 'open' }, 0);
     families.breakerState.set({ client, server_address, state: 'half_open' }, 0);
+    for (const [from_state, to_state] of BREAKER_TRANSITIONS) {
+      families.breakerTransitions.inc({ client, server_address, from_state, to_state }, 0);
+    }
   }
 
   return [
@@ -164,15 +167,6 @@ export function subscribeClientMetrics(
       const server_address = addressOf(e.origin);
       for (const state of ['closed', 'open', 'half_open'] as const) {
         families.breakerState.set({ client, server_address, state }, state === e.to ? 1 : 0);
-      }
-      // Every transition series exists (at 0) from the origin's first transition on, so
-      // `increase()` sees the first recovery too: a series born at 1 shows no increase, and
-      // the flapping alert would miss the first cycle.
-      if (!transitionSeries.has(server_address)) {
-        transitionSeries.add(server_address);
-        for (const [from_state, to_state] of BREAKER_TRANSITIONS) {
-          families.breakerTransitions.inc({ client, server_address, from_state, to_state }, 0);
-        }
       }
       families.breakerTransitions.inc({
         client,
