@@ -20,8 +20,7 @@ import { PACKAGE_VERSION } from '../../src/telemetry/version.js';
 import { FAST_RETRY, parseExposition, sampleValue, useTelemetryHarness } from './support.js';
 
 const h = useTelemetryHarness();
-const { server, onCleanup } = h;
-const tokenServer = (prefix: string) => h.tokenServer(prefix);
+const { server, onCleanup, tokenServer } = h;
 
 function client(baseUrl: string, registry: MetricsRegistry, extra: Record<string, unknown> = {}) {
   const c = createClient({

@@ -3,7 +3,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { clientCredentials } from '../../src/auth/client-credentials.js';
 import { createClient } from '../../src/index.js';
-import { FAST_RETRY, parentIdOf, startTokenServer, useTelemetryHarness } from './support.js';
+import { closedPort } from '../helpers/http-server.js';
+import { FAST_RETRY, parentIdOf, useTelemetryHarness } from './support.js';
 
 const h = useTelemetryHarness();
 const { server, onCleanup } = h;
@@ -193,7 +194,6 @@ describe('span status', () => {
   });
 
   it('is Error with the error code for a refused connection', async () => {
-    const { closedPort } = await import('../helpers/http-server.js');
     const port = await closedPort();
     const weather = client(`http://127.0.0.1:${port}`, { retry: false });
 
@@ -209,8 +209,7 @@ describe('span status', () => {
 describe('token fetch spans', () => {
   it('link every call that waited on a fetch in flight to that fetch', async () => {
     const api = await server([]);
-    const idp = await startTokenServer('tok-coalesce', 100);
-    onCleanup(() => idp.close());
+    const idp = await h.tokenServer('tok-coalesce', 100);
     const auth = clientCredentials({ tokenUrl: idp.url, clientId: 'linker', clientSecret: 'x' });
     const weather = client(api.url, { auth });
 
@@ -328,7 +327,6 @@ describe('token-endpoint request span', () => {
   });
 
   it('is Error with the error code, and no status code, when the token endpoint is unreachable', async () => {
-    const { closedPort } = await import('../helpers/http-server.js');
     const port = await closedPort();
     const api = await server([]);
     const auth = clientCredentials({

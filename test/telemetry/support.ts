@@ -146,13 +146,7 @@ export function sampleValue(
 }
 
 /** Retries that keep the suite fast: constant 1 ms, no jitter, no budget. */
-export const FAST_RETRY = {
-  maxRetries: 3,
-  backoff: 'constant',
-  jitter: false,
-  baseDelayMs: 1,
-  budget: false,
-} as const;
+export { FAST_RETRY } from '../core/support.js';
 
 /**
  * The per-file harness of the telemetry tests: tracing set up once; after each test the
