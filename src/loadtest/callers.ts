@@ -78,7 +78,7 @@ export interface CallerSetup {
  * that of the call's intended start plus the retry delays waited so far.
  * `undefined` when there is nothing to send.
  */
-export function callHeaders(
+function callHeaders(
   setup: Pick<CallerSetup, 'requestKeys' | 'phaseStartsMs'>,
 ): ((call: CallInfo, waitedMs: number) => Record<string, string>) | undefined {
   const starts = setup.phaseStartsMs ?? [];
@@ -95,7 +95,7 @@ export function callHeaders(
 }
 
 /** Index of the phase that `t` falls in: the last one starting at or before `t`. */
-export function phaseAt(startsMs: readonly number[], t: number): number {
+function phaseAt(startsMs: readonly number[], t: number): number {
   let index = 0;
   for (let i = 1; i < startsMs.length; i++) if (startsMs[i]! <= t) index = i;
   return index;
