@@ -9,14 +9,15 @@ export interface CallScope {
   readonly intendedStartMs: number;
   /** Retry delays (backoff, `Retry-After`) the call has been told to wait so far. */
   waitedMs: number;
-  readonly streams: Map<string, RandomSource>;
+  /** Its random streams, by purpose: made on the call's first draw. */
+  streams: Map<string, RandomSource> | undefined;
 }
 
 const calls = new AsyncLocalStorage<CallScope>();
 
 /** Run `fn` (one load-test call, all its attempts) in the scope of that call. */
 export function withCall<T>(key: string, intendedStartMs: number, fn: () => T): T {
-  return calls.run({ key, intendedStartMs, waitedMs: 0, streams: new Map() }, fn);
+  return calls.run({ key, intendedStartMs, waitedMs: 0, streams: undefined }, fn);
 }
 
 /** The call whose code is running, if any. */
@@ -35,6 +36,7 @@ export function perCallRandom(seed: number, purpose: string): RandomSource {
   return () => {
     const call = calls.getStore();
     if (call === undefined) return shared();
+    call.streams ??= new Map();
     let stream = call.streams.get(purpose);
     if (stream === undefined) {
       stream = seededRandom(hashSeed(seed, purpose, call.key));
