@@ -45,7 +45,6 @@ export class IncomingBody implements AsyncIterable<Buffer> {
   #state: 'open' | 'ended' | 'failed' = 'open';
   #error: Error | undefined;
   #mode: Mode = 'idle';
-  #used = false;
   #paused = false;
   #dumped = 0;
   /** The one reader waiting for a chunk, the end or an error. */
@@ -109,7 +108,7 @@ export class IncomingBody implements AsyncIterable<Buffer> {
 
   /** True once a consumer took the body. */
   get bodyUsed(): boolean {
-    return this.#used;
+    return this.#mode !== 'idle';
   }
 
   text(): Promise<string> {
@@ -171,10 +170,9 @@ export class IncomingBody implements AsyncIterable<Buffer> {
    * dropped; a longer body closes the connection instead. Never rejects.
    */
   dump(): Promise<void> {
-    this.#used = true;
     if (this.#mode !== 'dump') {
       this.#mode = 'dump';
-      for (const chunk of this.#chunks) this.#dumped += chunk.length;
+      this.#dumped += this.#buffered;
       this.#chunks = [];
       this.#buffered = 0;
       if (this.#state !== 'open') this.#finish();
@@ -201,8 +199,7 @@ export class IncomingBody implements AsyncIterable<Buffer> {
   // ── internals ───────────────────────────────────────────────────────────────────
 
   #take(mode: 'collect' | 'stream'): void {
-    if (this.#used) throw new TypeError('Body is unusable: Body has already been read');
-    this.#used = true;
+    if (this.#mode !== 'idle') throw new TypeError('Body is unusable: Body has already been read');
     this.#mode = mode;
     this.#resumeSource();
   }
