@@ -22,19 +22,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from './prometheus.js';
+import { killOnExit } from './reap.js';
 
 const CLI = join(REPO_ROOT, 'src/cli/main.ts');
-const live = new Set<ChildProcess>();
-
-process.once('exit', () => {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
 
 /** How a process ended: its exit code, or the signal that ended it. */
 export interface Exit {
@@ -86,11 +76,10 @@ export async function startCli<Ready>(
       env: { PATH: process.env.PATH ?? '', ...options.env },
     },
   );
-  live.add(child);
+  killOnExit(child);
   let exit: Exit | undefined;
   const exited = once(child, 'exit').then(([code, signal]) => {
     exit = { code: code as number | null, signal: signal as NodeJS.Signals | null };
-    live.delete(child);
     return exit;
   });
   let text = '';
@@ -178,13 +167,7 @@ function readStat(pid: number): ProcStat | undefined {
   };
 }
 
-const HAS_PROC = (() => {
-  try {
-    return readStat(process.pid) !== undefined;
-  } catch {
-    return false;
-  }
-})();
+const HAS_PROC = readStat(process.pid) !== undefined;
 
 /**
  * The given processes and every descendant they have now (from /proc on Linux; elsewhere

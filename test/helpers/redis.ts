@@ -23,21 +23,11 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { killOnExit } from './reap.js';
 
 const execFileAsync = promisify(execFile);
 const HOST = '127.0.0.1';
 const SHARED_PORT = 6379; // the shared instance: never start, stop or flush anything there
-const live = new Set<ChildProcess>();
-
-process.once('exit', () => {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
 
 /** One private redis-server. */
 export interface RedisInstance {
@@ -140,8 +130,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     ];
     const started = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     started.stderr?.resume();
-    live.add(started);
-    started.once('exit', () => live.delete(started));
+    killOnExit(started);
     child = started;
     await waitUntil(() => ping(port), `redis-server on port ${port}`);
   };
