@@ -1,11 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PHASE_HEADER, REQUEST_KEY_HEADER } from '../../src/apps/fault-draw.js';
-import { type FlakyApi, type FlakyApiOptions, startFlakyApi } from '../../src/apps/flaky-api.js';
-import { type Idp, startIdp } from '../../src/apps/idp.js';
-
-const worker = { clientId: 'worker', clientSecret: 'worker-secret', scopes: ['weather.read'] };
-const resourceServer = { clientId: 'weather-api', clientSecret: 'api-secret' };
-const adminToken = 'admin-token-for-tests-0123456789';
+import type { FlakyApi, FlakyApiOptions } from '../../src/apps/flaky-api.js';
+import { useFlakyApiFixture } from './flaky-api-fixture.js';
 
 /** Every kind of fault, and 200s with a drawn body. */
 const MIXED = {
@@ -19,44 +15,15 @@ const MIXED = {
   latencyP99Ms: 5,
 };
 
-let idp: Idp;
+const fixture = useFlakyApiFixture();
 let token: string;
-const apis: FlakyApi[] = [];
 
 beforeAll(async () => {
-  idp = await startIdp({ clients: [worker, resourceServer] });
-  const res = await fetch(idp.tokenEndpoint, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${worker.clientId}:${worker.clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials&scope=weather.read',
-  });
-  token = ((await res.json()) as { access_token: string }).access_token;
-});
-afterEach(async () => {
-  await Promise.all(apis.splice(0).map((api) => api.close()));
-});
-afterAll(async () => {
-  await idp?.close();
+  token = await fixture.newToken();
 });
 
-async function startApi(overrides: Partial<FlakyApiOptions> = {}): Promise<FlakyApi> {
-  const api = await startFlakyApi({
-    introspection: {
-      url: idp.introspectionEndpoint,
-      clientId: resourceServer.clientId,
-      clientSecret: resourceServer.clientSecret,
-      cacheTtlMs: 60_000,
-    },
-    adminToken,
-    seed: 42,
-    profile: MIXED,
-    ...overrides,
-  });
-  apis.push(api);
-  return api;
+function startApi(overrides: Partial<FlakyApiOptions> = {}): Promise<FlakyApi> {
+  return fixture.startApi({ seed: 42, profile: MIXED, ...overrides });
 }
 
 /** What a request got: a status (with the drawn body of a 200), or `reset`. */

@@ -1,65 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { faultProfile } from '../../src/apps/fault-profile.js';
 import { tokenFingerprint } from '../../src/apps/fingerprint.js';
 import { type FlakyApi, type FlakyApiOptions, startFlakyApi } from '../../src/apps/flaky-api.js';
-import { type Idp, startIdp } from '../../src/apps/idp.js';
 import { logNormal } from '../../src/apps/seeded-random.js';
 import { seededRandom } from '../../src/pipeline/seeded-random.js';
+import { adminToken, resourceServer, useFlakyApiFixture, worker } from './flaky-api-fixture.js';
 
-const worker = { clientId: 'worker', clientSecret: 'worker-secret', scopes: ['weather.read'] };
-const resourceServer = {
-  clientId: 'weather-api',
-  clientSecret: 'api-secret',
-  mayRevokeAnyToken: true,
-};
-const adminToken = 'admin-token-for-tests-0123456789';
+const fixture = useFlakyApiFixture();
+const { newToken } = fixture;
 
-let idp: Idp;
-const apis: FlakyApi[] = [];
-
-beforeAll(async () => {
-  idp = await startIdp({ clients: [worker, resourceServer] });
-});
-afterEach(async () => {
-  await Promise.all(apis.splice(0).map((api) => api.close()));
-});
-afterAll(async () => {
-  await idp?.close();
-});
-
-async function startApi(
+function startApi(
   overrides: Partial<FlakyApiOptions> = {},
   logLines: string[] = [],
 ): Promise<FlakyApi> {
-  const api = await startFlakyApi({
-    introspection: {
-      url: idp.introspectionEndpoint,
-      clientId: resourceServer.clientId,
-      clientSecret: resourceServer.clientSecret,
-      // Long enough that a test never sees the cache expire: no test depends on timing.
-      cacheTtlMs: 60_000,
-    },
-    revocationUrl: idp.revocationEndpoint,
-    adminToken,
+  return fixture.startApi({
+    revocationUrl: fixture.idp.revocationEndpoint,
     seed: 7,
     log: (line) => logLines.push(line),
     ...overrides,
   });
-  apis.push(api);
-  return api;
-}
-
-async function newToken(): Promise<string> {
-  const res = await fetch(idp.tokenEndpoint, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${worker.clientId}:${worker.clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials&scope=weather.read',
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 function forecast(api: FlakyApi, token?: string): Promise<Response> {
@@ -269,7 +228,7 @@ describe('flaky API, admin routes', () => {
   it('answers 502 when the IdP refuses the revocation, and the token stays valid', async () => {
     const api = await startApi({
       introspection: {
-        url: idp.introspectionEndpoint,
+        url: fixture.idp.introspectionEndpoint,
         clientId: worker.clientId, // may introspect, but not revoke tokens of others
         clientSecret: worker.clientSecret,
         cacheTtlMs: 0,
@@ -277,7 +236,7 @@ describe('flaky API, admin routes', () => {
     });
     // The last token seen belongs to another client than the one the API authenticates as.
     const apiToken = await (async () => {
-      const res = await fetch(idp.tokenEndpoint, {
+      const res = await fetch(fixture.idp.tokenEndpoint, {
         method: 'POST',
         headers: {
           authorization: `Basic ${Buffer.from(`${resourceServer.clientId}:${resourceServer.clientSecret}`).toString('base64')}`,
@@ -297,7 +256,7 @@ describe('flaky API, admin routes', () => {
   it('close() drops requests waiting on injected latency and frees the port', async () => {
     const api = await startFlakyApi({
       introspection: {
-        url: idp.introspectionEndpoint,
+        url: fixture.idp.introspectionEndpoint,
         clientId: resourceServer.clientId,
         clientSecret: resourceServer.clientSecret,
       },
