@@ -27,6 +27,17 @@ async function postForm(
   return { status: res.status, body: text ? JSON.parse(text) : {}, headers: res.headers };
 }
 
+/** A client-credentials token of the worker client (scope `weather.read`), checked to be issued. */
+async function issueToken(idp: Idp): Promise<string> {
+  const res = await postForm(
+    idp.tokenEndpoint,
+    { grant_type: 'client_credentials', scope: 'weather.read' },
+    basic(worker.clientId, worker.clientSecret),
+  );
+  expect(res.status).toBe(200);
+  return res.body.access_token as string;
+}
+
 describe('startIdp', () => {
   let idp: Idp;
   const logLines: string[] = [];
@@ -42,15 +53,6 @@ describe('startIdp', () => {
     await idp?.close();
   });
 
-  const getToken = async (): Promise<string> => {
-    const res = await postForm(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials', scope: 'weather.read' },
-      basic(worker.clientId, worker.clientSecret),
-    );
-    expect(res.status).toBe(200);
-    return res.body.access_token as string;
-  };
   const introspect = (token: string) =>
     postForm(idp.introspectionEndpoint, { token }, basic(api.clientId, api.clientSecret));
 
@@ -80,7 +82,7 @@ describe('startIdp', () => {
   });
 
   it('introspects an issued token as active, with its client, scope and expiry', async () => {
-    const token = await getToken();
+    const token = await issueToken(idp);
     const res = await introspect(token);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
@@ -99,7 +101,7 @@ describe('startIdp', () => {
   });
 
   it('revokes a token through the revocation endpoint, after which it is inactive', async () => {
-    const token = await getToken();
+    const token = await issueToken(idp);
     const revoked = await postForm(
       idp.revocationEndpoint,
       { token, token_type_hint: 'access_token' },
@@ -110,7 +112,7 @@ describe('startIdp', () => {
   });
 
   it("lets a client with mayRevokeAnyToken revoke another client's token, and no one else", async () => {
-    const token = await getToken();
+    const token = await issueToken(idp);
     const refused = await postForm(
       idp.revocationEndpoint,
       { token },
@@ -129,13 +131,13 @@ describe('startIdp', () => {
   });
 
   it('revokes in-process: one token, then every active token', async () => {
-    const first = await getToken();
+    const first = await issueToken(idp);
     expect(await idp.revoke(first)).toBe(true);
     expect(await idp.revoke(first)).toBe(false);
     expect((await introspect(first)).body.active).toBe(false);
 
-    const second = await getToken();
-    const third = await getToken();
+    const second = await issueToken(idp);
+    const third = await issueToken(idp);
     expect(await idp.revokeAll()).toBeGreaterThanOrEqual(2);
     expect(idp.stats().activeTokens).toBe(0);
     expect((await introspect(second)).body.active).toBe(false);
@@ -176,7 +178,7 @@ describe('startIdp', () => {
   });
 
   it('logs fingerprints, never tokens or secrets', async () => {
-    const token = await getToken();
+    const token = await issueToken(idp);
     await idp.revoke(token);
     const log = logLines.join('\n');
     expect(log).toContain(tokenFingerprint(token));
@@ -192,15 +194,9 @@ describe('startIdp with an audience', () => {
       audience: 'http://weather.example',
     });
     try {
-      const issued = await postForm(
-        idp.tokenEndpoint,
-        { grant_type: 'client_credentials', scope: 'weather.read' },
-        basic(worker.clientId, worker.clientSecret),
-      );
-      expect(issued.status).toBe(200);
       const res = await postForm(
         idp.introspectionEndpoint,
-        { token: issued.body.access_token as string },
+        { token: await issueToken(idp) },
         basic(api.clientId, api.clientSecret),
       );
       expect(res.body).toMatchObject({ active: true, aud: 'http://weather.example' });
@@ -269,12 +265,7 @@ describe('startIdp with an admin token', () => {
 
   it('answers GET /admin/stats with the counters stats() gives, after real token traffic', async () => {
     expect(idp.statsEndpoint).toBe(`${idp.url}/admin/stats`);
-    const issued = await postForm(
-      idp.tokenEndpoint,
-      { grant_type: 'client_credentials', scope: 'weather.read' },
-      basic(worker.clientId, worker.clientSecret),
-    );
-    expect(issued.status).toBe(200);
+    const issued = await issueToken(idp);
     const refused = await postForm(
       idp.tokenEndpoint,
       { grant_type: 'client_credentials' },
@@ -283,7 +274,7 @@ describe('startIdp with an admin token', () => {
     expect(refused.status).toBe(401);
     await postForm(
       idp.revocationEndpoint,
-      { token: issued.body.access_token as string },
+      { token: issued },
       basic(api.clientId, api.clientSecret),
     );
 
