@@ -1,5 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+/** Shortest admin token the demo apps (IdP, flaky API) accept. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 /** The token of an `Authorization: Bearer <token>` header (RFC 6750 b64token), if any. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { seededRandom } from '../pipeline/seeded-random.js';
-import { bearerToken } from './bearer-token.js';
+import { bearerToken, MIN_ADMIN_TOKEN_LENGTH } from './bearer-token.js';
 import {
   drawFault,
   KeyedDraws,
@@ -116,8 +116,6 @@ export interface FlakyApi {
   /** Stop listening, drop open connections and pending delays. */
   close(): Promise<void>;
 }
-
-const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 /**
  * Start the downstream API of the demo: `GET /weatherforecast` behind real bearer-token

@@ -3,8 +3,6 @@ import { bearerToken, matchesSecret, sha256 } from './bearer-token.js';
 
 /** The path prefix of the IdP's admin routes. */
 export const IDP_ADMIN_PREFIX = '/admin';
-/** Shortest admin token accepted: the same bar as the flaky API's. */
-export const MIN_IDP_ADMIN_TOKEN_LENGTH = 16;
 
 /**
  * The IdP's admin routes, behind `Authorization: Bearer <admin token>` (compared in constant

@@ -2,8 +2,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type ClientMetadata, type Configuration, errors } from 'oidc-provider';
+import { MIN_ADMIN_TOKEN_LENGTH } from './bearer-token.js';
 import { tokenFingerprint } from './fingerprint.js';
-import { IDP_ADMIN_PREFIX, idpAdminHandler, MIN_IDP_ADMIN_TOKEN_LENGTH } from './idp-admin.js';
+import { IDP_ADMIN_PREFIX, idpAdminHandler } from './idp-admin.js';
 import { IdpStore } from './idp-store.js';
 
 /** One OAuth2 client the IdP knows. */
@@ -216,11 +217,10 @@ function validateOptions(options: IdpOptions, ttlSeconds: number): void {
   }
   if (
     options.adminToken !== undefined &&
-    (typeof options.adminToken !== 'string' ||
-      options.adminToken.length < MIN_IDP_ADMIN_TOKEN_LENGTH)
+    (typeof options.adminToken !== 'string' || options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH)
   ) {
     throw new TypeError(
-      `startIdp: \`adminToken\` must be at least ${MIN_IDP_ADMIN_TOKEN_LENGTH} characters`,
+      `startIdp: \`adminToken\` must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
     );
   }
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {

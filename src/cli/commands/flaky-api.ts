@@ -1,3 +1,4 @@
+import { MIN_ADMIN_TOKEN_LENGTH } from '../../apps/bearer-token.js';
 import {
   type FaultProfile,
   faultProfile,
@@ -50,7 +51,7 @@ const OPTIONS = {
     kind: 'secret',
     env: 'FLAKY_API_ADMIN_TOKEN',
     required: true,
-    description: 'Bearer token of the /admin routes, at least 16 characters',
+    description: `Bearer token of the /admin routes, at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
   },
   profile: {
     kind: 'string',
@@ -110,8 +111,10 @@ export const flakyApiCommand: CliCommand = {
         throw error;
       }
     }
-    if (options['admin-token'].length < 16) {
-      throw new UsageError('--admin-token/FLAKY_API_ADMIN_TOKEN must be at least 16 characters');
+    if (options['admin-token'].length < MIN_ADMIN_TOKEN_LENGTH) {
+      throw new UsageError(
+        `--admin-token/FLAKY_API_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
+      );
     }
 
     const log = logLine('flaky-api');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { MIN_ADMIN_TOKEN_LENGTH } from '../../apps/bearer-token.js';
 import { type IdpClientConfig, startIdp } from '../../apps/idp.js';
-import { MIN_IDP_ADMIN_TOKEN_LENGTH } from '../../apps/idp-admin.js';
 import type { CliCommand } from '../command.js';
 import { helpText, parseOptions, UsageError } from '../options.js';
 import { logLine, shutdownSignal } from '../signals.js';
@@ -52,7 +52,7 @@ const OPTIONS = {
   'admin-token': {
     kind: 'secret',
     env: 'IDP_ADMIN_TOKEN',
-    description: `Bearer token of GET /admin/stats, at least ${MIN_IDP_ADMIN_TOKEN_LENGTH} characters (default: no admin route)`,
+    description: `Bearer token of GET /admin/stats, at least ${MIN_ADMIN_TOKEN_LENGTH} characters (default: no admin route)`,
   },
 } as const;
 
@@ -130,9 +130,9 @@ export const idpCommand: CliCommand = {
       throw new UsageError('no clients: set IDP_CLIENTS, --clients-file or --clients');
     }
     const adminToken = options['admin-token'];
-    if (adminToken !== undefined && adminToken.length < MIN_IDP_ADMIN_TOKEN_LENGTH) {
+    if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
       throw new UsageError(
-        `--admin-token/IDP_ADMIN_TOKEN must be at least ${MIN_IDP_ADMIN_TOKEN_LENGTH} characters`,
+        `--admin-token/IDP_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
       );
     }
 
