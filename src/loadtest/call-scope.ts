@@ -15,14 +15,20 @@ export interface CallScope {
 
 const calls = new AsyncLocalStorage<CallScope>();
 
-/** Run `fn` (one load-test call, all its attempts) in the scope of that call. */
-export function withCall<T>(key: string, intendedStartMs: number, fn: () => T): T {
-  return calls.run({ key, intendedStartMs, waitedMs: 0, streams: undefined }, fn);
+/** Run `fn` (one load-test call, all its attempts) in the scope of that call; `fn` gets it. */
+export function withCall<T>(key: string, intendedStartMs: number, fn: (call: CallScope) => T): T {
+  const call: CallScope = { key, intendedStartMs, waitedMs: 0, streams: undefined };
+  return calls.run(call, () => fn(call));
 }
 
-/** The call whose code is running, if any. */
-export function currentCall(): CallScope | undefined {
-  return calls.getStore();
+/**
+ * Count a retry delay that the running call was told to wait: the attempts after it belong to
+ * the phase at the call's intended start plus the delays waited. Returns that call, if any.
+ */
+export function addWaited(delayMs: number): CallScope | undefined {
+  const call = calls.getStore();
+  if (call !== undefined) call.waitedMs += delayMs;
+  return call;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   isTokenUnavailableError,
 } from '../errors.js';
 import { errorTypeOf } from '../http/classify.js';
-import { currentCall, perCallRandom, withCall } from './call-scope.js';
+import { addWaited, type CallScope, perCallRandom, withCall } from './call-scope.js';
 import { NaiveClient } from './naive.js';
 import { mergeOptions, presetOptions, scaledAttemptTimeoutMs } from './policies.js';
 import type { Recorder } from './recorder.js';
@@ -74,31 +74,32 @@ export interface CallerSetup {
 
 /**
  * The headers that make an attempt's faults reproducible: the call's key (the same on every
- * attempt: set once per call, the SDK re-sends the call's headers) and the attempt's phase,
- * that of the call's intended start plus the retry delays waited so far.
- * `undefined` when there is nothing to send.
+ * attempt: set once per call, the SDK re-sends the call's headers) and the attempt's phase
+ * ({@link phaseOf}). `undefined` when there is nothing to send.
  */
 function callHeaders(
   setup: Pick<CallerSetup, 'requestKeys' | 'phaseStartsMs'>,
-): ((call: CallInfo, waitedMs: number) => Record<string, string>) | undefined {
+): ((call: CallScope) => Record<string, string>) | undefined {
   const starts = setup.phaseStartsMs ?? [];
   const keys = setup.requestKeys === true;
   if (!keys && starts.length < 2) return undefined;
-  return (call, waitedMs) => {
+  return (call) => {
     const headers: Record<string, string> = {};
-    if (keys) headers[REQUEST_KEY_HEADER] = String(call.index);
-    if (starts.length >= 2) {
-      headers[PHASE_HEADER] = String(phaseAt(starts, call.intendedStartMs + waitedMs));
-    }
+    if (keys) headers[REQUEST_KEY_HEADER] = call.key;
+    if (starts.length >= 2) headers[PHASE_HEADER] = phaseOf(starts, call);
     return headers;
   };
 }
 
-/** Index of the phase that `t` falls in: the last one starting at or before `t`. */
-function phaseAt(startsMs: readonly number[], t: number): number {
+/**
+ * The phase header of a call's next attempt: the index of the phase that the call's intended
+ * start plus the retry delays waited so far falls in (the last one starting at or before it).
+ */
+function phaseOf(startsMs: readonly number[], call: CallScope): string {
+  const t = call.intendedStartMs + call.waitedMs;
   let index = 0;
   for (let i = 1; i < startsMs.length; i++) if (startsMs[i]! <= t) index = i;
-  return index;
+  return String(index);
 }
 
 /**
@@ -163,10 +164,8 @@ function sdkCaller(setup: CallerSetup, policy: Exclude<PolicyName, 'naive'>): Ca
   if (starts.length >= 2) {
     // The re-send that follows belongs to the phase after the wait, on the call's own clock.
     events.retry.event((e) => {
-      const call = currentCall();
-      if (call === undefined) return;
-      call.waitedMs += e.delayMs;
-      e.ctx.headers[PHASE_HEADER] = String(phaseAt(starts, call.intendedStartMs + call.waitedMs));
+      const call = addWaited(e.delayMs);
+      if (call !== undefined) e.ctx.headers[PHASE_HEADER] = phaseOf(starts, call);
     });
   }
   events.reauthorize.event((e) => {
@@ -180,9 +179,8 @@ function sdkCaller(setup: CallerSetup, policy: Exclude<PolicyName, 'naive'>): Ca
   return {
     async call(signal, call) {
       try {
-        const headers = headersOf?.(call, 0);
-        const res = await withCall(String(call.index), call.intendedStartMs, () =>
-          client.fetch(path, headers ? { signal, headers } : { signal }),
+        const res = await withCall(String(call.index), call.intendedStartMs, (scope) =>
+          client.fetch(path, headersOf ? { signal, headers: headersOf(scope) } : { signal }),
         );
         await res.arrayBuffer();
         return { ok: res.status >= 200 && res.status < 300, outcome: String(res.status) };
@@ -213,13 +211,16 @@ function naiveCaller(setup: CallerSetup): Caller {
     random: perCallRandom(setup.seed, 'jitter'),
     dispatcher,
     onAttempt: (outcome) => setup.recorder.attempt(outcome),
-    onRetry: (reason, delayMs) => setup.recorder.retry(reason, delayMs, 'backoff'),
+    onRetry: (reason, delayMs) => {
+      setup.recorder.retry(reason, delayMs, 'backoff');
+      addWaited(delayMs);
+    },
     onTokenFetch: () => setup.recorder.tokenFetch(),
   });
   return {
     call: (signal, call) =>
-      withCall(String(call.index), call.intendedStartMs, () =>
-        naive.call(signal, headersOf && ((waitedMs) => headersOf(call, waitedMs))),
+      withCall(String(call.index), call.intendedStartMs, (scope) =>
+        naive.call(signal, headersOf && (() => headersOf(scope))),
       ),
     close: () => dispatcher.close(),
   };

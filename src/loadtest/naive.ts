@@ -20,15 +20,9 @@ export interface NaiveSettings {
   readonly random: () => number;
   readonly dispatcher: Dispatcher;
   readonly onAttempt: (outcome: string) => void;
+  /** Called before each retry's wait, with the delay about to be waited. */
   readonly onRetry: (reason: string, delayMs: number) => void;
   readonly onTokenFetch: () => void;
-}
-
-/** One call's state across its attempts. */
-interface CallState {
-  readonly headersFor: ((waitedMs: number) => Record<string, string>) | undefined;
-  /** Delays waited so far in the call. */
-  waitedMs: number;
 }
 
 interface AttemptResult {
@@ -52,45 +46,47 @@ export class NaiveClient {
   constructor(private readonly settings: NaiveSettings) {}
 
   /**
-   * One call. `headersFor` gives the extra headers of each attempt (request key, phase) from
-   * the delays waited so far in the call.
+   * One call. `headersFor` gives the extra headers of each attempt (request key, phase); it is
+   * asked before every attempt, after `onRetry` told of the delays waited so far.
    */
-  async call(
-    signal: AbortSignal,
-    headersFor?: (waitedMs: number) => Record<string, string>,
-  ): Promise<CallResult> {
+  async call(signal: AbortSignal, headersFor?: () => Record<string, string>): Promise<CallResult> {
     const { retries } = this.settings;
-    const call: CallState = { headersFor, waitedMs: 0 };
-    let result = await this.#withTokenRetry(signal, call);
+    let result = await this.#withTokenRetry(signal, headersFor);
     for (let retry = 1; retry <= retries; retry++) {
       if (isSuccess(result) || result.status === 401 || signal.aborted) break;
-      if (!(await this.#sleep(result.outcome, signal, call))) break;
-      result = await this.#withTokenRetry(signal, call);
+      if (!(await this.#sleep(result.outcome, signal))) break;
+      result = await this.#withTokenRetry(signal, headersFor);
     }
     if (signal.aborted && !isSuccess(result)) return { ok: false, outcome: 'aborted' };
     return { ok: isSuccess(result), outcome: result.outcome };
   }
 
   /** The inner loop: on 401, wait, fetch a new token (always), re-send. */
-  async #withTokenRetry(signal: AbortSignal, call: CallState): Promise<AttemptResult> {
+  async #withTokenRetry(
+    signal: AbortSignal,
+    headersFor: (() => Record<string, string>) | undefined,
+  ): Promise<AttemptResult> {
     if (this.settings.auth && this.#token === undefined) {
       const fetched = await this.#fetchToken(signal);
       if (fetched) return fetched;
     }
-    let result = await this.#send(signal, call);
+    let result = await this.#send(signal, headersFor);
     for (let retry = 1; retry <= this.settings.retries; retry++) {
       if (result.status !== 401 || !this.settings.auth || signal.aborted) break;
-      if (!(await this.#sleep('401', signal, call))) break;
+      if (!(await this.#sleep('401', signal))) break;
       const failed = await this.#fetchToken(signal);
       if (failed) return failed;
-      result = await this.#send(signal, call);
+      result = await this.#send(signal, headersFor);
     }
     return result;
   }
 
-  async #send(signal: AbortSignal, call: CallState): Promise<AttemptResult> {
+  async #send(
+    signal: AbortSignal,
+    headersFor: (() => Record<string, string>) | undefined,
+  ): Promise<AttemptResult> {
     const timeout = AbortSignal.timeout(this.settings.attemptTimeoutMs);
-    const headers: Record<string, string> = { ...call.headersFor?.(call.waitedMs) };
+    const headers: Record<string, string> = { ...headersFor?.() };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     let result: AttemptResult;
     try {
@@ -141,10 +137,9 @@ export class NaiveClient {
   }
 
   /** Constant delay with ±25 % jitter; false when the run was interrupted meanwhile. */
-  #sleep(reason: string, signal: AbortSignal, call: CallState): Promise<boolean> {
+  #sleep(reason: string, signal: AbortSignal): Promise<boolean> {
     const delayMs = this.settings.delayMs * (0.75 + 0.5 * this.settings.random());
     this.settings.onRetry(reason, delayMs);
-    call.waitedMs += delayMs;
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const onAbort = () => {
