@@ -2,102 +2,17 @@ import { InvalidConfigurationError } from '../errors.js';
 import { seededRandom } from '../pipeline/seeded-random.js';
 import { DEFAULTS } from './defaults.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
-
-type Bag = Record<string, unknown>;
-
-function objectAt(value: unknown, field: string): Bag {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidConfigurationError(field, `must be an object, got ${describe(value)}`);
-  }
-  return value as Bag;
-}
-
-function onlyKeys(bag: Bag, allowed: readonly string[], prefix: string): void {
-  for (const key of Object.keys(bag)) {
-    if (!allowed.includes(key)) {
-      throw new InvalidConfigurationError(
-        prefix ? `${prefix}.${key}` : key,
-        `unknown option; allowed: ${allowed.join(', ')}`,
-      );
-    }
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return `a string`;
-  return typeof value;
-}
-
-interface NumberRule {
-  readonly min?: number;
-  readonly max?: number;
-  readonly integer?: boolean;
-  /** `min` is exclusive. */
-  readonly above?: number;
-}
-
-function numberAt(
-  bag: Bag,
-  key: string,
-  field: string,
-  fallback: number,
-  rule: NumberRule,
-): number {
-  const value = bag[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new InvalidConfigurationError(field, `must be a number, got ${describe(value)}`);
-  }
-  if (rule.integer && !Number.isInteger(value)) {
-    throw new InvalidConfigurationError(field, `must be a whole number, got ${value}`);
-  }
-  if (rule.above !== undefined && !(value > rule.above)) {
-    throw new InvalidConfigurationError(field, `must be greater than ${rule.above}, got ${value}`);
-  }
-  if (rule.min !== undefined && value < rule.min) {
-    throw new InvalidConfigurationError(field, `must be ≥ ${rule.min}, got ${value}`);
-  }
-  if (rule.max !== undefined && value > rule.max) {
-    throw new InvalidConfigurationError(field, `must be ≤ ${rule.max}, got ${value}`);
-  }
-  return value;
-}
-
-function booleanAt(bag: Bag, key: string, field: string, fallback: boolean): boolean {
-  const value = bag[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new InvalidConfigurationError(field, `must be true or false, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function functionAt<T>(bag: Bag, key: string, field: string): T | undefined {
-  const value = bag[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') {
-    throw new InvalidConfigurationError(field, `must be a function, got ${describe(value)}`);
-  }
-  return value as T;
-}
-
-const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout's limit (~24.8 days)
-
-function originOf(value: string, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidConfigurationError(field, `must be an absolute http(s) URL, got "${value}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidConfigurationError(field, `must use http: or https:, got ${url.protocol}`);
-  }
-  return url.origin;
-}
+import {
+  type Bag,
+  booleanAt,
+  describe,
+  functionAt,
+  MAX_TIMEOUT_MS,
+  numberAt,
+  objectAt,
+  onlyKeys,
+  originOf,
+} from './rules.js';
 
 /**
  * Validate `createClient` options once and fill in defaults. Every failure names the
