@@ -41,6 +41,12 @@ export const HEALTHY_PROFILE: FaultProfile = Object.freeze({
 });
 
 const RATE_FIELDS = ['errorRate', 'unauthorizedRate', 'rateLimitRate', 'resetRate'] as const;
+/**
+ * The fields a profile may set. A Set, not `key in HEALTHY_PROFILE`: `in` also finds what
+ * every object inherits (`constructor`, `toString`, `__proto__`), which a JSON body can name.
+ */
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(Object.keys(HEALTHY_PROFILE));
+const MAX_QUOTED_KEY = 64;
 const MAX_LATENCY_MS = 60_000; // 1 min
 const MAX_RETRY_AFTER_SECONDS = 3_600; // 1 h
 
@@ -64,9 +70,12 @@ export function faultProfile(input: unknown): FaultProfile {
     throw new InvalidFaultProfileError('fault profile must be a JSON object');
   }
   const fields = input as Record<string, unknown>;
+  // Own keys only (JSON.parse makes `__proto__` an own key; inherited ones are never read).
   for (const key of Object.keys(fields)) {
-    if (!(key in HEALTHY_PROFILE)) {
-      throw new InvalidFaultProfileError(`fault profile: unknown field "${key}"`);
+    if (!KNOWN_FIELDS.has(key)) {
+      throw new InvalidFaultProfileError(
+        `fault profile: unknown field ${JSON.stringify(key.slice(0, MAX_QUOTED_KEY))}; allowed: ${[...KNOWN_FIELDS].join(', ')}`,
+      );
     }
   }
   const profile = { ...HEALTHY_PROFILE, name: 'custom', ...fields } as FaultProfile;
@@ -99,8 +108,9 @@ export function faultProfile(input: unknown): FaultProfile {
     throw new InvalidFaultProfileError('fault profile: `retryAfterSeconds` must be an integer');
   }
   assertNumberIn('latencyMedianMs', profile.latencyMedianMs, 0, MAX_LATENCY_MS);
-  const latencyP99Ms =
-    'latencyP99Ms' in fields ? profile.latencyP99Ms : Math.max(profile.latencyMedianMs, 0);
+  const latencyP99Ms = Object.hasOwn(fields, 'latencyP99Ms')
+    ? profile.latencyP99Ms
+    : Math.max(profile.latencyMedianMs, 0);
   assertNumberIn('latencyP99Ms', latencyP99Ms, profile.latencyMedianMs, MAX_LATENCY_MS);
   if (typeof profile.down !== 'boolean') {
     throw new InvalidFaultProfileError('fault profile: `down` must be true or false');

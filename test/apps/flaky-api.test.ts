@@ -202,6 +202,32 @@ describe('flaky API, admin routes', () => {
     expect(stats.byStatus).toEqual({ '200': 1, '503': 1 });
   });
 
+  it('accepts only own, known profile fields: inherited names are unknown fields too', async () => {
+    const api = await startApi();
+    // Raw JSON text: as parsed by the admin route, `__proto__` is an own key of the body.
+    const bodies = [
+      '{"constructor":1}',
+      '{"__proto__":{"errorRate":1}}',
+      '{"toString":"x"}',
+      '{"hasOwnProperty":0,"errorRate":1}',
+      '{"valueOf":1}',
+    ];
+    for (const body of bodies) {
+      const res = await fetch(`${api.url}/admin/profile`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status, body).toBe(400);
+      const { error } = (await res.json()) as { error: string };
+      const key = Object.keys(JSON.parse(body) as object)[0]!;
+      expect(error, body).toContain(`unknown field "${key}"`);
+      expect(error, body).toContain('allowed: name, errorRate');
+    }
+    expect(api.profile()).toEqual(faultProfile({}));
+    expect(Object.getPrototypeOf(api.profile())).toBe(Object.prototype);
+  });
+
   it('revokes at the IdP the token it last saw, so the next call gets a genuine 401', async () => {
     const logLines: string[] = [];
     const api = await startApi({}, logLines);
