@@ -44,8 +44,11 @@ const REDACTED = 'REDACTED';
 
 /**
  * `url.full` without secrets: userinfo becomes `REDACTED:REDACTED` (semconv), every query
- * value becomes `REDACTED` (keys stay, so the shape of the request is visible), the fragment
- * is dropped. Query keys are kept verbatim, as sent.
+ * value becomes `REDACTED` and a query part without `=` (`?SECRET`, `?a&SECRET`) becomes
+ * `REDACTED` as a whole — such a part is usually a bare token or signature, not a key. Keys
+ * of `key=value` parts stay verbatim, as sent, so the shape of the request is visible. The
+ * fragment is dropped. Percent-encoding changes nothing: `=` and `&` are split on as sent,
+ * and an encoded `%3D` is not a separator, so `?a%3Db` is a bare part.
  */
 export function redactUrl(url: URL): string {
   const userinfo = url.username || url.password ? `${REDACTED}:${REDACTED}@` : '';
@@ -54,8 +57,9 @@ export function redactUrl(url: URL): string {
     const parts = url.search.slice(1).split('&');
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
+      if (part === '') continue; // `a&&b`: nothing to hide
       const eq = part.indexOf('=');
-      parts[i] = eq === -1 ? part : `${part.slice(0, eq)}=${REDACTED}`;
+      parts[i] = eq === -1 ? REDACTED : `${part.slice(0, eq)}=${REDACTED}`;
     }
     query = `?${parts.join('&')}`;
   }

@@ -9,14 +9,21 @@ import {
 import { negotiateFormat } from '../../src/telemetry/metrics/exposition.js';
 
 describe('url.full', () => {
-  it('redacts userinfo and every query value, keeps keys and drops the fragment', () => {
+  it('redacts userinfo, every query value and every bare part; keeps keys, drops the fragment', () => {
     expect(
       redactUrl(
         new URL('https://alice:pw@api.example.com:8443/v1/items?token=abc&page=2&flag#frag'),
       ),
     ).toBe(
-      'https://REDACTED:REDACTED@api.example.com:8443/v1/items?token=REDACTED&page=REDACTED&flag',
+      'https://REDACTED:REDACTED@api.example.com:8443/v1/items?token=REDACTED&page=REDACTED&REDACTED',
     );
+    expect(redactUrl(new URL('http://h/p?SECRET'))).toBe('http://h/p?REDACTED');
+    expect(redactUrl(new URL('http://h/p?a&b=c'))).toBe('http://h/p?REDACTED&b=REDACTED');
+    expect(redactUrl(new URL('http://h/p?S%3DX&k=%26v'))).toBe('http://h/p?REDACTED&k=REDACTED');
+    expect(redactUrl(new URL('http://:pw@h/p?=v&&'))).toBe(
+      'http://REDACTED:REDACTED@h/p?=REDACTED&&',
+    );
+    expect(redactUrl(new URL('http://h/p?'))).toBe('http://h/p');
   });
 
   it('leaves a URL without userinfo or query as it is', () => {

@@ -146,3 +146,69 @@ describe('nothing secret is emitted', () => {
     }
   });
 });
+
+describe('url.full on spans', () => {
+  it('keeps no bare query part, query value, fragment or userinfo, in any encoding', async () => {
+    const s = () => `S${randomBytes(8).toString('hex')}`;
+    const [bare, bare2, value, encoded, fragment, user, password, tokenQuery] = Array.from(
+      { length: 8 },
+      s,
+    );
+    const api = await startScriptedServer([]);
+    const idp = await startTokenServer('tok');
+    const apiUrl = new URL(api.url);
+    const client = createClient({
+      name: 'urls',
+      baseUrl: api.url,
+      retry: false,
+      telemetry: { tracing: { tracerProvider: tracing.provider }, metrics: false },
+      auth: clientCredentials({
+        // A bare query part on the token endpoint too: the token-endpoint span drops the query.
+        tokenUrl: `${idp.url}?${tokenQuery}`,
+        clientId: 'worker',
+        clientSecret: 'x',
+      }),
+    });
+    tracing.reset();
+    const paths = [
+      [`/a?${bare}`, '/a?REDACTED'],
+      [`/b?${bare}&k=${value}`, '/b?REDACTED&k=REDACTED'],
+      [`/c?k=${value}&${bare2}`, '/c?k=REDACTED&REDACTED'],
+      [`/d?${encodeURIComponent(`${encoded}=x`)}`, '/d?REDACTED'], // %3D is not a separator
+      [`/e?%${Buffer.from(encoded!).toString('hex').slice(0, 2)}${encoded}`, '/e?REDACTED'],
+      [`/f?k=${value}#${fragment}`, '/f?k=REDACTED'],
+      [`/g#${fragment}`, '/g'],
+      [`/h?a&&b=${value}`, '/h?REDACTED&&b=REDACTED'],
+    ] as const;
+    try {
+      for (const [path] of paths) await (await client.fetch(path)).text();
+      const withUserinfo = `http://${user}:${password}@${apiUrl.host}/i?${bare}`;
+      try {
+        await (await client.fetch(withUserinfo)).text();
+      } catch {
+        // refusing such a URL outright is fine too; what matters is what the spans carry
+      }
+    } finally {
+      await client.close();
+      await api.close();
+      await idp.close();
+    }
+
+    const attempts = tracing.spans().filter((sp) => sp.name === 'GET');
+    const full = attempts.map((sp) => sp.attributes['url.full']);
+    expect(full.slice(0, paths.length)).toEqual(paths.map(([, want]) => `${api.url}${want}`));
+    if (full.length > paths.length) {
+      expect(full[paths.length]).toBe(`http://REDACTED:REDACTED@${apiUrl.host}/i?REDACTED`);
+    }
+    const tokenRequest = tracing.spans().find((sp) => sp.name === 'POST');
+    expect(tokenRequest?.attributes['url.full']).toBe(idp.url);
+    const haystack = JSON.stringify(
+      tracing
+        .spans()
+        .map((sp) => ({ name: sp.name, attributes: sp.attributes, events: sp.events })),
+    );
+    for (const needle of [bare, bare2, value, encoded, fragment, user, password, tokenQuery]) {
+      expect(haystack.includes(needle!), `found ${needle}`).toBe(false);
+    }
+  });
+});
