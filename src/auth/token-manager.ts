@@ -3,6 +3,7 @@ import { TokenUnavailableError } from '../errors.js';
 import { TokenEndpointError } from './errors.js';
 import type { FetchTrigger, TokenEvents, TokenFetchStartEvent } from './events.js';
 import { tokenFingerprint } from './fingerprint.js';
+import { SharedInvalidations } from './shared-invalidations.js';
 import type {
   InvalidationResult,
   StoredToken,
@@ -77,7 +78,7 @@ export class TokenManager {
   #localBackoffUntil = 0;
   #localBackoffReason = '';
   #failures = 0;
-  readonly #invalidations = new Map<string, Promise<InvalidationResult>>();
+  readonly #invalidations = new SharedInvalidations();
   readonly #wakers = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
@@ -161,8 +162,10 @@ export class TokenManager {
 
   /**
    * A 401 rejected the token with this fingerprint: forget it locally and delete it from
-   * the store only if the store still holds exactly that token. Concurrent 401s of one
-   * process for the same token share one store round trip.
+   * the store only if the store still holds exactly that token. 401s of one process for the
+   * same token share one store round trip: concurrent ones, and for a while (see
+   * {@link SharedInvalidations}) the ones that arrive after it, while the new token is being
+   * fetched or after it is in.
    */
   invalidate(fingerprint: string): Promise<InvalidationResult> {
     const current = this.#l1;
@@ -172,18 +175,20 @@ export class TokenManager {
       return Promise.resolve('newer_present');
     }
     if (current !== undefined) this.#l1 = undefined;
-    const pending = this.#invalidations.get(fingerprint);
-    if (pending) return pending;
+    const shared = this.#invalidations.shared(fingerprint);
+    if (shared) return shared;
     const invalidation = this.#guard
       .run((store) => store.invalidate(this.#config.key, fingerprint))
-      .catch((): InvalidationResult => 'deleted') // store down: L1 is all there is, and it is gone
-      .then((result) => {
-        this.#emitInvalidation(result, fingerprint);
-        return result;
-      })
-      .finally(() => this.#invalidations.delete(fingerprint));
-    this.#invalidations.set(fingerprint, invalidation);
-    return invalidation;
+      .then(
+        (result) => ({ result, fromStore: true }),
+        // Store down: L1 is all there is, and it is gone.
+        () => ({ result: 'deleted' as const, fromStore: false }),
+      )
+      .then((outcome) => {
+        this.#emitInvalidation(outcome.result, fingerprint);
+        return outcome;
+      });
+    return this.#invalidations.start(fingerprint, invalidation);
   }
 
   #emitInvalidation(result: InvalidationResult, rejectedFingerprint: string): void {
@@ -449,6 +454,8 @@ export class TokenManager {
     };
     this.#l1 = local;
     this.#l1Unpublished = unpublished;
+    // Whatever we install may be rejected later; a 401 for it must then reach the store.
+    this.#invalidations.forget(token.fingerprint);
     this.#nextSoftCheckAt = 0;
     this.#config.events.tokenInUse.emit({
       credential: this.#config.credential,
