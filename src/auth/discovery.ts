@@ -1,5 +1,7 @@
 import { type Dispatcher, request } from 'undici';
+import { safeUrl } from '../errors.js';
 import { errorCode } from '../http/classify.js';
+import { kib, MAX_METADATA_BYTES, readBounded } from './bounded-body.js';
 import { TokenEndpointError } from './errors.js';
 
 /**
@@ -15,11 +17,16 @@ export function discoveryUrls(issuer: string): string[] {
   ];
 }
 
+/** What one metadata document gave: the token endpoint, or why not. */
+type Outcome = { endpoint: string } | { problem: string };
+
 /**
  * Find the token endpoint of an issuer (RFC 8414, then OpenID discovery). The metadata's
  * `issuer` must equal the configured issuer (RFC 8414 §3.3), so a misrouted document is
- * never trusted. Throws a retryable {@link TokenEndpointError} when neither document is
- * usable; the token manager backs off like for any token-endpoint failure.
+ * never trusted. Throws a retryable {@link TokenEndpointError} (`discovery_failed`) when
+ * neither document is usable; the token manager backs off like for any token-endpoint
+ * failure. A document past 256 KiB is not read (the connection is cut) and ends discovery
+ * at once with `response_too_large`. Messages show the issuer without userinfo or query.
  */
 export async function discoverTokenEndpoint(
   issuer: string,
@@ -28,41 +35,79 @@ export async function discoverTokenEndpoint(
 ): Promise<string> {
   const problems: string[] = [];
   for (const url of discoveryUrls(issuer)) {
-    try {
-      const response = await request(url, {
-        method: 'GET',
-        headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(timeoutMs),
-        ...(dispatcher ? { dispatcher } : {}),
-      });
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        problems.push(`${new URL(url).pathname} answered ${response.statusCode}`);
-        continue;
-      }
-      const metadata = (await response.body.json()) as Record<string, unknown>;
-      const sameIssuer =
-        typeof metadata.issuer === 'string' &&
-        metadata.issuer.replace(/\/$/, '') === issuer.replace(/\/$/, '');
-      if (!sameIssuer || typeof metadata.token_endpoint !== 'string') {
-        problems.push(`${new URL(url).pathname} has no matching issuer or no token_endpoint`);
-        continue;
-      }
-      const endpoint = new URL(metadata.token_endpoint);
-      if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') {
-        problems.push(`${new URL(url).pathname} names a token_endpoint that is not http(s)`);
-        continue;
-      }
-      return endpoint.toString();
-    } catch (error) {
-      problems.push(
-        `${new URL(url).pathname}: ${errorCode(error) ?? (error as Error)?.name ?? 'error'}`,
-      );
-    }
+    const outcome = await readMetadata(url, issuer, timeoutMs, dispatcher);
+    if ('endpoint' in outcome) return outcome.endpoint;
+    problems.push(`${new URL(url).pathname} ${outcome.problem}`);
   }
   throw new TokenEndpointError({
     errorType: 'discovery_failed',
     kind: 'retryable',
-    detail: `could not discover the token endpoint of ${issuer}: ${problems.join('; ')}`,
+    detail: `could not discover the token endpoint of ${safeUrl(issuer)}: ${problems.join('; ')}`,
   });
+}
+
+async function readMetadata(
+  url: string,
+  issuer: string,
+  timeoutMs: number,
+  dispatcher: Dispatcher | undefined,
+): Promise<Outcome> {
+  let text: string | undefined;
+  try {
+    const response = await request(url, {
+      method: 'GET',
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    if (response.statusCode !== 200) {
+      // Nothing of it is needed: cut the connection rather than drain an unknown body.
+      response.body.destroy();
+      return { problem: `answered ${response.statusCode}` };
+    }
+    text = await readBounded(response, MAX_METADATA_BYTES);
+  } catch (error) {
+    return { problem: `failed: ${errorCode(error) ?? (error as Error)?.name ?? 'error'}` };
+  }
+  if (text === undefined) {
+    // A document this size is broken or hostile: stop here rather than read another.
+    throw new TokenEndpointError({
+      errorType: 'response_too_large',
+      kind: 'malformed_response',
+      status: 200,
+      detail: `the discovery document ${safeUrl(url)} of ${safeUrl(issuer)} is larger than ${kib(MAX_METADATA_BYTES)}; the connection was closed without reading it`,
+    });
+  }
+  return tokenEndpointOf(text, issuer);
+}
+
+function tokenEndpointOf(text: string, issuer: string): Outcome {
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(text);
+  } catch {
+    return { problem: 'is not JSON' };
+  }
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    return { problem: 'is not a JSON object' };
+  }
+  const { issuer: named, token_endpoint: tokenEndpoint } = metadata as Record<string, unknown>;
+  if (typeof named !== 'string' || named.replace(/\/$/, '') !== issuer.replace(/\/$/, '')) {
+    return { problem: 'names another issuer' };
+  }
+  if (typeof tokenEndpoint !== 'string') return { problem: 'has no token_endpoint' };
+  let endpoint: URL;
+  try {
+    endpoint = new URL(tokenEndpoint);
+  } catch {
+    return { problem: 'names a token_endpoint that is not a URL' };
+  }
+  if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') {
+    return { problem: 'names a token_endpoint that is not http(s)' };
+  }
+  // Credentials in the URL would be sent along with (or instead of) the client's own.
+  if (endpoint.username || endpoint.password) {
+    return { problem: 'names a token_endpoint with credentials in it' };
+  }
+  return { endpoint: endpoint.toString() };
 }

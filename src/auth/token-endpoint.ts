@@ -1,9 +1,12 @@
 import { type Dispatcher, request } from 'undici';
 import { errorCode } from '../http/classify.js';
+import { MAX_TOKEN_RESPONSE_BYTES, readBounded } from './bounded-body.js';
 import { TokenEndpointError } from './errors.js';
 import type { TokenEvents, TokenRequestOutcome } from './events.js';
+import { formEncode, secretRedactor } from './redact-secret.js';
 import {
   parseTokenResponse,
+  type TokenEndpointAnswer,
   type TokenResponse,
   type TokenResponseLimits,
 } from './token-response.js';
@@ -27,18 +30,16 @@ export interface TokenRequestConfig {
   readonly requestScope?: TokenEvents['requestScope'];
 }
 
-const MAX_BODY_BYTES = 64 * 1024; // 64 KiB: a token response is a few KiB at most
-
 /** RFC 6749 §2.3.1: form-urlencode the id and secret before base64 (not just base64). */
 function basicCredentials(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
+  return Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64');
 }
 
 /**
  * One client-credentials grant (RFC 6749 §4.4) with undici. Resolves a usable token or
  * throws a {@link TokenEndpointError}; never retries (the token manager decides that,
- * fleet-wide). The secret is redacted from anything the server echoes back.
+ * fleet-wide). The secret, in every encoding the request carried it in, is redacted from
+ * anything the server echoes back. A body past 64 KiB is not read: the connection is cut.
  */
 export async function requestClientCredentialsToken(
   config: TokenRequestConfig,
@@ -60,7 +61,7 @@ export async function requestClientCredentialsToken(
 
   // The exchange reports only its HTTP outcome to the request scope (telemetry's CLIENT
   // span); the answer (the token) and the error stay in this function.
-  let answer: { status: number; retryAfter: string | undefined; text: string } | undefined;
+  let answer: TokenEndpointAnswer | undefined;
   let failure: TokenEndpointError | undefined;
   const exchange = async (): Promise<TokenRequestOutcome> => {
     let status: number | undefined;
@@ -75,8 +76,10 @@ export async function requestClientCredentialsToken(
       status = response.statusCode;
       const header = response.headers['retry-after'];
       const retryAfter = Array.isArray(header) ? header[0] : header;
-      answer = { status, retryAfter, text: await readLimited(response.body) };
-      return { status, errorType: status >= 400 ? String(status) : undefined };
+      const text = await readBounded(response, MAX_TOKEN_RESPONSE_BYTES);
+      answer = { status, retryAfter, text };
+      if (status >= 400) return { status, errorType: String(status) };
+      return { status, errorType: text === undefined ? 'response_too_large' : undefined };
     } catch (error) {
       const timedOut = (error as Error)?.name === 'TimeoutError';
       const code = timedOut ? 'timeout' : (errorCode(error) ?? '_OTHER');
@@ -96,23 +99,9 @@ export async function requestClientCredentialsToken(
   else await exchange();
   // The scope runs `exchange` exactly once, so one of the two is set.
   if (failure !== undefined) throw failure;
-  return parseTokenResponse(answer!, config.limits, (value) =>
-    value.split(config.clientSecret).join('[redacted]'),
+  return parseTokenResponse(
+    answer!,
+    config.limits,
+    secretRedactor(config.clientId, config.clientSecret),
   );
-}
-
-async function readLimited(
-  body: AsyncIterable<Buffer> & { dump?: () => Promise<void> },
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      await body.dump?.();
-      break;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

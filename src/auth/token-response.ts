@@ -1,4 +1,5 @@
 import { parseRetryAfter } from '../strategies/retry/retry-after.js';
+import { kib, MAX_TOKEN_RESPONSE_BYTES } from './bounded-body.js';
 import { CONFIGURATION_ERROR_CODES, TokenEndpointError } from './errors.js';
 
 /** A usable answer of the token endpoint. */
@@ -25,20 +26,38 @@ const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 /** OAuth2 error codes are `%x20-21 / %x23-5B / %x5D-7E`; keep labels short and safe. */
 const ERROR_CODE = /^[a-z0-9_.-]{1,64}$/i;
 
+/** One answer of the token endpoint, as read off the wire. */
+export interface TokenEndpointAnswer {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+  /** The body, or `undefined` when it was larger than the cap and was not read. */
+  readonly text: string | undefined;
+}
+
 /**
  * Turn one token-endpoint answer into a {@link TokenResponse} or a typed
  * {@link TokenEndpointError}. Pure: no I/O, no clock. `redact` hides values (the client
- * secret) that must never appear in an error message, even when the server echoes them.
+ * secret in any encoding) that must never appear in an error message, even when the
+ * server echoes them: every word of the server's that an error shows goes through it.
+ * An error answer whose body was too large to read is classified by its status alone.
  */
 export function parseTokenResponse(
-  answer: { status: number; retryAfter: string | undefined; text: string },
+  answer: TokenEndpointAnswer,
   limits: TokenResponseLimits,
   redact: (text: string) => string,
 ): TokenResponse {
   const { status } = answer;
-  const json = tryJson(answer.text);
+  const json = tryJson(answer.text ?? '');
   if (status < 200 || status > 299)
     throw failureFromStatus(status, answer.retryAfter, json, redact);
+  if (answer.text === undefined) {
+    throw new TokenEndpointError({
+      errorType: 'response_too_large',
+      kind: 'malformed_response',
+      status,
+      detail: `the token endpoint answered ${status} with a body larger than ${kib(MAX_TOKEN_RESPONSE_BYTES)}; the connection was closed without reading it`,
+    });
+  }
 
   if (json === undefined || typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw malformed(
@@ -61,7 +80,7 @@ export function parseTokenResponse(
   // RFC 6749 §5.1 makes token_type REQUIRED, but several servers omit it; Bearer is the
   // only type the SDK can send, so a missing one is read as Bearer.
   if (tokenType !== undefined && (typeof tokenType !== 'string' || !/^bearer$/i.test(tokenType))) {
-    const shown = typeof tokenType === 'string' && ERROR_CODE.test(tokenType) ? tokenType : '?';
+    const shown = typeof tokenType === 'string' ? shownCode(tokenType, redact) || '?' : '?';
     throw new TokenEndpointError({
       errorType: 'unsupported_token_type',
       kind: 'configuration',
@@ -108,7 +127,9 @@ function failureFromStatus(
   redact: (text: string) => string,
 ): TokenEndpointError {
   const body = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
-  const code = typeof body.error === 'string' && ERROR_CODE.test(body.error) ? body.error : '';
+  const code = typeof body.error === 'string' ? shownCode(body.error, redact) : '';
+  // Redacted before anything else, so neither the clean-up nor the cut can split a secret
+  // into a form the redaction no longer recognises.
   const description =
     typeof body.error_description === 'string'
       ? `: ${redact(body.error_description)
@@ -140,6 +161,16 @@ function failureFromStatus(
     retryAfterMs,
     detail: `the token endpoint refused the request with ${status}${code ? ` ${code}` : ''}${description}${hint}`,
   });
+}
+
+/**
+ * An error code or token type the server sent, if it may be shown and used as a label: a
+ * short code-like word that carries no encoding of the secret (a server echoing the secret
+ * as `error` would otherwise put it into messages, metrics and the fleet's backoff key).
+ * `''` otherwise.
+ */
+function shownCode(value: string, redact: (text: string) => string): string {
+  return ERROR_CODE.test(value) && redact(value) === value ? value : '';
 }
 
 function configurationHint(code: string): string {

@@ -94,4 +94,51 @@ describe('token response parsing', () => {
     expect(error.message).not.toContain(SECRET);
     expect(error.message).toContain('[redacted]');
   });
+
+  it('fails a 2xx whose body was too large to read as response_too_large', () => {
+    const error = (() => {
+      try {
+        parseTokenResponse({ status: 200, retryAfter: undefined, text: undefined }, limits, redact);
+      } catch (e) {
+        return e as TokenEndpointError;
+      }
+      throw new Error('expected a TokenEndpointError');
+    })();
+    expect(error).toMatchObject({ errorType: 'response_too_large', status: 200 });
+    expect(error.message).toContain('64 KiB');
+  });
+
+  it('classifies an error answer too large to read by its status and Retry-After', () => {
+    const error = (() => {
+      try {
+        parseTokenResponse({ status: 503, retryAfter: '2', text: undefined }, limits, redact);
+      } catch (e) {
+        return e as TokenEndpointError;
+      }
+      throw new Error('expected a TokenEndpointError');
+    })();
+    expect(error).toMatchObject({ errorType: '503', kind: 'retryable', retryAfterMs: 2000 });
+  });
+
+  it('never shows or labels with an error code or token type that carries the secret', () => {
+    const codeSecret = 'abc_secret_1';
+    const hide = (t: string) => t.split(codeSecret).join('[redacted]');
+    const run = (status: number, body: unknown) => {
+      try {
+        parseTokenResponse(
+          { status, retryAfter: undefined, text: JSON.stringify(body) },
+          limits,
+          hide,
+        );
+      } catch (e) {
+        return e as TokenEndpointError;
+      }
+      throw new Error('expected a TokenEndpointError');
+    };
+    const refused = run(400, { error: codeSecret });
+    expect(refused.errorType).toBe('400');
+    expect(refused.message).not.toContain(codeSecret);
+    const typed = run(200, { access_token: 'abc', token_type: codeSecret });
+    expect(typed.message).not.toContain(codeSecret);
+  });
 });
