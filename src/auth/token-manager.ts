@@ -4,7 +4,10 @@ import { TokenEndpointError } from './errors.js';
 import type { FetchTrigger, TokenEvents, TokenFetchStartEvent } from './events.js';
 import { tokenFingerprint } from './fingerprint.js';
 import { SharedInvalidations } from './shared-invalidations.js';
+import { backoffDurationMs } from './store/backoff-policy.js';
 import type {
+  BackoffApplied,
+  BackoffPolicy,
   InvalidationResult,
   StoredToken,
   StoreReadResult,
@@ -77,6 +80,7 @@ export class TokenManager {
   #nextSoftCheckAt = 0;
   #localBackoffUntil = 0;
   #localBackoffReason = '';
+  /** Consecutive token-endpoint failures: the fleet's count when the store gave it, else our own. */
   #failures = 0;
   readonly #invalidations = new SharedInvalidations();
   readonly #wakers = new Set<() => void>();
@@ -377,33 +381,44 @@ export class TokenManager {
     return response!;
   }
 
-  /** Start the local (and, as lease holder, fleet-wide) backoff; return the caller's error. */
+  /**
+   * Start the backoff and return the caller's error. The lease holder counts the failure
+   * in the store, which sets the fleet-wide backoff for the fleet's count of consecutive
+   * failures: whoever holds the lease next continues the sequence. Without the store the
+   * count is this instance's own.
+   */
   async #backOff(failure: TokenEndpointError, holder: boolean): Promise<TokenUnavailableError> {
-    this.#failures += 1;
-    let backoffMs: number;
-    if (failure.kind === 'configuration') {
-      backoffMs = this.#config.configurationErrorBackoffMs;
-    } else {
-      const exponential = Math.min(
-        this.#config.backoffMaxMs,
-        this.#config.backoffMinMs * 2 ** (this.#failures - 1),
-      );
-      const jittered = exponential * (0.5 + Math.random() / 2);
-      backoffMs = Math.max(jittered, Math.min(failure.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+    const policy = this.#backoffPolicy(failure);
+    let applied: BackoffApplied | undefined;
+    if (holder) {
+      applied = await this.#guard
+        .run((store) => store.backoff(this.#config.key, this.#owner, failure.errorType, policy))
+        .catch(() => undefined);
     }
+    const failures = applied?.failures ?? this.#failures + 1;
+    const backoffMs = applied?.durationMs ?? backoffDurationMs(policy, failures);
+    this.#failures = failures;
     this.#localBackoffUntil = performance.now() + backoffMs;
     this.#localBackoffReason = failure.errorType;
-    if (holder) {
-      await this.#guard
-        .run((store) => store.backoff(this.#config.key, this.#owner, failure.errorType, backoffMs))
-        .catch(() => {});
-    }
     return new TokenUnavailableError(
       this.#config.credential,
       failure.errorType,
       `${failure.message}; no new token request for ${Math.ceil(backoffMs / 1000)} s`,
       { cause: failure },
     );
+  }
+
+  #backoffPolicy(failure: TokenEndpointError): BackoffPolicy {
+    if (failure.kind === 'configuration') {
+      const fixed = this.#config.configurationErrorBackoffMs;
+      return { baseMs: fixed, maxMs: fixed, jitter: 1, atLeastMs: 0 };
+    }
+    return {
+      baseMs: this.#config.backoffMinMs,
+      maxMs: this.#config.backoffMaxMs,
+      jitter: 0.5 + Math.random() / 2,
+      atLeastMs: Math.min(failure.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS),
+    };
   }
 
   #throwIfBackingOff(): void {

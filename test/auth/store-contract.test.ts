@@ -39,6 +39,9 @@ function token(value: string, generation = 1): StoredToken {
   };
 }
 
+/** A backoff policy with one fixed duration (as for configuration errors). */
+const fixed = (ms: number) => ({ baseMs: ms, maxMs: ms, jitter: 1, atLeastMs: 0 });
+
 let keyCounter = 0;
 const freshKey = () => `k${++keyCounter}${process.pid}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -100,7 +103,7 @@ describe.each(variants)('the %s token store', (_name, create) => {
   it('shares a backoff with its reason, and a publish clears it', async () => {
     const key = freshKey();
     const fence = await store.acquire(key, 'a', 1000);
-    await store.backoff(key, 'a', 'invalid_client', 5_000);
+    await store.backoff(key, 'a', 'invalid_client', fixed(5_000));
     const read = await store.read(key);
     expect(read.backoffReason).toBe('invalid_client');
     expect(read.backoffMs).toBeGreaterThan(4_000);
@@ -109,6 +112,43 @@ describe.each(variants)('the %s token store', (_name, create) => {
     expect(next).toBe(fence + 1);
     await store.publish(key, 'b', next, token('ok'), 10_000);
     expect((await store.read(key)).backoffMs).toBe(0);
+  });
+
+  it('counts the failures of the fleet, so the backoff doubles whoever writes it, until a publish', async () => {
+    const key = freshKey();
+    const policy = { baseMs: 1000, maxMs: 6000, jitter: 1, atLeastMs: 0 };
+    const applied = [];
+    for (const owner of ['a', 'b', 'c', 'd', 'e']) {
+      await store.acquire(key, owner, 1000); // each failure has another lease holder
+      applied.push(await store.backoff(key, owner, '503', policy));
+    }
+    expect(applied).toEqual([
+      { failures: 1, durationMs: 1000 },
+      { failures: 2, durationMs: 2000 },
+      { failures: 3, durationMs: 4000 },
+      { failures: 4, durationMs: 6000 }, // capped
+      { failures: 5, durationMs: 6000 },
+    ]);
+    // The jitter and a Retry-After apply to the doubled delay.
+    const jittered = await store.backoff(key, 'f', '503', { ...policy, jitter: 0.5 });
+    expect(jittered).toEqual({ failures: 6, durationMs: 3000 });
+    const retryAfter = await store.backoff(key, 'g', '503', { ...policy, atLeastMs: 30_000 });
+    expect(retryAfter).toEqual({ failures: 7, durationMs: 30_000 });
+    expect((await store.read(key)).backoffMs).toBeGreaterThan(20_000);
+    // A published token resets the count: the next failure starts again at the base.
+    const fence = await store.acquire(key, 'h', 1000);
+    expect(await store.publish(key, 'h', fence, token('ok'), 10_000)).toBe(true);
+    await store.acquire(key, 'i', 1000);
+    expect(await store.backoff(key, 'i', '503', policy)).toEqual({ failures: 1, durationMs: 1000 });
+  });
+
+  it('forgets the failure count once the backoff is over by more than its cap', async () => {
+    const key = freshKey();
+    const policy = { baseMs: 20, maxMs: 40, jitter: 1, atLeastMs: 0 };
+    expect(await store.backoff(key, 'a', '503', policy)).toEqual({ failures: 1, durationMs: 20 });
+    expect(await store.backoff(key, 'a', '503', policy)).toEqual({ failures: 2, durationMs: 40 });
+    await sleep(150); // past the 40 ms backoff plus the 40 ms cap
+    expect(await store.backoff(key, 'a', '503', policy)).toEqual({ failures: 1, durationMs: 20 });
   });
 
   it('offers a token only where none is stored, and otherwise returns the stored one', async () => {

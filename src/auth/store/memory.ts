@@ -1,3 +1,4 @@
+import { type BackoffApplied, type BackoffPolicy, backoffDurationMs } from './backoff-policy.js';
 import type { InvalidationResult, StoredToken, StoreReadResult, TokenStore } from './types.js';
 
 interface Expiring<T> {
@@ -16,6 +17,8 @@ class MemoryTokenStore implements TokenStore {
   readonly #leases = new Map<string, Expiring<string>>();
   readonly #fences = new Map<string, number>();
   readonly #backoffs = new Map<string, Expiring<string>>();
+  /** Consecutive token-endpoint failures per key (the backoff step). */
+  readonly #failures = new Map<string, Expiring<number>>();
   readonly #listeners = new Map<string, Set<(fingerprint: string) => void>>();
 
   #live<T>(map: Map<string, Expiring<T>>, key: string): Expiring<T> | undefined {
@@ -57,6 +60,7 @@ class MemoryTokenStore implements TokenStore {
     if ((this.#fences.get(key) ?? 0) !== fence) return false;
     this.#tokens.set(key, { value: token, expiresAt: performance.now() + ttlMs });
     this.#backoffs.delete(key);
+    this.#failures.delete(key);
     await this.release(key, owner);
     for (const listener of this.#listeners.get(key) ?? []) listener(token.fingerprint);
     return true;
@@ -74,9 +78,19 @@ class MemoryTokenStore implements TokenStore {
     if (this.#live(this.#leases, key)?.value === owner) this.#leases.delete(key);
   }
 
-  async backoff(key: string, owner: string, reason: string, durationMs: number): Promise<void> {
-    this.#backoffs.set(key, { value: reason, expiresAt: performance.now() + durationMs });
+  async backoff(
+    key: string,
+    owner: string,
+    reason: string,
+    policy: BackoffPolicy,
+  ): Promise<BackoffApplied> {
+    const now = performance.now();
+    const failures = (this.#live(this.#failures, key)?.value ?? 0) + 1;
+    const durationMs = backoffDurationMs(policy, failures);
+    this.#backoffs.set(key, { value: reason, expiresAt: now + durationMs });
+    this.#failures.set(key, { value: failures, expiresAt: now + durationMs + policy.maxMs });
     await this.release(key, owner);
+    return { failures, durationMs };
   }
 
   async offer(

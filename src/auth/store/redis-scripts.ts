@@ -26,9 +26,9 @@ return 0
 `;
 
 /**
- * KEYS: tok, lock, gen, backoff · ARGV: owner, fence, record, pttl, channel, fingerprint
+ * KEYS: tok, lock, gen, backoff, fail · ARGV: owner, fence, record, pttl, channel, fingerprint
  * → 1 when written, 0 when a newer lease holder exists (fenced out). Writing clears the
- * backoff, releases our lease and announces the fingerprint (a hint only).
+ * backoff and the failure count, releases our lease and announces the fingerprint (a hint only).
  */
 export const PUBLISH_SCRIPT = `
 local mine = redis.call('GET', KEYS[2]) == ARGV[1]
@@ -37,7 +37,7 @@ if tonumber(redis.call('GET', KEYS[3]) or '0') ~= tonumber(ARGV[2]) then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-redis.call('DEL', KEYS[4])
+redis.call('DEL', KEYS[4], KEYS[5])
 if mine then redis.call('DEL', KEYS[2]) end
 if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 return 1
@@ -61,11 +61,26 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** KEYS: backoff, lock · ARGV: reason, durationMs, owner → start the fleet-wide backoff, release our lease. */
+/**
+ * KEYS: backoff, lock, fail · ARGV: reason, owner, baseMs, maxMs, jitter, atLeastMs
+ * → { failures, durationMs }. Counts one more consecutive failure of the fleet (the count
+ * outlives the backoff by maxMs, so the next lease holder continues the sequence), starts
+ * the backoff for that count, releases our lease. The duration is `backoffDurationMs`
+ * (backoff-policy.ts): min(maxMs, baseMs × 2^(failures − 1)) × jitter, at least atLeastMs.
+ */
 export const BACKOFF_SCRIPT = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-return 1
+local failures = redis.call('INCR', KEYS[3])
+local maxMs = tonumber(ARGV[4])
+local ms = tonumber(ARGV[3]) * 2 ^ (failures - 1)
+if ms > maxMs then ms = maxMs end
+ms = ms * tonumber(ARGV[5])
+if ms < tonumber(ARGV[6]) then ms = tonumber(ARGV[6]) end
+ms = math.ceil(ms)
+if ms < 1 then ms = 1 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ms)
+redis.call('PEXPIRE', KEYS[3], ms + maxMs)
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+return { failures, ms }
 `;
 
 /** KEYS: tok · ARGV: record, pttl → {} when stored, { record, pttl } of the token already there. */

@@ -10,7 +10,14 @@ import {
   READ_SCRIPT,
   RELEASE_SCRIPT,
 } from './redis-scripts.js';
-import type { InvalidationResult, StoredToken, StoreReadResult, TokenStore } from './types.js';
+import type {
+  BackoffApplied,
+  BackoffPolicy,
+  InvalidationResult,
+  StoredToken,
+  StoreReadResult,
+  TokenStore,
+} from './types.js';
 
 export type { RedisTokenStoreOptions } from './redis-options.js';
 
@@ -22,6 +29,7 @@ interface ScriptCommands {
     lock: string,
     gen: string,
     backoff: string,
+    fail: string,
     owner: string,
     fence: number,
     record: string,
@@ -34,10 +42,14 @@ interface ScriptCommands {
   steadfastTokenBackoff(
     backoff: string,
     lock: string,
+    fail: string,
     reason: string,
-    ms: number,
     owner: string,
-  ): Promise<number>;
+    baseMs: number,
+    maxMs: number,
+    jitter: number,
+    atLeastMs: number,
+  ): Promise<[number, number]>;
   steadfastTokenOffer(tok: string, record: string, pttl: number): Promise<[string, number] | []>;
 }
 
@@ -48,10 +60,10 @@ function defineScripts(client: Redis | Cluster): ScriptedClient {
   if (typeof scripted.steadfastTokenRead === 'function') return scripted;
   client.defineCommand('steadfastTokenRead', { numberOfKeys: 2, lua: READ_SCRIPT });
   client.defineCommand('steadfastTokenAcquire', { numberOfKeys: 2, lua: ACQUIRE_SCRIPT });
-  client.defineCommand('steadfastTokenPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+  client.defineCommand('steadfastTokenPublish', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
   client.defineCommand('steadfastTokenInvalidate', { numberOfKeys: 1, lua: INVALIDATE_SCRIPT });
   client.defineCommand('steadfastTokenRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
-  client.defineCommand('steadfastTokenBackoff', { numberOfKeys: 2, lua: BACKOFF_SCRIPT });
+  client.defineCommand('steadfastTokenBackoff', { numberOfKeys: 3, lua: BACKOFF_SCRIPT });
   client.defineCommand('steadfastTokenOffer', { numberOfKeys: 1, lua: OFFER_SCRIPT });
   return scripted;
 }
@@ -98,6 +110,7 @@ class RedisTokenStore implements TokenStore {
       lock: `${this.#prefix}lock:${tag}`,
       gen: `${this.#prefix}gen:${tag}`,
       backoff: `${this.#prefix}backoff:${tag}`,
+      fail: `${this.#prefix}fail:${tag}`,
       channel: `${this.#prefix}events:${tag}`,
     };
   }
@@ -173,6 +186,7 @@ class RedisTokenStore implements TokenStore {
       k.lock,
       k.gen,
       k.backoff,
+      k.fail,
       owner,
       fence,
       this.#codec.encode(k.tok, token),
@@ -196,16 +210,26 @@ class RedisTokenStore implements TokenStore {
     await this.#client.steadfastTokenRelease(this.#keys(key).lock, owner);
   }
 
-  async backoff(key: string, owner: string, reason: string, durationMs: number): Promise<void> {
+  async backoff(
+    key: string,
+    owner: string,
+    reason: string,
+    policy: BackoffPolicy,
+  ): Promise<BackoffApplied> {
     await this.#ready();
     const k = this.#keys(key);
-    await this.#client.steadfastTokenBackoff(
+    const [failures, durationMs] = await this.#client.steadfastTokenBackoff(
       k.backoff,
       k.lock,
+      k.fail,
       reason,
-      Math.max(1, Math.ceil(durationMs)),
       owner,
+      Math.ceil(policy.baseMs),
+      Math.ceil(policy.maxMs),
+      policy.jitter,
+      Math.ceil(policy.atLeastMs),
     );
+    return { failures: Number(failures), durationMs: Number(durationMs) };
   }
 
   async offer(

@@ -1,3 +1,7 @@
+import type { BackoffApplied, BackoffPolicy } from './backoff-policy.js';
+
+export type { BackoffApplied, BackoffPolicy } from './backoff-policy.js';
+
 /** A token as the store keeps it. `value` is the secret part; everything else is metadata. */
 export interface StoredToken {
   readonly value: string;
@@ -43,8 +47,8 @@ export interface TokenStore {
   acquire(key: string, owner: string, leaseMs: number): Promise<number>;
   /**
    * Write the token only if `fence` is still the newest (a slow holder never overwrites a
-   * newer token), clear the backoff, release our lease, announce the fingerprint.
-   * Resolves false when fenced out.
+   * newer token), clear the backoff and the fleet's failure count, release our lease,
+   * announce the fingerprint. Resolves false when fenced out.
    */
   publish(
     key: string,
@@ -57,8 +61,18 @@ export interface TokenStore {
   invalidate(key: string, fingerprint: string): Promise<InvalidationResult>;
   /** Compare-and-delete of the lease. */
   release(key: string, owner: string): Promise<void>;
-  /** Start a fleet-wide backoff (and release our lease). */
-  backoff(key: string, owner: string, reason: string, durationMs: number): Promise<void>;
+  /**
+   * A token request failed: count one more consecutive failure for the fleet, start the
+   * fleet-wide backoff that `policy` gives for that count (`backoffDurationMs`),
+   * and release our lease, all in one step. The count outlives the backoff by
+   * `policy.maxMs`, so the next lease holder continues the sequence; a publish resets it.
+   */
+  backoff(
+    key: string,
+    owner: string,
+    reason: string,
+    policy: BackoffPolicy,
+  ): Promise<BackoffApplied>;
   /**
    * Store `token` only if no token is stored (`SET NX`); otherwise resolve the stored one.
    * Used when the store comes back after an outage: adopt the fleet's token, never clobber it.
