@@ -1,7 +1,20 @@
+import { scopeToOrigins } from './auth/token-scope.js';
 import type { ClientOptions, ResolvedOptions } from './config/options.js';
-import { resolveOptions } from './config/validate.js';
-import { AbortError, ClientClosedError, HttpStatusError } from './errors.js';
+import { numberAt } from './config/rules.js';
+import { MAX_RESPONSE_BYTES_RULE, resolveOptions } from './config/validate.js';
+import {
+  AbortError,
+  ClientClosedError,
+  HttpStatusError,
+  type InvalidConfigurationError,
+  InvalidRequestError,
+  InvalidResponseError,
+  NetworkError,
+  SteadfastError,
+  safeUrl,
+} from './errors.js';
 import { type BodyInput, normalizeBody, type RequestBody } from './http/body.js';
+import { errorCode } from './http/classify.js';
 import type { IncomingBody } from './http/incoming-body.js';
 import { toHeaders, toResponse } from './http/response.js';
 import { UndiciTransport } from './http/transport.js';
@@ -41,7 +54,20 @@ export interface RequestOptions {
   readonly operation?: string;
   /** Mark a POST/PATCH as safe to re-send on ambiguous failures. Default: false. */
   readonly idempotent?: boolean;
+  /** This call's limit on a body read whole (bytes). Default: the client's `maxResponseBytes`. */
+  readonly maxResponseBytes?: number;
 }
+
+/** Options of `client.close()`. */
+export interface CloseOptions {
+  /**
+   * Let calls in flight finish for up to this long before they are ended with
+   * `ClientClosedError`. New calls are refused at once either way. Default 0.
+   */
+  readonly graceMs?: number;
+}
+
+const CLOSE_POLL_MS = 10; // how often close({ graceMs }) looks whether the calls have ended
 
 /** What `client.request()` resolves with: the wire response, body not yet read. */
 export interface RawResponse {
@@ -87,6 +113,7 @@ export class SteadfastClient {
   /** `baseUrl`'s origin, read once: `URL#origin` builds a new string on every read. */
   readonly #baseOrigin: string | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: ClientOptions, layers: Pick<PipelineLayers, 'chaos'> = {}) {
     this.#options = resolveOptions(options);
@@ -102,7 +129,10 @@ export class SteadfastClient {
     const { strategies, limiter, breaker } = standardPipeline(this.#options, this.events, {
       callTelemetry: this.#telemetry.callLayer,
       attemptTelemetry: this.#telemetry.attemptLayer,
-      reauthorization: auth?.createStrategy(this.events),
+      // The token goes only to the origins it belongs to, whatever the authorization does.
+      reauthorization: auth
+        ? scopeToOrigins(auth.createStrategy(this.events), this.#options.authOrigins, this.events)
+        : undefined,
       chaos:
         layers.chaos ??
         (this.#options.chaos ? new Chaos(this.#options.chaos, this.events) : undefined),
@@ -110,7 +140,7 @@ export class SteadfastClient {
     this.#strategies = strategies;
     this.#limiter = limiter;
     this.#breaker = breaker;
-    this.#transport = new UndiciTransport(this.#options.transport);
+    this.#transport = new UndiciTransport(this.#options);
     const transport = this.#transport;
     this.#pipeline = compose(strategies, (ctx) => transport.execute(ctx));
   }
@@ -126,17 +156,16 @@ export class SteadfastClient {
   }
 
   /**
-   * Like global `fetch`: resolves with a standard `Response` for any HTTP status, rejects
-   * with a `SteadfastError` (timeout, circuit open, ...) or a network error when no response
-   * was obtained. Relative URLs resolve against `baseUrl`. Redirects are not followed.
+   * Like global `fetch`: resolves with a standard `Response` for any HTTP status. Rejects
+   * only with a `SteadfastError` (`NetworkError`, `TimeoutError`, `CircuitOpenError`, ...)
+   * when no response was obtained. Relative URLs resolve against `baseUrl`. Redirects are
+   * not followed.
    */
   async fetch(input: string | URL | Request, init: RequestOptions = {}): Promise<Response> {
-    const created = this.#createContext(input, init);
-    const ctx = created instanceof Call ? created : await created;
-    const outcome = await this.#pipeline(ctx);
-    if (outcome.kind === 'error') throw outcome.error;
-    if (ctx.signal) cancelBodyOnAbort(outcome.response, ctx);
-    return toResponse(outcome.response, ctx);
+    const { ctx, outcome } = await this.#run(input, init, undefined);
+    if (outcome.kind === 'error') throw this.#callError(outcome.error, ctx);
+    if (ctx!.signal) cancelBodyOnAbort(outcome.response, ctx!);
+    return toResponse(outcome.response, ctx!);
   }
 
   /**
@@ -146,11 +175,9 @@ export class SteadfastClient {
    * Consume or `dump()` the body, or the connection is not reused.
    */
   async request(input: string | URL | Request, init: RequestOptions = {}): Promise<RawResponse> {
-    const created = this.#createContext(input, init);
-    const ctx = created instanceof Call ? created : await created;
-    const outcome = await this.#pipeline(ctx);
-    if (outcome.kind === 'error') throw outcome.error;
-    if (ctx.signal) cancelBodyOnAbort(outcome.response, ctx);
+    const { ctx, outcome } = await this.#run(input, init, undefined);
+    if (outcome.kind === 'error') throw this.#callError(outcome.error, ctx);
+    if (ctx!.signal) cancelBodyOnAbort(outcome.response, ctx!);
     return outcome.response;
   }
 
@@ -179,16 +206,88 @@ export class SteadfastClient {
   }
 
   /**
-   * Release pools, breakers and timers. Calls made afterwards reject. After `close()`
-   * nothing of the client keeps the process alive.
+   * Close the client: new calls are refused at once; calls still in flight — waiting for a
+   * slot, a token or a retry, on the wire, or with a body still arriving — end with
+   * `ClientClosedError` (after `graceMs`, if given, for them to finish); every socket of the
+   * client's pools is destroyed, timers and subscriptions are released. When it resolves,
+   * nothing of the client keeps the process alive. Idempotent.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(options: CloseOptions = {}): Promise<void> {
+    let graceMs: number;
+    try {
+      graceMs = numberAt(
+        options as unknown as Record<string, unknown>,
+        'graceMs',
+        'close.graceMs',
+        0,
+        { min: 0, max: 2 ** 31 - 1 },
+      );
+    } catch (error) {
+      return Promise.reject(error as InvalidConfigurationError);
+    }
     this.#closed = true;
+    this.#closing ??= this.#shutDown(graceMs);
+    return this.#closing;
+  }
+
+  async #shutDown(graceMs: number): Promise<void> {
+    if (graceMs > 0) await this.#settled(graceMs);
+    // Wake what waits (retry sleeps, the limiter's queue, token waits), then end what is on
+    // the wire and destroy the sockets: each call ends with ClientClosedError.
     for (const strategy of this.#strategies) await strategy.dispose?.();
+    await this.#transport.close((ctx) => new ClientClosedError(this.name, ctx.method, ctx.url));
     this.#telemetry.dispose();
-    await this.#transport.dispose();
     await this.#options.auth?.close();
+  }
+
+  /** Resolves when no call and no response body is in flight, or after `graceMs`. */
+  async #settled(graceMs: number): Promise<void> {
+    const giveUpAt = performance.now() + graceMs;
+    while (this.#limiter.inflight > 0 || this.#transport.inflight > 0) {
+      const left = giveUpAt - performance.now();
+      if (left <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(CLOSE_POLL_MS, left)));
+    }
+  }
+
+  /** Create the call and run it through the pipeline. Never throws: failures are outcomes. */
+  async #run(
+    input: string | URL | Request,
+    init: RequestOptions,
+    defaultHeaders: WireHeaders | undefined,
+  ): Promise<{ ctx: Call | undefined; outcome: Outcome }> {
+    let ctx: Call;
+    try {
+      const created = this.#createContext(input, init, defaultHeaders);
+      ctx = created instanceof Call ? created : await created;
+    } catch (error) {
+      return { ctx: undefined, outcome: { kind: 'error', error: error as Error } };
+    }
+    return { ctx, outcome: await this.#pipeline(ctx) };
+  }
+
+  /**
+   * What a call rejects with: always a `SteadfastError`. The pipeline's own errors pass as
+   * they are; anything else (a network error that escaped the transport, an exception from
+   * a user callback) is wrapped, with the original as its `cause`.
+   */
+  #callError(error: Error, ctx: Call | undefined): SteadfastError {
+    if (error instanceof SteadfastError) return error;
+    if (ctx === undefined) {
+      return new InvalidRequestError(
+        `${this.name}: the request could not be made (see the cause)`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const code = errorCode(error);
+    if (code !== undefined) return new NetworkError(ctx.method, ctx.url, code, error);
+    return new SteadfastError(
+      'ERR_STEADFAST_UNEXPECTED',
+      `${ctx.method} ${safeUrl(ctx.url)}: failed with an unexpected ${error?.name ?? 'error'} (see the cause)`,
+      { cause: error },
+    );
   }
 
   async #json<T>(
@@ -196,20 +295,29 @@ export class SteadfastClient {
     init: RequestOptions,
     defaultHeaders: WireHeaders,
   ): Promise<T> {
-    const created = this.#createContext(input, init, defaultHeaders);
-    const ctx = created instanceof Call ? created : await created;
-    const outcome: Outcome = await this.#pipeline(ctx);
-    if (outcome.kind === 'error') throw outcome.error;
+    const { ctx, outcome } = await this.#run(input, init, defaultHeaders);
+    if (outcome.kind === 'error') throw this.#callError(outcome.error, ctx);
+    const call = ctx!;
     const { status, body } = outcome.response;
     if (status < 200 || status > 299) {
       void body.dump();
-      throw new HttpStatusError(ctx.method, ctx.url, status, toHeaders(outcome.response.headers));
+      throw new HttpStatusError(call.method, call.url, status, toHeaders(outcome.response.headers));
     }
     if (status === 204) {
       void body.dump();
       return undefined as T;
     }
-    return (await body.json()) as T;
+    let text: string;
+    try {
+      text = await body.text(); // typed failures: too large, body timeout, network
+    } catch (error) {
+      throw this.#callError(error as Error, call);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new InvalidResponseError(call.method, call.url, status, { cause: error });
+    }
   }
 
   /** The call's context; synchronous unless the input is a `Request` or the body a `Blob`/`FormData`. */
@@ -219,6 +327,8 @@ export class SteadfastClient {
     defaultHeaders?: WireHeaders,
   ): Call | Promise<Call> {
     if (this.#closed) throw new ClientClosedError(this.name);
+    if (typeof init !== 'object' || init === null)
+      throw new InvalidRequestError(`${this.name}: the options of a call must be an object`);
     if (typeof input === 'object' && 'url' in input && !(input instanceof URL))
       return this.#contextOfRequest(input, init, defaultHeaders);
     const body = normalizeBody(init.body);
@@ -284,6 +394,10 @@ export class SteadfastClient {
     }
     return new Call({
       client: this.name,
+      maxResponseBytes:
+        init.maxResponseBytes === undefined
+          ? this.#options.maxResponseBytes
+          : perCallLimit(init.maxResponseBytes),
       method: upperMethod,
       url,
       origin,
@@ -304,19 +418,31 @@ export class SteadfastClient {
     try {
       url =
         typeof target === 'string' ? new URL(target, this.#options.baseUrl) : new URL(target.href);
-    } catch {
-      throw new TypeError(
+    } catch (error) {
+      // Quoted as far as it is safe: no userinfo, no query (it may hold an api_key).
+      const shown = safeUrl(String(target));
+      throw new InvalidRequestError(
         this.#options.baseUrl
-          ? `Invalid URL: cannot resolve "${String(target).slice(0, 200)}" against baseUrl`
-          : `Invalid URL "${String(target).slice(0, 200)}": pass an absolute URL or set baseUrl`,
+          ? `Invalid URL: cannot resolve "${shown}" against baseUrl`
+          : `Invalid URL "${shown}": pass an absolute URL or set baseUrl`,
+        { cause: error },
       );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TypeError(
+      throw new InvalidRequestError(
         `Unsupported protocol ${url.protocol}: only http: and https: are supported`,
       );
     }
     return url;
+  }
+}
+
+/** A per-call `maxResponseBytes`, checked like the client option. */
+function perCallLimit(value: unknown): number {
+  try {
+    return numberAt({ value }, 'value', 'maxResponseBytes', 0, MAX_RESPONSE_BYTES_RULE);
+  } catch (error) {
+    throw new InvalidRequestError((error as Error).message);
   }
 }
 

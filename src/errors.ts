@@ -14,14 +14,34 @@ export class SteadfastError extends Error {
   }
 }
 
-/** `origin + pathname` of a URL: what error messages and logs may show. */
+/**
+ * `origin + pathname` of a URL: what error messages and logs may show. Userinfo is dropped
+ * and a query string shows as `?…`. A string that is not a URL is shown the same way, as
+ * far as it can be read: userinfo cut, everything from `?` or `#` on replaced by `?…`.
+ */
 export function safeUrl(url: URL | string): string {
-  try {
-    const u = typeof url === 'string' ? new URL(url) : url;
-    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
-  } catch {
-    return '<invalid url>';
-  }
+  if (typeof url !== 'string') return fromUrl(url);
+  if (URL.canParse(url)) return fromUrl(new URL(url));
+  return safeUrlText(url);
+}
+
+function fromUrl(u: URL): string {
+  return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
+}
+
+/** An unparseable URL string, without what may be a secret (userinfo, query, fragment). */
+function safeUrlText(text: string): string {
+  const cut = text.search(/[?#]/);
+  let shown = cut === -1 ? text : text.slice(0, cut);
+  // `scheme://user:pass@host` or `//user:pass@host`: drop everything up to the last "@"
+  // before the path, whatever the userinfo contains.
+  shown = shown.replace(
+    /^([a-z][a-z0-9+.-]*:)?\/\/[^/]*@/i,
+    (_m, scheme: string | undefined) => `${scheme ?? ''}//`,
+  );
+  shown = shown.replace(/[^\x20-\x7e]/g, '?');
+  if (shown.length > 200) shown = `${shown.slice(0, 200)}…`;
+  return `${shown}${cut === -1 ? '' : '?…'}`;
 }
 
 function where(method: string, url: URL | string): string {
@@ -61,17 +81,119 @@ export class ConcurrencyLimitedError extends SteadfastError {
   }
 }
 
-/** An attempt timeout or the call's total timeout (deadline) elapsed. */
+/**
+ * One of the SDK's own timeouts elapsed: `attempt` (one wire attempt, up to the response
+ * headers), `total` (the call's deadline), or `body` (no body chunk arrived for
+ * `bodyTimeoutMs` while the body was being read).
+ */
 export class TimeoutError extends SteadfastError {
-  readonly kind: 'attempt' | 'total';
+  readonly kind: 'attempt' | 'total' | 'body';
   readonly timeoutMs: number;
-  constructor(method: string, url: URL | string, kind: 'attempt' | 'total', timeoutMs: number) {
+  constructor(
+    method: string,
+    url: URL | string,
+    kind: 'attempt' | 'total' | 'body',
+    timeoutMs: number,
+    detail?: string,
+  ) {
     super(
       'ERR_STEADFAST_TIMEOUT',
-      `${where(method, url)}: ${kind === 'attempt' ? 'attempt timeout' : 'total timeout (deadline)'} of ${Math.round(timeoutMs)} ms elapsed`,
+      `${where(method, url)}: ${TIMEOUT_NAMES[kind]} of ${Math.round(timeoutMs)} ms elapsed${detail ? `; ${detail}` : ''}`,
     );
     this.kind = kind;
     this.timeoutMs = timeoutMs;
+  }
+}
+
+const TIMEOUT_NAMES = {
+  attempt: 'attempt timeout',
+  total: 'total timeout (deadline)',
+  body: 'body timeout (no data from the server)',
+} as const;
+
+/**
+ * An attempt timed out while it was still waiting for a connection, because every
+ * connection of the origin's pool was busy — typically held by response bodies nobody read.
+ * The request was never sent; the downstream is not to blame, so the circuit breaker does
+ * not count it and the retry strategy does not re-send it. A `TimeoutError` of kind `attempt`.
+ */
+export class PoolExhaustedError extends TimeoutError {
+  readonly origin: string;
+  readonly connections: number;
+  constructor(
+    method: string,
+    url: URL | string,
+    timeoutMs: number,
+    origin: string,
+    connections: number,
+  ) {
+    super(
+      method,
+      url,
+      'attempt',
+      timeoutMs,
+      `not sent: all ${connections} connections to ${origin} stayed busy (connection pool exhausted; read or dump() every response body to free its connection)`,
+    );
+    this.origin = origin;
+    this.connections = connections;
+  }
+}
+
+/**
+ * No response: the connection failed (refused, reset, DNS, TLS, socket closed). The
+ * transport's own error, with its `code` (`ECONNREFUSED`, `UND_ERR_SOCKET`, ...), is the
+ * `cause`; `errorCode` repeats that code.
+ */
+export class NetworkError extends SteadfastError {
+  /** The network error code of the cause (`ECONNREFUSED`, ...), or `undefined`. */
+  readonly errorCode: string | undefined;
+  constructor(method: string, url: URL | string, errorCode: string | undefined, cause: unknown) {
+    super(
+      'ERR_STEADFAST_NETWORK',
+      `${where(method, url)}: network error${errorCode ? ` ${errorCode}` : ''}`,
+      { cause },
+    );
+    this.errorCode = errorCode;
+  }
+}
+
+/**
+ * The request could not be made as given: a URL that does not parse or is not http(s), a
+ * method or header value that cannot be sent, an invalid per-call option. Never sent, never
+ * retried.
+ */
+export class InvalidRequestError extends SteadfastError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STEADFAST_INVALID_REQUEST', message, options);
+  }
+}
+
+/**
+ * A response body read whole (`text()`, `json()`, `arrayBuffer()`, `bytes()`, `blob()`, the
+ * JSON helpers) is larger than `maxResponseBytes`. Nothing past the limit was buffered and
+ * the connection was closed. Streaming reads (`body`, `stream()`, `for await`) have no limit.
+ */
+export class ResponseTooLargeError extends SteadfastError {
+  readonly limitBytes: number;
+  constructor(method: string, url: URL | string, limitBytes: number) {
+    super(
+      'ERR_STEADFAST_RESPONSE_TOO_LARGE',
+      `${where(method, url)}: response body larger than maxResponseBytes (${limitBytes} bytes); read it as a stream to go past the limit`,
+    );
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** A JSON helper got a 2xx response whose body is not valid JSON. The parse error is the `cause`. */
+export class InvalidResponseError extends SteadfastError {
+  readonly status: number;
+  constructor(method: string, url: URL | string, status: number, options?: { cause?: unknown }) {
+    super(
+      'ERR_STEADFAST_INVALID_RESPONSE',
+      `${where(method, url)}: responded ${status} with a body that is not valid JSON`,
+      options,
+    );
+    this.status = status;
   }
 }
 
@@ -122,12 +244,13 @@ export class HttpStatusError extends SteadfastError {
   }
 }
 
-/** The client was closed: new calls are refused and calls waiting to retry end. */
+/** The client was closed: new calls are refused, and calls still in flight end with this error. */
 export class ClientClosedError extends SteadfastError {
-  constructor(client: string, method?: string, url?: URL | string) {
+  constructor(client: string, method?: string, url?: URL | string, options?: { cause?: unknown }) {
     super(
       'ERR_STEADFAST_CLIENT_CLOSED',
       `${method && url ? `${where(method, url)}: ` : ''}client ${client} is closed`,
+      options,
     );
   }
 }
@@ -154,6 +277,15 @@ export const isCircuitOpenError = (e: unknown): e is CircuitOpenError =>
 export const isConcurrencyLimitedError = (e: unknown): e is ConcurrencyLimitedError =>
   e instanceof ConcurrencyLimitedError;
 export const isTimeoutError = (e: unknown): e is TimeoutError => e instanceof TimeoutError;
+export const isPoolExhaustedError = (e: unknown): e is PoolExhaustedError =>
+  e instanceof PoolExhaustedError;
+export const isNetworkError = (e: unknown): e is NetworkError => e instanceof NetworkError;
+export const isInvalidRequestError = (e: unknown): e is InvalidRequestError =>
+  e instanceof InvalidRequestError;
+export const isResponseTooLargeError = (e: unknown): e is ResponseTooLargeError =>
+  e instanceof ResponseTooLargeError;
+export const isInvalidResponseError = (e: unknown): e is InvalidResponseError =>
+  e instanceof InvalidResponseError;
 export const isRetryBudgetExhaustedError = (e: unknown): e is RetryBudgetExhaustedError =>
   e instanceof RetryBudgetExhaustedError;
 export const isNonReplayableBodyError = (e: unknown): e is NonReplayableBodyError =>

@@ -1,6 +1,7 @@
-import { AbortError, TimeoutError } from '../errors.js';
+import { AbortError, ClientClosedError, TimeoutError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { ReauthorizeEvent } from '../pipeline/events.js';
+import { onAbort } from '../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 import type { AuthCircuit } from './auth-circuit.js';
 import type { LocalToken, TokenManager } from './token-manager.js';
@@ -28,6 +29,8 @@ export function createReauthorizeStrategy(
   events: ClientEvents,
 ): Strategy {
   const emit = (event: ReauthorizeEvent) => events.reauthorize.emit(event);
+  /** Aborted by `dispose()` (the client's `close()`): calls waiting for a token end at once. */
+  const closing = new AbortController();
 
   return {
     name: 'reauthorize',
@@ -37,8 +40,9 @@ export function createReauthorizeStrategy(
       for (;;) {
         let token: LocalToken;
         try {
-          token = manager.peek() ?? (await bounded(manager.acquire(avoid), ctx));
-          if (token.fingerprint === avoid) token = await bounded(manager.acquire(avoid), ctx);
+          token = manager.peek() ?? (await bounded(manager.acquire(avoid), ctx, closing.signal));
+          if (token.fingerprint === avoid)
+            token = await bounded(manager.acquire(avoid), ctx, closing.signal);
         } catch (error) {
           return { kind: 'error', error: error as Error };
         }
@@ -97,24 +101,36 @@ export function createReauthorizeStrategy(
         ctx.attempt += 1;
       }
     },
+    dispose(): void {
+      closing.abort();
+    },
   };
 }
 
-/** Wait for a token no longer than the call's deadline or the caller's abort. */
-function bounded<T>(promise: Promise<T>, ctx: CallContext): Promise<T> {
-  const finite = Number.isFinite(ctx.deadline);
-  if (!finite && !ctx.signal) return promise;
+/** Wait for a token no longer than the call's deadline, the caller's abort or the client's close. */
+function bounded<T>(promise: Promise<T>, ctx: CallContext, closing: AbortSignal): Promise<T> {
+  if (closing.aborted)
+    return Promise.reject(new ClientClosedError(ctx.client, ctx.method, ctx.url));
   if (ctx.signal?.aborted) return Promise.reject(new AbortError(ctx.method, ctx.url));
+  const finite = Number.isFinite(ctx.deadline);
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      cleanup();
-      reject(new AbortError(ctx.method, ctx.url));
-    };
     const cleanup = () => {
       clearTimeout(timer);
-      ctx.signal?.removeEventListener('abort', onAbort);
+      forgetCaller?.();
+      forgetClosing();
     };
+    // Many calls may wait for one token at once: `onAbort` lifts the listener limit.
+    const forgetCaller = ctx.signal
+      ? onAbort(ctx.signal, () => {
+          cleanup();
+          reject(new AbortError(ctx.method, ctx.url));
+        })
+      : undefined;
+    const forgetClosing = onAbort(closing, () => {
+      cleanup();
+      reject(new ClientClosedError(ctx.client, ctx.method, ctx.url));
+    });
     if (finite) {
       timer = setTimeout(
         () => {
@@ -124,7 +140,6 @@ function bounded<T>(promise: Promise<T>, ctx: CallContext): Promise<T> {
         Math.max(0, ctx.deadline - performance.now()),
       );
     }
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
         cleanup();

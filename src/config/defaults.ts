@@ -9,6 +9,8 @@ export const DEFAULTS = {
   },
   totalTimeoutMs: 30 * 1000, // 30 s for the whole call, backoff included
   attemptTimeoutMs: 10 * 1000, // 10 s per wire attempt
+  maxResponseBytes: 32 * 1024 * 1024, // 32 MiB read whole by text()/json()/...; streams are unlimited
+  bodyTimeoutMs: 30 * 1000, // 30 s without a body chunk while a reader waits
   retry: {
     maxRetries: 3,
     backoff: 'exponential',

@@ -29,7 +29,11 @@ export interface RetryOptions {
   readonly baseDelayMs?: number;
   /** Upper bound of a backoff delay. Default 30 000 ms. */
   readonly maxDelayMs?: number;
-  /** Longest `Retry-After` honoured; longer waits give up at once. Default 60 000 ms. */
+  /**
+   * Longest `Retry-After` the retry strategy waits for. A longer one (or one past the
+   * deadline) ends the call at once with the server's response: it never re-sends before
+   * the server's `Retry-After`. Default 60 000 ms.
+   */
   readonly maxRetryAfterMs?: number;
   /** Retry POST/PATCH on ambiguous failures too. Default false (only with `Idempotency-Key`). */
   readonly retryUnsafeMethods?: boolean;
@@ -90,6 +94,25 @@ export interface ClientOptions {
   readonly totalTimeoutMs?: number;
   /** Bound on one wire attempt. Must be ≤ totalTimeoutMs. Default 10 000 ms. */
   readonly attemptTimeoutMs?: number;
+  /**
+   * Largest response body read whole — `text()`, `json()`, `arrayBuffer()`, `bytes()`,
+   * `blob()` and the JSON helpers — in bytes; a larger one rejects with
+   * `ResponseTooLargeError` and its connection is closed. Streaming reads are not limited.
+   * Overridable per call. Default 33 554 432 (32 MiB).
+   */
+  readonly maxResponseBytes?: number;
+  /**
+   * While a response body is being read, the longest the server may send nothing; then the
+   * read rejects with a `TimeoutError` of kind `body` and the connection is closed.
+   * Default 30 000 ms.
+   */
+  readonly bodyTimeoutMs?: number;
+  /**
+   * Origins besides `baseUrl`'s that may receive the access token of `auth`. The token is
+   * attached only to requests for these origins; a request to any other origin is sent
+   * without it (the call span says so). Default: `baseUrl`'s origin only.
+   */
+  readonly authOrigins?: readonly string[];
   /** Retry strategy, or `false` to disable. */
   readonly retry?: RetryOptions | false;
   /** Per-origin circuit breaker, or `false` to disable. */
@@ -112,6 +135,10 @@ export interface ResolvedOptions {
   readonly concurrency: Required<ConcurrencyOptions>;
   readonly totalTimeoutMs: number;
   readonly attemptTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly bodyTimeoutMs: number;
+  /** Origins the token of `auth` may be sent to: `baseUrl`'s and `authOrigins`. */
+  readonly authOrigins: ReadonlySet<string>;
   readonly retry:
     | (Required<Omit<RetryOptions, 'budget' | 'shouldRetry'>> & {
         readonly budget: Required<RetryBudgetOptions> | false;

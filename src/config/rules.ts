@@ -1,4 +1,4 @@
-import { InvalidConfigurationError } from '../errors.js';
+import { InvalidConfigurationError, safeUrl } from '../errors.js';
 
 /**
  * The validation rules every options factory uses (`createClient`, `clientCredentials`,
@@ -94,7 +94,11 @@ export function originOf(value: string, field: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new InvalidConfigurationError(field, `must be an absolute http(s) URL, got "${value}"`);
+    // Quoted without userinfo, query or fragment: a URL given by mistake may carry secrets.
+    throw new InvalidConfigurationError(
+      field,
+      `must be an absolute http(s) URL, got "${safeUrl(value)}"`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidConfigurationError(field, `must use http: or https:, got ${url.protocol}`);

@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { InvalidConfigurationError } from '../errors.js';
 import { seededRandom } from '../pipeline/seeded-random.js';
 import { DEFAULTS } from './defaults.js';
@@ -29,6 +30,9 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
       'concurrency',
       'totalTimeoutMs',
       'attemptTimeoutMs',
+      'maxResponseBytes',
+      'bodyTimeoutMs',
+      'authOrigins',
       'retry',
       'circuitBreaker',
       'transport',
@@ -116,6 +120,19 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
     );
   }
 
+  const maxResponseBytes = numberAt(
+    bag,
+    'maxResponseBytes',
+    'maxResponseBytes',
+    DEFAULTS.maxResponseBytes,
+    MAX_RESPONSE_BYTES_RULE,
+  );
+  const bodyTimeoutMs = numberAt(bag, 'bodyTimeoutMs', 'bodyTimeoutMs', DEFAULTS.bodyTimeoutMs, {
+    above: 0,
+    max: MAX_TIMEOUT_MS,
+  });
+  const authOrigins = resolveAuthOrigins(bag.authOrigins, auth !== undefined, baseUrl);
+
   const retry = resolveRetry(bag.retry);
   const circuitBreaker = resolveBreaker(bag.circuitBreaker, attemptTimeoutMs);
 
@@ -177,6 +194,9 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
     concurrency,
     totalTimeoutMs,
     attemptTimeoutMs,
+    maxResponseBytes,
+    bodyTimeoutMs,
+    authOrigins,
     retry,
     circuitBreaker,
     transport,
@@ -184,6 +204,40 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
     origins: [...new Set(origins)],
     chaos: resolveChaos(bag.chaos),
   };
+}
+
+/**
+ * `maxResponseBytes`, here and per call: a whole number of bytes, at most what one string
+ * can hold (a body read by `text()` must fit in one).
+ */
+export const MAX_RESPONSE_BYTES_RULE = { min: 0, max: constants.MAX_STRING_LENGTH, integer: true };
+
+/** The origins the token of `auth` may go to: `baseUrl`'s plus `authOrigins`. */
+function resolveAuthOrigins(
+  value: unknown,
+  hasAuth: boolean,
+  baseUrl: URL | undefined,
+): ReadonlySet<string> {
+  const list = value === undefined ? [] : value;
+  if (!Array.isArray(list)) {
+    throw new InvalidConfigurationError(
+      'authOrigins',
+      `must be an array of URLs, got ${describe(list)}`,
+    );
+  }
+  const origins = new Set<string>(baseUrl ? [baseUrl.origin] : []);
+  list.forEach((o: unknown, i) => {
+    if (typeof o !== 'string')
+      throw new InvalidConfigurationError(`authOrigins[${i}]`, 'must be a string');
+    origins.add(originOf(o, `authOrigins[${i}]`));
+  });
+  if (hasAuth && origins.size === 0) {
+    throw new InvalidConfigurationError(
+      'authOrigins',
+      'the access token of `auth` is sent only to the origin of `baseUrl` and to `authOrigins`: set one of them',
+    );
+  }
+  return origins;
 }
 
 const CHAOS_RATES = [

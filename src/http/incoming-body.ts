@@ -8,14 +8,32 @@
  * with the same flow control as a `Readable`: past 64 KiB buffered and not being read, the
  * socket is paused until the reader catches up.
  *
+ * Limits: a body read whole may not exceed its call's `maxResponseBytes` (checked against
+ * `content-length` up front, then as bytes arrive: nothing past the limit is buffered), and
+ * while somebody waits for data, the server may not stay silent longer than the client's
+ * `bodyTimeoutMs`. Past either, the read rejects with a typed error and the connection is
+ * closed. Streaming reads have no byte limit (the reader decides what to keep).
+ *
  * One consumer per body, as in fetch: a second read rejects with a `TypeError`.
  */
+
+import { NetworkError, ResponseTooLargeError, SteadfastError, TimeoutError } from '../errors.js';
+import type { TimeoutQueue } from '../pipeline/timeout-queue.js';
+import { errorCode } from './classify.js';
 
 /** What the body needs from the wire: flow control and cancellation (undici's dispatch controller). */
 export interface BodySource {
   pause(): void;
   resume(): void;
   abort(reason: Error): void;
+}
+
+/** The call a body belongs to: its limit, and what error messages name. */
+export interface BodyOwner {
+  readonly method: string;
+  readonly url: URL;
+  /** Largest body `text()`, `json()`, `arrayBuffer()`, `bytes()` and `blob()` may buffer. */
+  readonly maxResponseBytes: number;
 }
 
 /** Buffered bytes past which an unread body pauses the socket (a `Readable`'s default). */
@@ -40,6 +58,10 @@ export class IncomingBody implements AsyncIterable<Buffer> {
   /** The response's `content-type` (the type of `blob()`). */
   readonly contentType: string;
   readonly #source: BodySource | undefined;
+  readonly #owner: BodyOwner | undefined;
+  readonly #idleTimeouts: TimeoutQueue | undefined;
+  /** `content-length`, or NaN when absent. */
+  readonly #contentLength: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
   #state: 'open' | 'ended' | 'failed' = 'open';
@@ -53,9 +75,18 @@ export class IncomingBody implements AsyncIterable<Buffer> {
   #onFinished: (() => void)[] | undefined;
   #finished = false;
 
-  constructor(source: BodySource | undefined, contentType: string | undefined) {
+  constructor(
+    source: BodySource | undefined,
+    contentType: string | undefined,
+    owner?: BodyOwner,
+    idleTimeouts?: TimeoutQueue,
+    contentLength = Number.NaN,
+  ) {
     this.#source = source;
     this.contentType = contentType ?? '';
+    this.#owner = owner;
+    this.#idleTimeouts = idleTimeouts;
+    this.#contentLength = contentLength;
   }
 
   /** A body that is already complete (e.g. a response made up by the chaos strategy). */
@@ -78,7 +109,9 @@ export class IncomingBody implements AsyncIterable<Buffer> {
     }
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
-    if (this.#mode !== 'collect' && this.#buffered >= HIGH_WATER_MARK && !this.#paused) {
+    if (this.#mode === 'collect') {
+      if (this.#tooLarge()) this.destroy(this.#tooLargeError());
+    } else if (this.#buffered >= HIGH_WATER_MARK && !this.#paused) {
       this.#paused = true;
       this.#source?.pause();
     }
@@ -211,6 +244,11 @@ export class IncomingBody implements AsyncIterable<Buffer> {
     } catch (error) {
       return Promise.reject(error);
     }
+    const limit = this.#owner?.maxResponseBytes ?? Number.POSITIVE_INFINITY;
+    if (this.#state !== 'failed' && (this.#buffered > limit || this.#contentLength > limit)) {
+      this.destroy(this.#tooLargeError());
+      return Promise.reject(this.#error);
+    }
     if (this.#state === 'open') return this.#whenComplete().then(() => this.#takeAll(convert));
     try {
       return Promise.resolve(this.#takeAll(convert));
@@ -220,11 +258,55 @@ export class IncomingBody implements AsyncIterable<Buffer> {
   }
 
   async #whenComplete(): Promise<void> {
-    while (this.#state === 'open') await new Promise<void>((resolve) => (this.#wake = resolve));
+    while (this.#state === 'open') await this.#waitForData();
+  }
+
+  /**
+   * Wait for the next chunk, the end or a failure. With a body timeout, at most that long:
+   * then the body fails with a `TimeoutError` of kind `body` (the idle timers of a client's
+   * bodies share one timer).
+   */
+  #waitForData(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timeouts = this.#idleTimeouts;
+      if (timeouts === undefined || this.#owner === undefined) {
+        this.#wake = resolve;
+        return;
+      }
+      const owner = this.#owner;
+      const pending = timeouts.add(() =>
+        this.destroy(new TimeoutError(owner.method, owner.url, 'body', timeouts.durationMs)),
+      );
+      this.#wake = () => {
+        timeouts.cancel(pending);
+        resolve();
+      };
+    });
+  }
+
+  #tooLarge(): boolean {
+    return this.#owner !== undefined && this.#buffered > this.#owner.maxResponseBytes;
+  }
+
+  #tooLargeError(): Error {
+    const owner = this.#owner!;
+    return new ResponseTooLargeError(owner.method, owner.url, owner.maxResponseBytes);
+  }
+
+  /**
+   * The failure as readers see it: a `SteadfastError`. A wire error (reset mid-body, socket
+   * closed) becomes a `NetworkError` with the original as its `cause`.
+   */
+  #failure(): Error {
+    const error = this.#error!;
+    if (error instanceof SteadfastError || this.#owner === undefined) return error;
+    const typed = new NetworkError(this.#owner.method, this.#owner.url, errorCode(error), error);
+    this.#error = typed;
+    return typed;
   }
 
   #takeAll<T>(convert: (bytes: Buffer) => T): T {
-    if (this.#state === 'failed') throw this.#error;
+    if (this.#state === 'failed') throw this.#failure();
     const chunks = this.#chunks;
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#buffered);
     this.#chunks = [];
@@ -242,13 +324,13 @@ export class IncomingBody implements AsyncIterable<Buffer> {
         if (this.#paused && this.#buffered < HIGH_WATER_MARK) this.#resumeSource();
         return chunk;
       }
-      if (this.#state === 'failed') throw this.#error;
+      if (this.#state === 'failed') throw this.#failure();
       if (this.#state === 'ended') {
         this.#finish();
         return null;
       }
       this.#resumeSource();
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      await this.#waitForData();
     }
   }
 

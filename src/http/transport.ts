@@ -1,38 +1,72 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedOptions } from '../config/options.js';
-import { NonReplayableBodyError } from '../errors.js';
+import {
+  InvalidRequestError,
+  NetworkError,
+  NonReplayableBodyError,
+  PoolExhaustedError,
+  SteadfastError,
+  safeUrl,
+  TimeoutError,
+} from '../errors.js';
 import type { AttemptSignal } from '../pipeline/attempt-signal.js';
+import { TimeoutQueue } from '../pipeline/timeout-queue.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 import type { WireBody } from './body.js';
+import { errorCode } from './classify.js';
 import { IncomingBody } from './incoming-body.js';
 
-const CLOSE_GRACE_MS = 1000; // 1 s for in-flight responses to finish on close()
+/** What the transport needs of the resolved options. */
+export interface TransportSettings {
+  readonly transport: ResolvedOptions['transport'];
+  readonly bodyTimeoutMs: number;
+}
 
 /**
  * The wire: undici's `Dispatcher.dispatch` on a keep-alive pool per origin (an undici
  * `Agent` keeps one `Pool` per origin), with our own handler. Not global `fetch`, and not
  * undici's `request()` either: `request()` builds a Node `Readable` per response and needs an
  * `AbortSignal` to be cancellable, which together cost about a third of a request's client
- * CPU (bench/RESULTS.md, run 11). Failures become outcomes, never exceptions.
+ * CPU (bench/RESULTS.md, run 11). Failures become outcomes, never exceptions, and every
+ * failure is a `SteadfastError` (`NetworkError` with undici's error as its `cause`).
+ *
+ * It knows every attempt it has on the wire, from dispatch until the response body is
+ * finished, so that `close()` can end them all and nothing is left holding a socket.
  */
 export class UndiciTransport implements Strategy {
   readonly name = 'transport';
   readonly #dispatcher: Dispatcher;
   readonly #owned: boolean;
+  readonly #connectionsPerOrigin: number;
+  /** One shared idle timer for the bodies being read (`bodyTimeoutMs`). */
+  readonly #bodyTimeouts: TimeoutQueue;
+  /** Attempts dispatched whose response (body included) is not finished yet. */
+  readonly #inflight = new Set<AttemptHandler>();
+  /** Set by `close()`: attempts dispatched afterwards fail at once with its error. */
+  #closedWith: ((ctx: CallContext) => Error) | undefined;
 
-  constructor(settings: ResolvedOptions['transport']) {
-    this.#owned = settings.dispatcher === undefined;
+  constructor(settings: TransportSettings) {
+    const transport = settings.transport;
+    this.#owned = transport.dispatcher === undefined;
+    this.#connectionsPerOrigin = transport.connectionsPerOrigin;
+    this.#bodyTimeouts = new TimeoutQueue(settings.bodyTimeoutMs);
     this.#dispatcher =
-      settings.dispatcher ??
+      transport.dispatcher ??
       new Agent({
-        connections: settings.connectionsPerOrigin,
-        keepAliveTimeout: settings.keepAliveTimeoutMs,
-        connect: { timeout: settings.connectTimeoutMs },
+        connections: transport.connectionsPerOrigin,
+        keepAliveTimeout: transport.keepAliveTimeoutMs,
+        connect: { timeout: transport.connectTimeoutMs },
       });
   }
 
+  /** Attempts on the wire now, response bodies still arriving included. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+
   execute(ctx: CallContext, _next?: Next): Promise<Outcome> {
+    if (this.#closedWith) return Promise.resolve({ kind: 'error', error: this.#closedWith(ctx) });
     const body = ctx.body.forAttempt();
     if (body === undefined) {
       // A one-shot stream was already consumed by an earlier attempt: never send it half-empty.
@@ -42,7 +76,7 @@ export class UndiciTransport implements Strategy {
       });
     }
     return new Promise<Outcome>((resolve) => {
-      const handler = new AttemptHandler(resolve, ctx.attemptSignal, body);
+      const handler = new AttemptHandler(this, resolve, ctx, body);
       try {
         this.#dispatcher.dispatch(
           {
@@ -60,20 +94,50 @@ export class UndiciTransport implements Strategy {
     });
   }
 
+  /** @internal The handler's bookkeeping: on the wire from dispatch to the body's end. */
+  track(handler: AttemptHandler): void {
+    this.#inflight.add(handler);
+  }
+
+  /** @internal */
+  untrack(handler: AttemptHandler): void {
+    this.#inflight.delete(handler);
+  }
+
+  /** @internal */
+  get bodyTimeouts(): TimeoutQueue {
+    return this.#bodyTimeouts;
+  }
+
   /**
-   * Close the pools gracefully, but never wait on a response body nobody reads: after
-   * `graceMs` the remaining sockets are destroyed.
+   * True when every connection of the origin's pool is open and busy, so a request that
+   * has not started yet was waiting for one of them (not for a slow connect). Known only for
+   * the transport's own `Agent`, whose pool size it set.
    */
-  async dispose(graceMs = CLOSE_GRACE_MS): Promise<void> {
-    if (!this.#owned) return;
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = this.#dispatcher.close().then(() => true);
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), graceMs);
-    });
-    const closed = await Promise.race([graceful, late]);
-    clearTimeout(timer);
-    if (!closed) await this.#dispatcher.destroy();
+  poolExhausted(origin: string): boolean {
+    if (!this.#owned) return false;
+    const stats = (this.#dispatcher as Agent).stats[origin] as
+      | { connected: number; free: number }
+      | undefined;
+    return stats !== undefined && stats.free === 0 && stats.connected >= this.#connectionsPerOrigin;
+  }
+
+  /** The pool size of the transport's own `Agent` (for error messages). */
+  get connectionsPerOrigin(): number {
+    return this.#connectionsPerOrigin;
+  }
+
+  /**
+   * End every attempt still on the wire with `reasonFor(its call)` (the caller sees it; a
+   * body being read rejects with it) and close the connections: the transport's own pools
+   * are destroyed, every socket with them. A dispatcher passed in by the user is left open:
+   * it is theirs.
+   */
+  async close(reasonFor: (ctx: CallContext) => Error): Promise<void> {
+    this.#closedWith ??= reasonFor;
+    for (const handler of [...this.#inflight]) handler.destroy(reasonFor);
+    this.#inflight.clear();
+    if (this.#owned) await this.#dispatcher.destroy();
   }
 }
 
@@ -84,25 +148,32 @@ export class UndiciTransport implements Strategy {
  * request still waits in the pool for a connection, where undici cannot abort it yet.
  */
 class AttemptHandler implements Dispatcher.DispatchHandler {
+  readonly #transport: UndiciTransport;
   readonly #resolve: (outcome: Outcome) => void;
+  readonly #ctx: CallContext;
   readonly #signal: AttemptSignal | undefined;
   readonly #requestBody: WireBody;
   #controller: Dispatcher.DispatchController | undefined;
   #body: IncomingBody | undefined;
   /** The outcome was handed out; later wire events only feed (or fail) the body. */
   #settled = false;
-  /** Set when the attempt signal cancelled the attempt before its response. */
+  /** Set when the attempt was cancelled before its response. */
   #abortedWith: Error | undefined;
   readonly #onAbort: (() => void) | undefined;
 
   constructor(
+    transport: UndiciTransport,
     resolve: (outcome: Outcome) => void,
-    signal: AttemptSignal | undefined,
+    ctx: CallContext,
     requestBody: WireBody,
   ) {
+    this.#transport = transport;
     this.#resolve = resolve;
-    this.#signal = signal;
+    this.#ctx = ctx;
     this.#requestBody = requestBody;
+    const signal = ctx.attemptSignal;
+    this.#signal = signal;
+    transport.track(this);
     if (signal) {
       this.#onAbort = () => this.#abort(signal.reason);
       if (signal.aborted) this.#abort(signal.reason);
@@ -127,9 +198,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#forgetSignal();
     this.#settled = true;
     const contentType = headers['content-type'];
+    const contentLength = headers['content-length'];
     this.#body = new IncomingBody(
       controller,
       Array.isArray(contentType) ? contentType[0] : contentType,
+      this.#ctx,
+      this.#transport.bodyTimeouts,
+      typeof contentLength === 'string' ? Number(contentLength) : Number.NaN,
     );
     this.#resolve({
       kind: 'response',
@@ -142,10 +217,12 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.#transport.untrack(this);
     this.#body?.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#transport.untrack(this);
     if (this.#body) this.#body.fail(error);
     else this.fail(error);
     // A request body stream that was not fully sent is of no use any more.
@@ -155,21 +232,57 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** The attempt failed before any response: its outcome is the error. */
+  /** The attempt failed before any response: its outcome is the error, as a `SteadfastError`. */
   fail(error: Error): void {
     this.#forgetSignal();
+    this.#transport.untrack(this);
     if (this.#settled) return;
     this.#settled = true;
-    this.#resolve({ kind: 'error', error });
+    this.#resolve({ kind: 'error', error: this.#typed(error) });
+  }
+
+  /** `close()`: end the attempt, or the body it is still receiving. */
+  destroy(reasonFor: (ctx: CallContext) => Error): void {
+    const reason = reasonFor(this.#ctx);
+    if (this.#body) this.#body.destroy(reason);
+    else this.#abort(reason);
   }
 
   #abort(reason: unknown): void {
     if (this.#settled) return;
-    const error =
-      reason instanceof Error ? reason : new Error('attempt aborted', { cause: reason });
+    let error = reason instanceof Error ? reason : new Error('attempt aborted', { cause: reason });
+    const ctx = this.#ctx;
+    // Timed out before undici handed the request to a connection: it waited in the pool.
+    if (
+      this.#controller === undefined &&
+      error instanceof TimeoutError &&
+      error.kind === 'attempt' &&
+      this.#transport.poolExhausted(ctx.origin)
+    ) {
+      error = new PoolExhaustedError(
+        ctx.method,
+        ctx.url,
+        error.timeoutMs,
+        ctx.origin,
+        this.#transport.connectionsPerOrigin,
+      );
+    }
     this.#abortedWith = error;
     this.fail(error);
     this.#controller?.abort(error);
+  }
+
+  #typed(error: Error): Error {
+    if (error instanceof SteadfastError) return error;
+    const ctx = this.#ctx;
+    const code = errorCode(error);
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
+      return new InvalidRequestError(
+        `${ctx.method} ${safeUrl(ctx.url)}: the request cannot be sent as given (${code}; see the cause)`,
+        { cause: error },
+      );
+    }
+    return new NetworkError(ctx.method, ctx.url, code, error);
   }
 
   #forgetSignal(): void {

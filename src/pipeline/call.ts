@@ -12,6 +12,7 @@ export type CallInit = Pick<
   | 'operation'
   | 'headers'
   | 'body'
+  | 'maxResponseBytes'
   | 'signal'
   | 'idempotent'
 > & {
@@ -32,6 +33,7 @@ export class Call implements CallContext {
   readonly path: string;
   readonly headers: WireHeaders;
   readonly body: RequestBody;
+  readonly maxResponseBytes: number;
   readonly signal: AbortSignal | undefined;
   readonly idempotent: boolean;
   readonly startedAt: number;
@@ -52,6 +54,7 @@ export class Call implements CallContext {
     this.path = init.path;
     this.headers = init.headers;
     this.body = init.body;
+    this.maxResponseBytes = init.maxResponseBytes;
     this.signal = init.signal;
     this.idempotent = init.idempotent;
     this.startedAt = performance.now();

@@ -12,6 +12,7 @@ import type {
   RetryEvent,
   RetryGiveUpEvent,
   TimeoutEvent,
+  TokenWithheldEvent,
 } from './events.js';
 
 /** Every event a client's pipeline emits. Telemetry adapters subscribe here. */
@@ -27,5 +28,6 @@ export class ClientEvents {
   readonly breakerRejected = new EventEmitter<BreakerRejectedEvent>();
   readonly limiter = new EventEmitter<LimiterEvent>();
   readonly reauthorize = new EventEmitter<ReauthorizeEvent>();
+  readonly tokenWithheld = new EventEmitter<TokenWithheldEvent>();
   readonly faultInjected = new EventEmitter<FaultInjectedEvent>();
 }

@@ -101,6 +101,14 @@ export interface ReauthorizeEvent {
     | 'auth_circuit_open';
 }
 
+/**
+ * A request went to an origin the client's token does not belong to (not `baseUrl`'s, not
+ * in `authOrigins`): it was sent without the token.
+ */
+export interface TokenWithheldEvent {
+  readonly ctx: CallContext;
+}
+
 /** A chaos (fault-injection) strategy injected a fault. */
 export interface FaultInjectedEvent {
   readonly ctx: CallContext;

@@ -27,6 +27,11 @@ export class TimeoutQueue {
     this.#durationMs = durationMs;
   }
 
+  /** The one duration of every timeout in the queue. */
+  get durationMs(): number {
+    return this.#durationMs;
+  }
+
   /**
    * Call `onTimeout` once the duration has passed since `now`, unless `cancel`led before.
    * (`now` is the caller's `performance.now()`, when it has one at hand.)

@@ -29,6 +29,8 @@ export type RetryStopReason =
   | 'not_transient'
   | 'max_retries'
   | 'deadline'
+  /** The server's `Retry-After` asked for a longer wait than `retry.maxRetryAfterMs`. */
+  | 'retry_after_too_long'
   | 'budget_exhausted'
   | 'method_not_idempotent'
   | 'body_not_replayable'
@@ -56,6 +58,8 @@ export interface CallContext {
   readonly headers: WireHeaders;
   /** The request body, normalised once per call. */
   readonly body: RequestBody;
+  /** Largest response body the call's whole-body reads may buffer (`maxResponseBytes`). */
+  readonly maxResponseBytes: number;
   /** The caller's signal, if any. A caller abort is not an error in telemetry. */
   readonly signal: AbortSignal | undefined;
   /**

@@ -1,22 +1,27 @@
-import { ConcurrencyLimitedError } from '../errors.js';
+import { ClientClosedError, ConcurrencyLimitedError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import { abortedOutcome } from '../pipeline/outcomes.js';
 import { onAbort } from '../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 
+/** How a wait for a slot ended. */
+type Admission = 'admitted' | 'aborted' | 'closed';
+
 interface Waiter {
-  readonly resolve: () => void;
+  readonly resolve: (admission: Admission) => void;
 }
 
 /**
  * Caps the calls in flight for one client. When the limit and the queue are full the call
  * fails at once with `ConcurrencyLimitedError` — outermost in the pipeline, so a rejection
- * is never retried. The queue is FIFO; a caller abort while queued leaves the queue.
+ * is never retried. The queue is FIFO; a caller abort while queued leaves the queue, and
+ * `dispose()` (the client's `close()`) ends every queued call with `ClientClosedError`.
  */
 export class ConcurrencyLimiter implements Strategy {
   readonly name = 'concurrency_limiter';
   #inflight = 0;
   readonly #queue: Waiter[] = [];
+  #closed = false;
 
   constructor(
     private readonly limit: number,
@@ -38,8 +43,11 @@ export class ConcurrencyLimiter implements Strategy {
           error: new ConcurrencyLimitedError(ctx.method, ctx.url, this.limit),
         };
       }
-      const admitted = await this.#wait(ctx.signal);
-      if (!admitted) return abortedOutcome(ctx);
+      const admission = this.#closed ? 'closed' : await this.#wait(ctx.signal);
+      if (admission === 'aborted') return abortedOutcome(ctx);
+      if (admission === 'closed') {
+        return { kind: 'error', error: new ClientClosedError(ctx.client, ctx.method, ctx.url) };
+      }
     } else {
       this.#inflight++;
     }
@@ -52,12 +60,12 @@ export class ConcurrencyLimiter implements Strategy {
   }
 
   /** Wait for a slot. The slot is handed over by `#release`, so `#inflight` is already counted. */
-  #wait(signal: AbortSignal | undefined): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
+  #wait(signal: AbortSignal | undefined): Promise<Admission> {
+    return new Promise<Admission>((resolve) => {
       const waiter: Waiter = {
-        resolve: () => {
+        resolve: (admission) => {
           forget?.();
-          resolve(true);
+          resolve(admission);
         },
       };
       this.#queue.push(waiter);
@@ -65,7 +73,7 @@ export class ConcurrencyLimiter implements Strategy {
         ? onAbort(signal, () => {
             const index = this.#queue.indexOf(waiter);
             if (index >= 0) this.#queue.splice(index, 1);
-            resolve(false);
+            resolve('aborted');
           })
         : undefined;
     });
@@ -74,11 +82,17 @@ export class ConcurrencyLimiter implements Strategy {
   #release(): void {
     const waiter = this.#queue.shift();
     if (waiter) {
-      waiter.resolve(); // hand the slot over: in-flight count unchanged
+      waiter.resolve('admitted'); // hand the slot over: in-flight count unchanged
     } else {
       this.#inflight--;
       this.#emit(false, undefined);
     }
+  }
+
+  /** End every queued call with `ClientClosedError`; calls queued later end the same way. */
+  dispose(): void {
+    this.#closed = true;
+    for (const waiter of this.#queue.splice(0)) waiter.resolve('closed');
   }
 
   #emit(rejected: boolean, ctx: CallContext | undefined): void {

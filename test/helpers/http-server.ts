@@ -59,6 +59,8 @@ export interface RecordedRequest {
   readonly headers: IncomingHttpHeaders;
   /** The client's port: equal ports mean one reused keep-alive connection. */
   readonly remotePort: number | undefined;
+  /** `performance.now()` when the request's headers arrived. */
+  readonly receivedAt: number;
   /** The body bytes received (filled once the body ended or was cut off). */
   body: Buffer;
   /** True when the whole body arrived; false while reading or when the client cut it off. */
@@ -74,10 +76,12 @@ export interface ScriptedServerOptions {
   readonly fallback?: ScriptedResponse;
   /** Port to listen on, default 0 (a free port). */
   readonly port?: number;
+  /** Loopback address to listen on, default `127.0.0.1` (`127.0.0.2` makes a second origin). */
+  readonly host?: string;
 }
 
 export interface ScriptedServer {
-  /** `http://127.0.0.1:PORT` (no trailing slash). */
+  /** `http://HOST:PORT` (no trailing slash; HOST is 127.0.0.1 unless `host` was given). */
   readonly url: string;
   readonly port: number;
   /** Every request received so far, in arrival order. */
@@ -94,7 +98,7 @@ export interface ScriptedServer {
 
 const DEFAULT_FALLBACK: ScriptedResponse = { status: 200, body: 'ok' };
 
-/** Start a scripted server on 127.0.0.1. */
+/** Start a scripted server on 127.0.0.1 (or `options.host`). */
 export async function startScriptedServer(
   script: Script = [],
   options: ScriptedServerOptions = {},
@@ -151,6 +155,7 @@ export async function startScriptedServer(
       path: req.url ?? '',
       headers: req.headers,
       remotePort: req.socket.remotePort,
+      receivedAt: performance.now(),
       body: Buffer.alloc(0),
       complete: false,
     };
@@ -182,12 +187,13 @@ export async function startScriptedServer(
     socket.on('close', () => sockets.delete(socket));
   });
 
-  server.listen(options.port ?? 0, '127.0.0.1');
+  const host = options.host ?? '127.0.0.1';
+  server.listen(options.port ?? 0, host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     port,
     requests,
     setScript(next: Script) {

@@ -23,8 +23,9 @@ type RetrySettings = Exclude<ResolvedOptions['retry'], false>;
 
 /**
  * Retries transient outcomes (5xx except 501, 408, 429, network errors, attempt timeouts)
- * with backoff and jitter, honouring `Retry-After`, within the call's deadline and the
- * client's retry budget. Unsafe methods are re-sent only when the request provably never
+ * with backoff and jitter, within the call's deadline and the client's retry budget. A
+ * `Retry-After` is obeyed exactly — never re-sent earlier — and when it asks for longer
+ * than `maxRetryAfterMs` or than the time left, the response is returned at once. Unsafe methods are re-sent only when the request provably never
  * reached the server, or when the call is marked idempotent.
  */
 export class Retry implements Strategy {
@@ -71,10 +72,11 @@ export class Retry implements Strategy {
         outcome.kind === 'response'
           ? parseRetryAfter(outcome.response.headers['retry-after'])
           : undefined;
-      const delayMs =
-        retryAfterMs !== undefined
-          ? Math.min(retryAfterMs, this.settings.maxRetryAfterMs)
-          : backoffDelay(this.#backoff, retry, previousDelayMs);
+      // Never re-send before the server said it may come back: a Retry-After longer than we
+      // are willing to wait ends the call now, with the server's answer.
+      if (retryAfterMs !== undefined && retryAfterMs > this.settings.maxRetryAfterMs)
+        return this.#stop(ctx, outcome, 'retry_after_too_long', trigger);
+      const delayMs = retryAfterMs ?? backoffDelay(this.#backoff, retry, previousDelayMs);
       // Waiting past the deadline only to fail with a timeout helps nobody: return now.
       if (performance.now() + delayMs >= ctx.deadline)
         return this.#stop(ctx, outcome, 'deadline', trigger);
