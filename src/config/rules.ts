@@ -105,3 +105,47 @@ export function originOf(value: string, field: string): string {
   }
   return url.origin;
 }
+
+/**
+ * An optional section that `false` turns off (`retry`, `telemetry.tracing`, ...): `false`
+ * stays `false`, `undefined` is an empty section (all defaults), anything else must be an
+ * object. `null` and `true` are neither and fail.
+ */
+export function sectionAt(bag: Bag, key: string, field: string): Bag | false {
+  const value = bag[key];
+  if (value === false) return false;
+  if (value === undefined) return {};
+  return objectAt(value, field);
+}
+
+/**
+ * What kind of value was given, never the value: for options that may hold a secret
+ * (`clientSecret`, `encryptionKey`, URLs with a password), where even a number is not echoed.
+ */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+/**
+ * An object with every method in `methods` (duck-typed, so an instance from another copy
+ * of a library passes), or `undefined` when absent. `what` completes "must be ...".
+ */
+export function objectWithMethodsAt<T>(
+  bag: Bag,
+  key: string,
+  field: string,
+  methods: readonly string[],
+  what: string,
+): T | undefined {
+  const value = bag[key];
+  if (value === undefined) return undefined;
+  const ok =
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    methods.every((m) => typeof (value as Bag)[m] === 'function');
+  if (!ok)
+    throw new InvalidConfigurationError(field, `must be ${what}, got ${describeType(value)}`);
+  return value as T;
+}

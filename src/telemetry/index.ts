@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
 import type { Authorization } from '../auth/types.js';
 import { InvalidConfigurationError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
@@ -8,6 +8,7 @@ import { subscribeClientMetrics } from './metrics/client-metrics.js';
 import { familiesFor } from './metrics/families.js';
 import { metricsRegistry } from './metrics/registry.js';
 import { subscribeTokenMetrics } from './metrics/token-metrics.js';
+import { resolveTelemetry } from './options.js';
 import { acquireShared } from './shared.js';
 import { AttemptSpanLayer } from './tracing/attempt-layer.js';
 import { CallSpanLayer } from './tracing/call-layer.js';
@@ -59,31 +60,47 @@ export interface ClientTelemetry {
 /** Scope of the once-per-token-manager span subscription. */
 const TOKEN_SPANS_SCOPE = {};
 
-function isRegistry(value: unknown): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { getMetricsAsJSON?: unknown }).getMetricsAsJSON === 'function' &&
-    typeof (value as { getSingleMetric?: unknown }).getSingleMetric === 'function'
-  );
+/** The SDK's tracer from `provider`; a provider whose `getTracer` gives no tracer is a configuration error. */
+function tracerOf(provider: TracerProvider): Tracer {
+  let tracer: Partial<Tracer> | undefined;
+  try {
+    tracer = provider.getTracer(PACKAGE_NAME, PACKAGE_VERSION);
+  } catch {
+    tracer = undefined;
+  }
+  if (typeof tracer?.startSpan !== 'function') {
+    throw new InvalidConfigurationError(
+      'telemetry.tracing.tracerProvider',
+      'must be an OpenTelemetry TracerProvider: its getTracer() gave no Tracer',
+    );
+  }
+  return tracer as Tracer;
 }
 
 /**
  * Build a client's telemetry: tracing layers (`@opentelemetry/api` only) and prom-client
  * metrics subscribed to the client's events. Called once per client, at construction.
+ * Validates `options` first (see `resolveTelemetry`), so a bad option throws
+ * `InvalidConfigurationError` before anything is subscribed.
  */
 export function createTelemetry(
   options: TelemetryOptions | undefined,
   target: TelemetryTarget,
 ): ClientTelemetry {
+  const { tracing, metrics } = resolveTelemetry(options);
+  // Families are made (or found) before any subscription: a clash with the registry's
+  // contents or its cap is a configuration error and must leave nothing subscribed.
+  const registry = metrics ? (metrics.registry ?? metricsRegistry) : undefined;
+  const families =
+    metrics && registry ? familiesFor(registry, metrics.maxSeriesPerFamily) : undefined;
+
   const subscriptions: Disposable[] = [];
   let callLayer: Strategy | undefined;
   let attemptLayer: Strategy | undefined;
 
-  const tracing = options?.tracing;
-  if (tracing !== false) {
-    const provider = tracing?.tracerProvider ?? trace.getTracerProvider();
-    const tracer = provider.getTracer(PACKAGE_NAME, PACKAGE_VERSION);
+  if (tracing) {
+    const provider = tracing.tracerProvider ?? trace.getTracerProvider();
+    const tracer = tracerOf(provider);
     callLayer = new CallSpanLayer(tracer);
     attemptLayer = new AttemptSpanLayer(tracer);
     subscriptions.push(...subscribeSpanEvents(target.events));
@@ -97,16 +114,7 @@ export function createTelemetry(
     }
   }
 
-  const metrics = options?.metrics;
-  if (metrics !== false) {
-    const registry = metrics?.registry ?? metricsRegistry;
-    if (!isRegistry(registry)) {
-      throw new InvalidConfigurationError(
-        'telemetry.metrics.registry',
-        'must be a prom-client Registry',
-      );
-    }
-    const families = familiesFor(registry);
+  if (families && registry) {
     subscriptions.push(
       ...subscribeClientMetrics(target.events, families, target.client, target.origins),
     );

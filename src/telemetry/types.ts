@@ -22,6 +22,16 @@ export interface MetricsOptions {
    * creates. Exemplars (`trace_id`, `span_id`) are recorded only on an OpenMetrics registry.
    */
   readonly registry?: MetricsRegistry;
+  /**
+   * The most series one family may hold in the registry, counted as a scrape sees them: a
+   * counter or gauge label set is 1 series, a histogram label set is one per bucket plus
+   * `+Inf`, `_sum` and `_count` (17 for `http_client_request_duration_seconds`, 20 for
+   * `steadfast_call_duration_seconds`). Past it, new label sets are recorded in one overflow
+   * series whose labels are all `_OTHER`. A whole number in [100, 10,000,000]. Default
+   * 2,000 (OpenTelemetry's default cardinality limit). Set by the first client of a registry;
+   * another client of that registry may repeat it but not change it.
+   */
+  readonly maxSeriesPerFamily?: number;
 }
 
 /**

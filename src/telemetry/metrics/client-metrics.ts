@@ -1,7 +1,7 @@
 import { isSpanContextValid, type Span, TraceFlags } from '@opentelemetry/api';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import type { Disposable } from '../../pipeline/event.js';
-import type { Severity } from '../../pipeline/events.js';
+import type { BreakerState, Severity } from '../../pipeline/events.js';
 import {
   boundErrorType,
   boundStatusCode,
@@ -13,6 +13,7 @@ import {
 } from '../attributes.js';
 import { attemptSpanOf, callSpanOf } from '../tracing/keys.js';
 import { type Families, type LimiterView, recordsExemplars } from './families.js';
+import { LabelCache, type Labels } from './series-cap.js';
 
 /** `steadfast_events_total{strategy}` values. */
 type StrategyLabel =
@@ -50,7 +51,10 @@ const BREAKER_TRANSITIONS = [
 /**
  * The metrics adapter of one client: subscribes to its pipeline events and records the
  * contract's families. Labels are bounded by construction: `server_address` only from the
- * client's configured origins (else `_OTHER`), `error_type` from a closed vocabulary.
+ * client's configured origins (else `_OTHER`), `error_type` and status codes from closed
+ * vocabularies. Each family's series are capped on top (see `series-cap.ts`); every
+ * recording site keeps the label objects it was admitted, looked up by its bounded keys, so
+ * an observation builds no label object and no key.
  */
 export function subscribeClientMetrics(
   events: ClientEvents,
@@ -76,40 +80,68 @@ export function subscribeClientMetrics(
   const attemptExemplars = recordsExemplars(families.attemptDuration);
   const callExemplars = recordsExemplars(families.callDuration);
 
+  const { caps } = families;
+  const attemptLabels = new LabelCache(caps.attemptDuration);
+  const callsLabels = new LabelCache(caps.calls);
+  const callDurationLabels = new LabelCache(caps.callDuration);
+  const retriesLabels = new LabelCache(caps.retries);
+  const retryDelayLabels = new LabelCache(caps.retryDelay);
+  const eventLabels = new LabelCache(caps.events);
+  const stateLabels = new LabelCache(caps.breakerState);
+  const transitionLabels = new LabelCache(caps.breakerTransitions);
+  const notPermittedLabels = new LabelCache(caps.breakerNotPermitted);
+
   const event = (strategy: StrategyLabel, name: string, severity: Severity) =>
-    families.events.inc({ client, strategy, event: name, severity });
+    families.events.inc(
+      eventLabels.get(strategy, name, severity) ??
+        eventLabels.admit({ client, strategy, event: name, severity }, strategy, name, severity),
+    );
+  const stateOf = (server_address: string, state: BreakerState): Labels =>
+    stateLabels.get(server_address, state) ??
+    stateLabels.admit({ client, server_address, state }, server_address, state);
+  const transitionOf = (server_address: string, from_state: string, to_state: string): Labels =>
+    transitionLabels.get(server_address, from_state, to_state) ??
+    transitionLabels.admit(
+      { client, server_address, from_state, to_state },
+      server_address,
+      from_state,
+      to_state,
+    );
 
   const views = families.limiterViews;
-  const limiter: LimiterView = { client, inflight: 0, limit: 0 };
-  let limiterSeen = false;
+  let limiter: LimiterView | undefined;
+  let inflightLabels: Labels | undefined;
+  let limitLabels: Labels | undefined;
 
   // Every origin starts closed, so "open breakers" panels read 0 rather than no data, and
   // every transition series exists at 0 before the first transition: a counter series born
   // at 1 shows no increase(), and the flapping alert would miss the first cycle.
   for (const { server_address } of new Set(originLabels.values())) {
-    families.breakerState.set({ client, server_address, state: 'closed' }, 1);
-    families.breakerState.set({ client, server_address, state: 'open' }, 0);
-    families.breakerState.set({ client, server_address, state: 'half_open' }, 0);
+    families.breakerState.set(stateOf(server_address, 'closed'), 1);
+    families.breakerState.set(stateOf(server_address, 'open'), 0);
+    families.breakerState.set(stateOf(server_address, 'half_open'), 0);
     for (const [from_state, to_state] of BREAKER_TRANSITIONS) {
-      families.breakerTransitions.inc({ client, server_address, from_state, to_state }, 0);
+      families.breakerTransitions.inc(transitionOf(server_address, from_state, to_state), 0);
     }
   }
 
   return [
     events.attemptEnd.event((e) => {
       const { ctx, outcome } = e;
+      const method = normalizeMethod(ctx.method);
       const origin = labelsOf(ctx.origin);
-      const labels: Record<string, string> = {
-        client,
-        http_request_method: normalizeMethod(ctx.method),
-        server_address: origin.server_address,
-        server_port: origin.server_port,
-      };
-      if (outcome.kind === 'response') {
-        labels.http_response_status_code = boundStatusCode(outcome.response.status);
-      }
+      // The raw status is a bounded key (three digits) and costs no string per attempt.
+      const status = outcome.kind === 'response' ? outcome.response.status : undefined;
       const errorType = boundErrorType(e.errorType);
-      if (errorType !== undefined) labels.error_type = errorType;
+      const labels =
+        attemptLabels.get(method, origin, status, errorType) ??
+        attemptLabels.admit(
+          attemptLabelsOf(client, method, origin, status, errorType),
+          method,
+          origin,
+          status,
+          errorType,
+        );
       const seconds = e.durationMs / 1000;
       if (attemptExemplars) {
         const exemplarLabels = exemplarOf(attemptSpanOf(ctx));
@@ -136,8 +168,10 @@ export function subscribeClientMetrics(
             : retried
               ? 'failed_with_retry'
               : 'failed_without_retry';
-      families.calls.inc({ client, kind });
-      const labels = { client, outcome: result };
+      families.calls.inc(callsLabels.get(kind) ?? callsLabels.admit({ client, kind }, kind));
+      const labels =
+        callDurationLabels.get(result) ??
+        callDurationLabels.admit({ client, outcome: result }, result);
       const seconds = e.durationMs / 1000;
       if (callExemplars) {
         const exemplarLabels = exemplarOf(callSpanOf(ctx));
@@ -152,8 +186,15 @@ export function subscribeClientMetrics(
       }
     }),
     events.retry.event((e) => {
-      families.retries.inc({ client, reason: boundErrorType(e.reason) ?? OTHER });
-      families.retryDelay.inc({ client, source: e.delaySource }, e.delayMs / 1000);
+      const reason = boundErrorType(e.reason) ?? OTHER;
+      families.retries.inc(
+        retriesLabels.get(reason) ?? retriesLabels.admit({ client, reason }, reason),
+      );
+      const source = e.delaySource;
+      families.retryDelay.inc(
+        retryDelayLabels.get(source) ?? retryDelayLabels.admit({ client, source }, source),
+        e.delayMs / 1000,
+      );
       event('retry', 'retry', 'warning');
     }),
     events.retryGiveUp.event((e) => {
@@ -166,40 +207,43 @@ export function subscribeClientMetrics(
     events.breakerTransition.event((e) => {
       const server_address = addressOf(e.origin);
       for (const state of ['closed', 'open', 'half_open'] as const) {
-        families.breakerState.set({ client, server_address, state }, state === e.to ? 1 : 0);
+        families.breakerState.set(stateOf(server_address, state), state === e.to ? 1 : 0);
       }
-      families.breakerTransitions.inc({
-        client,
-        server_address,
-        from_state: e.from,
-        to_state: e.to,
-      });
+      families.breakerTransitions.inc(transitionOf(server_address, e.from, e.to));
       if (e.to === 'open') event('circuit_breaker', 'opened', 'error');
       else if (e.to === 'half_open') event('circuit_breaker', 'half_opened', 'warning');
       else event('circuit_breaker', 'closed', 'information');
     }),
     events.breakerRejected.event((e) => {
-      families.breakerNotPermitted.inc({ client, server_address: addressOf(e.ctx.origin) });
+      const server_address = addressOf(e.ctx.origin);
+      families.breakerNotPermitted.inc(
+        notPermittedLabels.get(server_address) ??
+          notPermittedLabels.admit({ client, server_address }, server_address),
+      );
       event('circuit_breaker', 'rejected', 'error');
     }),
     events.limiter.event((e) => {
+      inflightLabels ??= families.caps.inflight.admit({ client });
+      limitLabels ??= families.caps.limit.admit({ client });
       if (views) {
-        limiter.inflight = e.inflight;
-        limiter.limit = e.limit;
-        if (!limiterSeen) {
-          limiterSeen = true;
+        if (!limiter) {
+          limiter = { inflightLabels, limitLabels, inflight: 0, limit: 0 };
           views.add(limiter);
         }
+        limiter.inflight = e.inflight;
+        limiter.limit = e.limit;
       } else {
-        families.inflight.set({ client }, e.inflight);
-        families.limit.set({ client }, e.limit);
+        families.inflight.set(inflightLabels, e.inflight);
+        families.limit.set(limitLabels, e.limit);
       }
       if (e.rejected) event('concurrency_limiter', 'rejected', 'error');
     }),
-    { dispose: () => views?.delete(limiter) },
+    { dispose: () => limiter && views?.delete(limiter) },
     events.reauthorize.event((e) => {
       if (e.resent) {
-        families.retries.inc({ client, reason: '401' });
+        families.retries.inc(
+          retriesLabels.get('401') ?? retriesLabels.admit({ client, reason: '401' }, '401'),
+        );
         event('reauthorize', 'resent', 'warning');
       } else {
         event('reauthorize', 'not_resent', 'warning');
@@ -209,4 +253,23 @@ export function subscribeClientMetrics(
       event('chaos', 'fault_injected', 'information');
     }),
   ];
+}
+
+/** The attempt histogram's labels; absent labels stay absent (not `""`). */
+function attemptLabelsOf(
+  client: string,
+  method: string,
+  origin: OriginLabels,
+  status: number | undefined,
+  errorType: string | undefined,
+): Labels {
+  const labels: Record<string, string> = {
+    client,
+    http_request_method: method,
+    server_address: origin.server_address,
+    server_port: origin.server_port,
+  };
+  if (status !== undefined) labels.http_response_status_code = boundStatusCode(status);
+  if (errorType !== undefined) labels.error_type = errorType;
+  return labels;
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { InvalidConfigurationError } from '../../errors.js';
 import type { MetricsRegistry } from '../types.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { DEFAULT_MAX_SERIES_PER_FAMILY, SeriesCap } from './series-cap.js';
 
 /** Semconv advisory buckets of `http.client.request.duration`, in seconds (contract "B"). */
 export const DURATION_BUCKETS = [
@@ -10,9 +11,10 @@ export const DURATION_BUCKETS = [
 /** B plus 15, 30, 60 s: a logical call includes backoff and may run up to its deadline. */
 export const CALL_DURATION_BUCKETS = [...DURATION_BUCKETS, 15, 30, 60] as const;
 
-/** The latest limiter report of one client. */
+/** The latest limiter report of one client, with the label sets its gauges were admitted as. */
 export interface LimiterView {
-  readonly client: string;
+  readonly inflightLabels: Readonly<Record<string, string>>;
+  readonly limitLabels: Readonly<Record<string, string>>;
   inflight: number;
   limit: number;
 }
@@ -50,7 +52,17 @@ export interface Families {
   readonly tokenExpiry: Gauge<'credential'>;
   readonly tokenStoreUp: Gauge<'credential'>;
   readonly buildInfo: Gauge<'version'>;
+  /** The series cap of each family that can grow (every one but `steadfast_build_info`). */
+  readonly caps: { readonly [K in CappedFamily]: SeriesCap };
+  /** `maxSeriesPerFamily` of this registry's families. */
+  readonly maxSeriesPerFamily: number;
 }
+
+/** The families that carry a series cap. */
+export type CappedFamily = Exclude<
+  keyof Families,
+  'limiterViews' | 'buildInfo' | 'caps' | 'maxSeriesPerFamily'
+>;
 
 /** The names of every family the SDK registers (what `promtool check metrics` lints). */
 export const FAMILY_NAMES = [
@@ -80,10 +92,24 @@ const byRegistry = new WeakMap<MetricsRegistry, Families>();
  * The SDK's families in `registry`, created on first use. Several clients (and several
  * copies of this module) share one registry: a family already registered under the same
  * name, type and labels is reused; a clash with something else is a configuration error.
+ *
+ * `maxSeriesPerFamily` (default {@link DEFAULT_MAX_SERIES_PER_FAMILY}) is set by the first
+ * client of a registry; a later client may leave it out or repeat it, but not change it (the
+ * families, and so their caps, are shared). A copy of this module that reuses families
+ * registered by another copy caps only what it records itself.
  */
-export function familiesFor(registry: MetricsRegistry): Families {
+export function familiesFor(registry: MetricsRegistry, maxSeriesPerFamily?: number): Families {
   const existing = byRegistry.get(registry);
-  if (existing) return existing;
+  if (existing) {
+    if (maxSeriesPerFamily !== undefined && maxSeriesPerFamily !== existing.maxSeriesPerFamily) {
+      throw new InvalidConfigurationError(
+        'telemetry.metrics.maxSeriesPerFamily',
+        `this registry's families are already capped at ${existing.maxSeriesPerFamily} series by another client; clients sharing a registry share its cap, got ${maxSeriesPerFamily}`,
+      );
+    }
+    return existing;
+  }
+  const seriesLimit = maxSeriesPerFamily ?? DEFAULT_MAX_SERIES_PER_FAMILY;
   const exemplars = registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE;
   const registers = [registry];
 
@@ -148,7 +174,7 @@ export function familiesFor(registry: MetricsRegistry): Families {
     'Calls in flight (bulkhead use).',
     ['client'],
     function collect() {
-      for (const view of limiterViews) this.set({ client: view.client }, view.inflight);
+      for (const view of limiterViews) this.set(view.inflightLabels, view.inflight);
     },
   );
   const limit = gauge(
@@ -156,13 +182,13 @@ export function familiesFor(registry: MetricsRegistry): Families {
     'Configured concurrency limit.',
     ['client'],
     function collect() {
-      for (const view of limiterViews) this.set({ client: view.client }, view.limit);
+      for (const view of limiterViews) this.set(view.limitLabels, view.limit);
     },
   );
   // Our collect hooks are only on gauges this module created.
   const ownGauges = (inflight as unknown as { collect?: unknown }).collect !== undefined;
 
-  const families: Families = {
+  const metrics: Omit<Families, 'caps' | 'maxSeriesPerFamily'> = {
     attemptDuration: histogram(
       'http_client_request_duration_seconds',
       'Duration of one HTTP wire attempt, until the response headers arrived (semconv http.client.request.duration).',
@@ -252,6 +278,18 @@ export function familiesFor(registry: MetricsRegistry): Families {
     ),
     buildInfo: gauge('steadfast_build_info', 'Steadfast SDK build information.', ['version']),
   };
+  const caps = {} as Record<CappedFamily, SeriesCap>;
+  for (const key of Object.keys(metrics) as (keyof typeof metrics)[]) {
+    if (key === 'buildInfo' || key === 'limiterViews') continue;
+    const metric = metrics[key] as unknown as {
+      labelNames: readonly string[];
+      upperBounds?: unknown;
+    };
+    // A histogram label set is one series per bucket, plus +Inf, _sum and _count.
+    const cost = Array.isArray(metric.upperBounds) ? metric.upperBounds.length + 3 : 1;
+    caps[key] = new SeriesCap(seriesLimit, metric.labelNames, cost);
+  }
+  const families: Families = { ...metrics, caps, maxSeriesPerFamily: seriesLimit };
   families.buildInfo.set({ version: PACKAGE_VERSION }, 1);
   byRegistry.set(registry, families);
   return families;
