@@ -6,6 +6,9 @@ import { sleep, useHarness } from './support.js';
 
 const h = useHarness();
 const CHILD = fileURLToPath(new URL('./fixtures/close-child.ts', import.meta.url));
+const INFLIGHT_CHILD = fileURLToPath(
+  new URL('./fixtures/close-inflight-child.ts', import.meta.url),
+);
 
 interface ChildRun {
   code: number | null;
@@ -17,9 +20,9 @@ interface ChildRun {
 }
 
 /** Run the child; kill it (and say so) if it is still alive `limitMs` after it started. */
-function runChild(args: string[], limitMs: number): Promise<ChildRun> {
+function runChild(args: string[], limitMs: number, script = CHILD): Promise<ChildRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -78,6 +81,81 @@ describe('close()', () => {
     expect(run.code).toBe(0);
     // Generous for a loaded CI machine; the timers this guards against run for 60 s.
     expect(run.exitAfterReportMs).toBeLessThan(5_000);
+  });
+
+  it('ends every call in flight at once with ClientClosedError, destroys the sockets, and the process exits', async () => {
+    const hanging = await h.server(() => 'hang');
+    const stalled = await h.server(() => ({ status: 200, body: 'partial', holdOpen: true }));
+
+    const run = await runChild([hanging.url, stalled.url], 20_000, INFLIGHT_CHILD);
+    const report = JSON.parse(run.stdout.split('\n')[0] || '{}') as {
+      closeMs: number;
+      results: { code: string; afterCloseMs: number }[];
+      afterClose: { code: string };
+    };
+
+    expect(run.stderr).not.toMatch(/Error/);
+    // The stalled body, both calls on the wire and the queued call: all ended by close(),
+    // long before their 10 s attempt timeout.
+    expect(report.results.map((r) => r.code)).toEqual([
+      'ERR_STEADFAST_CLIENT_CLOSED',
+      'ERR_STEADFAST_CLIENT_CLOSED',
+      'ERR_STEADFAST_CLIENT_CLOSED',
+      'ERR_STEADFAST_CLIENT_CLOSED',
+    ]);
+    for (const result of report.results) expect(result.afterCloseMs).toBeLessThan(2_000);
+    expect(report.closeMs).toBeLessThan(2_000);
+    expect(report.afterClose.code).toBe('ERR_STEADFAST_CLIENT_CLOSED');
+    expect(hanging.requests).toHaveLength(2);
+    expect(hanging.openConnections()).toBe(0);
+    expect(stalled.openConnections()).toBe(0);
+    expect(run.timedOut).toBe(false);
+    expect(run.code).toBe(0);
+    expect(run.exitAfterReportMs).toBeLessThan(5_000);
+  });
+
+  it('close({ graceMs }) lets calls finish within the grace, then ends the rest', async () => {
+    const server = await h.server((request) =>
+      request.path === '/quick' ? { status: 200, body: 'done', delayMs: 150 } : 'hang',
+    );
+    const client = h.client(server.url);
+    const quick = client.fetch('/quick').then((res) => res.text());
+    const stuck = client.fetch('/stuck').catch((e: unknown) => e);
+    await server.waitForRequests(2);
+
+    const started = performance.now();
+    await client.close({ graceMs: 1_500 });
+    const elapsed = performance.now() - started;
+
+    expect(await quick).toBe('done');
+    expect((await stuck) as { code?: string }).toMatchObject({
+      code: 'ERR_STEADFAST_CLIENT_CLOSED',
+    });
+    expect(elapsed).toBeGreaterThanOrEqual(1_450); // the whole grace, not a fixed one
+    expect(elapsed).toBeLessThan(4_000);
+  });
+
+  it('a call sleeping before a retry ends with ClientClosedError', async () => {
+    const server = await h.server(() => ({ status: 503, headers: { 'retry-after': '20' } }));
+    const client = h.client(server.url, { retry: { maxRetries: 2, maxRetryAfterMs: 60_000 } });
+    const call = client.fetch('/x').catch((e: unknown) => e);
+    await server.waitForRequests(1);
+    await sleep(50);
+
+    await client.close();
+
+    expect((await call) as { code?: string }).toMatchObject({
+      code: 'ERR_STEADFAST_CLIENT_CLOSED',
+    });
+  });
+
+  it('close() rejects an invalid graceMs with InvalidConfigurationError', async () => {
+    const client = h.client('http://127.0.0.1:1');
+    for (const graceMs of [-1, Number.NaN, '1s', null]) {
+      await expect(client.close({ graceMs: graceMs as never })).rejects.toMatchObject({
+        code: 'ERR_STEADFAST_INVALID_CONFIGURATION',
+      });
+    }
   });
 
   it('closes its keep-alive connections', async () => {
