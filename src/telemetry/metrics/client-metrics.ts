@@ -249,6 +249,9 @@ export function subscribeClientMetrics(
         event('reauthorize', 'not_resent', 'warning');
       }
     }),
+    events.tokenWithheld.event(() => {
+      event('reauthorize', 'token_withheld', 'warning');
+    }),
     events.faultInjected.event(() => {
       event('chaos', 'fault_injected', 'information');
     }),

@@ -11,6 +11,7 @@ export const EVENT_BREAKER_REJECTED = 'steadfast.circuit_breaker.rejected';
 export const EVENT_BREAKER_TRANSITION = 'steadfast.circuit_breaker.transition';
 export const EVENT_TIMEOUT = 'steadfast.timeout';
 export const EVENT_FAULT_INJECTED = 'steadfast.fault_injected';
+export const EVENT_TOKEN_WITHHELD = 'steadfast.auth.token_withheld';
 
 function recording(span: Span | undefined): span is Span {
   return span?.isRecording() === true;
@@ -65,6 +66,14 @@ export function subscribeSpanEvents(events: ClientEvents): Disposable[] {
       span.addEvent(EVENT_TIMEOUT, {
         'steadfast.timeout.kind': e.kind,
         'steadfast.timeout.ms': Math.round(e.timeoutMs),
+      });
+    }),
+    events.tokenWithheld.event((e) => {
+      const span = callSpanOf(e.ctx);
+      if (!recording(span)) return;
+      // The origin is already on the span (server.address/port); the reason says why.
+      span.addEvent(EVENT_TOKEN_WITHHELD, {
+        'steadfast.auth.withheld_reason': 'origin_not_allowed',
       });
     }),
     events.faultInjected.event((e) => {
