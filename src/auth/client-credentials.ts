@@ -47,7 +47,7 @@ export function clientCredentials(
   options: ClientCredentialsOptions,
 ): ClientCredentialsAuthorization {
   const config = normalizeClientCredentials(options);
-  const store = options.store ?? memoryTokenStore();
+  const store = config.store ?? memoryTokenStore();
   const tokenEvents = new TokenEvents();
   let tokenEndpoint: Promise<string> | undefined = config.tokenUrl
     ? Promise.resolve(config.tokenUrl)

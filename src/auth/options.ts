@@ -1,4 +1,16 @@
 import type { Dispatcher } from 'undici';
+import {
+  type Bag,
+  describe,
+  functionAt,
+  httpUrlAt,
+  numberAt,
+  objectAt,
+  objectWithMethodsAt,
+  oneOfAt,
+  onlyKeys,
+  textAt,
+} from '../config/rules.js';
 import { InvalidConfigurationError } from '../errors.js';
 import type { TokenStore } from './store/types.js';
 import type { ClientAuthMethod } from './token-endpoint.js';
@@ -101,6 +113,8 @@ export type NormalizedClientCredentials = Required<
   >
 > & {
   readonly tokenUrl: string | undefined;
+  /** The store given, or `undefined` for the default (a new in-memory store). */
+  readonly store: TokenStore | undefined;
   readonly issuer: string | undefined;
   readonly audience: string | undefined;
   readonly resource: string | undefined;
@@ -109,195 +123,198 @@ export type NormalizedClientCredentials = Required<
   readonly hardSkewRatio: number;
 };
 
-function httpUrl(field: string, value: unknown): string {
-  if (typeof value !== 'string') throw new InvalidConfigurationError(field, 'must be a URL string');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidConfigurationError(field, 'is not a valid URL');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InvalidConfigurationError(field, 'must be an http:// or https:// URL');
-  }
-  if (url.username || url.password) {
-    throw new InvalidConfigurationError(
-      field,
-      'must not carry credentials; use clientId and clientSecret',
-    );
-  }
-  return value;
-}
+const OPTION_KEYS = [
+  'tokenUrl',
+  'issuer',
+  'clientId',
+  'clientSecret',
+  'clientAuthMethod',
+  'scope',
+  'audience',
+  'resource',
+  'credential',
+  'store',
+  'dispatcher',
+  'defaultLifetimeMs',
+  'maxLifetimeMs',
+  'tokenEndpointTimeoutMs',
+  'leaseMs',
+  'hardSkewMs',
+  'softWindowRatio',
+  'minSoftWindowMs',
+  'maxSoftWindowMs',
+  'backoffMinMs',
+  'backoffMaxMs',
+  'configurationErrorBackoffMs',
+  'storeBreakMs',
+  'maxReauthorizations',
+  'minTokenAgeMs',
+  'authCircuitThreshold',
+  'authCircuitWindowMs',
+  'authCircuitCooldownMs',
+  'authCircuitMaxCooldownMs',
+  'logError',
+] as const satisfies readonly (keyof ClientCredentialsOptions)[];
 
-/** RFC 8707 §2: an absolute URI without a fragment. */
-function absoluteUri(field: string, value: unknown): string {
+/** The methods every {@link TokenStore} has: how a store is recognised (duck-typed). */
+const STORE_METHODS = [
+  'read',
+  'acquire',
+  'publish',
+  'invalidate',
+  'release',
+  'backoff',
+  'offer',
+  'ping',
+  'subscribe',
+  'attach',
+  'detach',
+] as const;
+
+const DAY_MS = 86_400_000;
+/** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const MAX_SCOPES = 256;
+/** `credential` is a metric label. */
+const CREDENTIAL = /^[\w.:@/-]{1,128}$/;
+
+/** RFC 8707 §2: an absolute URI without a fragment. Never quoted back. */
+function absoluteUri(bag: Bag, key: string, field: string): string | undefined {
+  const value = textAt(bag, key, field, { optional: true });
+  if (value === undefined) return undefined;
   let ok = false;
   try {
-    ok = typeof value === 'string' && new URL(value).hash === '' && !value.includes('#');
+    ok = new URL(value).hash === '' && !value.includes('#');
   } catch {
     ok = false;
   }
-  if (!ok)
+  if (!ok) {
     throw new InvalidConfigurationError(
       field,
       'must be an absolute URI without a fragment (RFC 8707)',
     );
-  return value as string;
-}
-
-function duration(field: string, value: number, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new InvalidConfigurationError(
-      field,
-      `must be a number of milliseconds in [${min}, ${max}], got ${String(value)}`,
-    );
   }
   return value;
 }
 
-function integer(field: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidConfigurationError(
-      field,
-      `must be an integer in [${min}, ${max}], got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-function text(field: string, value: unknown, optional: boolean): string | undefined {
-  if (value === undefined && optional) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
-    throw new InvalidConfigurationError(field, 'must be a non-empty string');
-  }
-  return value;
-}
-
-/** Validate once, at construction; messages name the field and never echo the secret. */
-export function normalizeClientCredentials(
-  options: ClientCredentialsOptions,
-): NormalizedClientCredentials {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidConfigurationError('options', 'clientCredentials() needs an options object');
-  }
-  const d = CLIENT_CREDENTIALS_DEFAULTS;
-  if ((options.tokenUrl === undefined) === (options.issuer === undefined)) {
-    throw new InvalidConfigurationError('tokenUrl', 'give exactly one of `tokenUrl` or `issuer`');
-  }
-  const tokenUrl =
-    options.tokenUrl === undefined ? undefined : httpUrl('tokenUrl', options.tokenUrl);
-  const issuer = options.issuer === undefined ? undefined : httpUrl('issuer', options.issuer);
-  const clientId = text('clientId', options.clientId, false)!;
-  const clientSecret = text('clientSecret', options.clientSecret, false)!;
-  const clientAuthMethod = options.clientAuthMethod ?? d.clientAuthMethod;
-  if (clientAuthMethod !== 'client_secret_basic' && clientAuthMethod !== 'client_secret_post') {
-    throw new InvalidConfigurationError(
-      'clientAuthMethod',
-      'must be "client_secret_basic" or "client_secret_post"',
-    );
-  }
-  const rawScope = options.scope ?? [];
-  if (typeof rawScope !== 'string' && !Array.isArray(rawScope)) {
+function scopesAt(bag: Bag): string[] {
+  const value = bag.scope;
+  if (value === undefined) return [];
+  let tokens: unknown[];
+  if (typeof value === 'string') tokens = value.split(' ');
+  else if (Array.isArray(value)) tokens = value;
+  else {
     throw new InvalidConfigurationError(
       'scope',
-      'must be a space-separated string or a list of strings',
+      `must be a space-separated string or a list of strings, got ${describe(value)}`,
     );
   }
-  const scopes = (typeof rawScope === 'string' ? rawScope.split(' ') : [...rawScope]).filter(
-    (s) => s !== '',
-  );
-  for (const scope of scopes) {
-    if (typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
+  if (tokens.length > MAX_SCOPES) {
+    throw new InvalidConfigurationError('scope', `must have at most ${MAX_SCOPES} scopes`);
+  }
+  tokens.forEach((token, i) => {
+    const field = Array.isArray(value) ? `scope[${i}]` : 'scope';
+    if (typeof token !== 'string') {
+      throw new InvalidConfigurationError(field, `must be a string, got ${describe(token)}`);
+    }
+    // An empty string from a double space is skipped; an empty list entry is a mistake.
+    if (token === '' && typeof value === 'string') return;
+    if (!SCOPE_TOKEN.test(token) || token.length > 1024) {
       throw new InvalidConfigurationError(
-        'scope',
+        field,
         'scope tokens must be printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3)',
       );
     }
+  });
+  return (tokens as string[]).filter((s) => s !== '');
+}
+
+/**
+ * Validate once, at construction, the way `createClient` does: unknown keys, types,
+ * ranges and URLs fail with `InvalidConfigurationError` naming the field; `null` is never
+ * read as "use the default". Messages never echo the secret.
+ */
+export function normalizeClientCredentials(
+  input: ClientCredentialsOptions,
+): NormalizedClientCredentials {
+  const bag = objectAt(input, 'options');
+  onlyKeys(bag, OPTION_KEYS, '');
+  const d = CLIENT_CREDENTIALS_DEFAULTS;
+
+  // RFC 8414 §2: an issuer has no query or fragment; a token endpoint may have a query.
+  const tokenUrl = httpUrlAt(bag, 'tokenUrl', 'tokenUrl');
+  const issuer = httpUrlAt(bag, 'issuer', 'issuer', { query: false });
+  if ((tokenUrl === undefined) === (issuer === undefined)) {
+    throw new InvalidConfigurationError('tokenUrl', 'give exactly one of `tokenUrl` or `issuer`');
   }
-  const credential = text('credential', options.credential ?? clientId, false)!;
-  if (!/^[\w.:@/-]{1,128}$/.test(credential)) {
-    throw new InvalidConfigurationError(
-      'credential',
-      'must be 1–128 characters of letters, digits and . _ : @ / - (it is a metric label)',
-    );
-  }
-  const tokenEndpointTimeoutMs = duration(
-    'tokenEndpointTimeoutMs',
-    options.tokenEndpointTimeoutMs ?? d.tokenEndpointTimeoutMs,
-    100,
-    120_000,
+  const clientId = textAt(bag, 'clientId', 'clientId')!;
+  const clientSecret = textAt(bag, 'clientSecret', 'clientSecret', { secret: true })!;
+  const clientAuthMethod = oneOfAt<ClientAuthMethod>(
+    bag,
+    'clientAuthMethod',
+    'clientAuthMethod',
+    ['client_secret_basic', 'client_secret_post'],
+    d.clientAuthMethod,
   );
-  const leaseMs = duration('leaseMs', options.leaseMs ?? d.leaseMs, 200, 300_000);
+  const scopes = scopesAt(bag);
+  let credential: string;
+  if (bag.credential === undefined) {
+    if (!CREDENTIAL.test(clientId)) {
+      throw new InvalidConfigurationError(
+        'credential',
+        'defaults to clientId, which is not a valid metric label: give `credential` (1–128 characters of letters, digits and . _ : @ / -)',
+      );
+    }
+    credential = clientId;
+  } else {
+    credential = textAt(bag, 'credential', 'credential', {
+      pattern: CREDENTIAL,
+      rule: '1–128 characters of letters, digits and . _ : @ / - (it is a metric label)',
+    })!;
+  }
+  const store = objectWithMethodsAt<TokenStore>(
+    bag,
+    'store',
+    'store',
+    STORE_METHODS,
+    'a token store from memoryTokenStore() or redisTokenStore()',
+  );
+  const dispatcher = objectWithMethodsAt<Dispatcher>(
+    bag,
+    'dispatcher',
+    'dispatcher',
+    ['dispatch'],
+    'an undici Dispatcher (Agent, Pool, ProxyAgent, ...)',
+  );
+  const logError =
+    functionAt<(message: string) => void>(bag, 'logError', 'logError') ??
+    ((message: string) => console.error(message));
+
+  const ms = (key: keyof typeof d & keyof ClientCredentialsOptions, min: number, max: number) =>
+    numberAt(bag, key, key, d[key] as number, { min, max });
+  const count = (key: keyof typeof d & keyof ClientCredentialsOptions, min: number, max: number) =>
+    numberAt(bag, key, key, d[key] as number, { min, max, integer: true });
+
+  const tokenEndpointTimeoutMs = ms('tokenEndpointTimeoutMs', 100, 120_000);
+  const leaseMs = ms('leaseMs', 200, 300_000);
   if (leaseMs <= tokenEndpointTimeoutMs) {
     throw new InvalidConfigurationError(
       'leaseMs',
       `must exceed tokenEndpointTimeoutMs (${tokenEndpointTimeoutMs} ms), so a lease never lapses during a request`,
     );
   }
-  const defaultLifetimeMs = duration(
-    'defaultLifetimeMs',
-    options.defaultLifetimeMs ?? d.defaultLifetimeMs,
-    1_000,
-    86_400_000,
-  );
-  const maxLifetimeMs = duration(
-    'maxLifetimeMs',
-    options.maxLifetimeMs ?? d.maxLifetimeMs,
-    1_000,
-    366 * 86_400_000,
-  );
-  const minSoftWindowMs = duration(
-    'minSoftWindowMs',
-    options.minSoftWindowMs ?? d.minSoftWindowMs,
-    0,
-    86_400_000,
-  );
-  const maxSoftWindowMs = duration(
-    'maxSoftWindowMs',
-    options.maxSoftWindowMs ?? d.maxSoftWindowMs,
-    0,
-    86_400_000,
-  );
+  const minSoftWindowMs = ms('minSoftWindowMs', 0, DAY_MS);
+  const maxSoftWindowMs = ms('maxSoftWindowMs', 0, DAY_MS);
   if (maxSoftWindowMs < minSoftWindowMs) {
-    throw new InvalidConfigurationError('maxSoftWindowMs', 'must be at least minSoftWindowMs');
-  }
-  const softWindowRatio = options.softWindowRatio ?? d.softWindowRatio;
-  if (typeof softWindowRatio !== 'number' || !(softWindowRatio > 0 && softWindowRatio <= 0.5)) {
     throw new InvalidConfigurationError(
-      'softWindowRatio',
-      `must be a number in (0, 0.5], got ${String(softWindowRatio)}`,
+      'maxSoftWindowMs',
+      `must be ≥ minSoftWindowMs (${minSoftWindowMs}), got ${maxSoftWindowMs}`,
     );
   }
-  const backoffMinMs = duration(
-    'backoffMinMs',
-    options.backoffMinMs ?? d.backoffMinMs,
-    1,
-    3_600_000,
-  );
-  const backoffMaxMs = duration(
-    'backoffMaxMs',
-    options.backoffMaxMs ?? d.backoffMaxMs,
-    backoffMinMs,
-    3_600_000,
-  );
-  const authCircuitCooldownMs = duration(
-    'authCircuitCooldownMs',
-    options.authCircuitCooldownMs ?? d.authCircuitCooldownMs,
-    1,
-    86_400_000,
-  );
-  const logError = options.logError ?? ((message: string) => console.error(message));
-  if (typeof logError !== 'function')
-    throw new InvalidConfigurationError('logError', 'must be a function');
-  if (
-    options.store !== undefined &&
-    (typeof options.store !== 'object' || typeof options.store.read !== 'function')
-  ) {
-    throw new InvalidConfigurationError(
-      'store',
-      'must come from memoryTokenStore() or redisTokenStore()',
-    );
-  }
+  const backoffMinMs = ms('backoffMinMs', 1, 3_600_000);
+  const backoffMaxMs = ms('backoffMaxMs', backoffMinMs, 3_600_000);
+  const authCircuitCooldownMs = ms('authCircuitCooldownMs', 1, DAY_MS);
+
   return {
     tokenUrl,
     issuer,
@@ -305,60 +322,33 @@ export function normalizeClientCredentials(
     clientSecret,
     clientAuthMethod,
     scopes,
-    audience: text('audience', options.audience, true),
-    resource:
-      options.resource === undefined ? undefined : absoluteUri('resource', options.resource),
+    audience: textAt(bag, 'audience', 'audience', { optional: true }),
+    resource: absoluteUri(bag, 'resource', 'resource'),
     credential,
-    dispatcher: options.dispatcher,
-    defaultLifetimeMs,
-    maxLifetimeMs,
+    store,
+    dispatcher,
+    defaultLifetimeMs: ms('defaultLifetimeMs', 1_000, DAY_MS),
+    maxLifetimeMs: ms('maxLifetimeMs', 1_000, 366 * DAY_MS),
     tokenEndpointTimeoutMs,
     leaseMs,
-    hardSkewMs: duration('hardSkewMs', options.hardSkewMs ?? d.hardSkewMs, 0, 3_600_000),
+    hardSkewMs: ms('hardSkewMs', 0, 3_600_000),
     hardSkewRatio: d.hardSkewRatio,
-    softWindowRatio,
+    softWindowRatio: numberAt(bag, 'softWindowRatio', 'softWindowRatio', d.softWindowRatio, {
+      above: 0,
+      max: 0.5,
+    }),
     minSoftWindowMs,
     maxSoftWindowMs,
     backoffMinMs,
     backoffMaxMs,
-    configurationErrorBackoffMs: duration(
-      'configurationErrorBackoffMs',
-      options.configurationErrorBackoffMs ?? d.configurationErrorBackoffMs,
-      1,
-      86_400_000,
-    ),
-    storeBreakMs: duration('storeBreakMs', options.storeBreakMs ?? d.storeBreakMs, 10, 600_000),
-    maxReauthorizations: integer(
-      'maxReauthorizations',
-      options.maxReauthorizations ?? d.maxReauthorizations,
-      0,
-      3,
-    ),
-    minTokenAgeMs: duration(
-      'minTokenAgeMs',
-      options.minTokenAgeMs ?? d.minTokenAgeMs,
-      0,
-      3_600_000,
-    ),
-    authCircuitThreshold: integer(
-      'authCircuitThreshold',
-      options.authCircuitThreshold ?? d.authCircuitThreshold,
-      1,
-      1000,
-    ),
-    authCircuitWindowMs: duration(
-      'authCircuitWindowMs',
-      options.authCircuitWindowMs ?? d.authCircuitWindowMs,
-      1,
-      86_400_000,
-    ),
+    configurationErrorBackoffMs: ms('configurationErrorBackoffMs', 1, DAY_MS),
+    storeBreakMs: ms('storeBreakMs', 10, 600_000),
+    maxReauthorizations: count('maxReauthorizations', 0, 3),
+    minTokenAgeMs: ms('minTokenAgeMs', 0, 3_600_000),
+    authCircuitThreshold: count('authCircuitThreshold', 1, 1000),
+    authCircuitWindowMs: ms('authCircuitWindowMs', 1, DAY_MS),
     authCircuitCooldownMs,
-    authCircuitMaxCooldownMs: duration(
-      'authCircuitMaxCooldownMs',
-      options.authCircuitMaxCooldownMs ?? d.authCircuitMaxCooldownMs,
-      authCircuitCooldownMs,
-      86_400_000,
-    ),
+    authCircuitMaxCooldownMs: ms('authCircuitMaxCooldownMs', authCircuitCooldownMs, DAY_MS),
     logError,
   };
 }

@@ -128,6 +128,105 @@ export function describeType(value: unknown): string {
   return typeof value;
 }
 
+export interface TextRule {
+  /** Absent is allowed (`undefined` comes back). Default: required. */
+  readonly optional?: boolean;
+  /** Default: 4096. */
+  readonly maxLength?: number;
+  /** The value must match it whole; `rule` says in words what it asks for. */
+  readonly pattern?: RegExp;
+  readonly rule?: string;
+  /** Say only the type of a wrong value, never the value (for secrets). Strings are never quoted either way. */
+  readonly secret?: boolean;
+}
+
+/** A non-empty string option, never quoted back (it could be a secret). */
+export function textAt(
+  bag: Bag,
+  key: string,
+  field: string,
+  rule: TextRule = {},
+): string | undefined {
+  const value = bag[key];
+  if (value === undefined) {
+    if (rule.optional) return undefined;
+    throw new InvalidConfigurationError(field, 'is required');
+  }
+  if (typeof value !== 'string') {
+    const got = rule.secret ? describeType(value) : describe(value);
+    throw new InvalidConfigurationError(field, `must be a string, got ${got}`);
+  }
+  if (value.length === 0) throw new InvalidConfigurationError(field, 'must not be empty');
+  const maxLength = rule.maxLength ?? 4096;
+  if (value.length > maxLength) {
+    throw new InvalidConfigurationError(field, `must be at most ${maxLength} characters`);
+  }
+  if (rule.pattern && !rule.pattern.test(value)) {
+    throw new InvalidConfigurationError(field, `must be ${rule.rule ?? 'well-formed'}`);
+  }
+  return value;
+}
+
+/** One of a few fixed strings, or `fallback` when absent. */
+export function oneOfAt<T extends string>(
+  bag: Bag,
+  key: string,
+  field: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  const value = bag[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidConfigurationError(
+      field,
+      `must be ${allowed.map((a) => `"${a}"`).join(' or ')}, got ${describe(value)}`,
+    );
+  }
+  return value as T;
+}
+
+export interface HttpUrlRule {
+  /** A query part is allowed (some token endpoints take one). Default: true. */
+  readonly query?: boolean;
+}
+
+/**
+ * An absolute http(s) URL without userinfo or fragment, as given (not normalised), or
+ * `undefined` when absent. Messages never quote the URL: it could carry a password or a key.
+ */
+export function httpUrlAt(
+  bag: Bag,
+  key: string,
+  field: string,
+  rule: HttpUrlRule = {},
+): string | undefined {
+  const value = bag[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    throw new InvalidConfigurationError(field, `must be a URL string, got ${describeType(value)}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidConfigurationError(field, 'is not a valid absolute URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidConfigurationError(field, `must use http: or https:, got ${url.protocol}`);
+  }
+  if (url.username || url.password) {
+    throw new InvalidConfigurationError(field, 'must not carry credentials (user:password@)');
+  }
+  if (url.hash || value.includes('#')) {
+    throw new InvalidConfigurationError(field, 'must not have a fragment (#...)');
+  }
+  if (rule.query === false && (url.search || value.includes('?'))) {
+    throw new InvalidConfigurationError(field, 'must not have a query (?...)');
+  }
+  return value;
+}
+
 /**
  * An object with every method in `methods` (duck-typed, so an instance from another copy
  * of a library passes), or `undefined` when absent. `what` completes "must be ...".

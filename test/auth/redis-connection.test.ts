@@ -179,4 +179,36 @@ describe('the Redis store connection', () => {
     expect(count(after, 'TCPSocketWrap')).toBeLessThanOrEqual(count(before, 'TCPSocketWrap'));
     expect(count(after, 'Timeout')).toBeLessThanOrEqual(count(before, 'Timeout'));
   });
+
+  it('treats a db the server does not have as a store that is down, never writing to db 0', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const store = redisTokenStore({ url: `${redis.url}/999`, keyPrefix: 'nodb:' });
+    const auth = clientCredentials({ ...authOptions(), store, credential: 'missing-db' });
+    const states: boolean[] = [];
+    auth.tokenEvents.storeState.event((e) => states.push(e.up));
+    try {
+      expect((await auth.getToken()).type).toBe('Bearer'); // works alone
+      expect(states).toEqual([false]);
+      expect((await redis.cli('KEYS', 'nodb:*')).trim()).toBe('');
+      await new Promise((r) => setTimeout(r, 200)); // a reconnect would re-send SELECT
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await auth.close();
+    }
+  });
+
+  it('uses the db of the URL', async () => {
+    const store = redisTokenStore({ url: `${redis.url}/3`, keyPrefix: 'db3:' });
+    const auth = clientCredentials({ ...authOptions(), store, credential: 'db-three' });
+    try {
+      await auth.getToken();
+      expect((await redis.cli('-n', '3', 'KEYS', 'db3:tok:*')).trim()).not.toBe('');
+      expect((await redis.cli('KEYS', 'db3:*')).trim()).toBe('');
+    } finally {
+      await auth.close();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { objectAt, onlyKeys } from '../../config/rules.js';
 import { type BackoffApplied, type BackoffPolicy, backoffDurationMs } from './backoff-policy.js';
 import type { InvalidationResult, StoredToken, StoreReadResult, TokenStore } from './types.js';
 
@@ -122,14 +123,23 @@ class MemoryTokenStore implements TokenStore {
   async detach(): Promise<void> {}
 }
 
+/** Options of {@link memoryTokenStore}: none yet. */
+export type MemoryTokenStoreOptions = Readonly<Record<string, never>>;
+
 /**
  * The in-memory token store, the default of `clientCredentials`: the token is shared by
  * every client of this process, never across processes. Use {@link redisTokenStore} to
  * share one token across a fleet.
  *
+ * Takes no options; `undefined` or `{}` only (anything else throws
+ * `InvalidConfigurationError`).
+ *
  * @example
  * const auth = clientCredentials({ tokenUrl, clientId, clientSecret, store: memoryTokenStore() });
  */
-export function memoryTokenStore(): TokenStore {
+export function memoryTokenStore(options?: MemoryTokenStoreOptions): TokenStore {
+  // No options today: validated like every factory's, so a misplaced option (say a
+  // `keyPrefix` meant for redisTokenStore) fails instead of being ignored.
+  if (options !== undefined) onlyKeys(objectAt(options, 'options'), [], '');
   return new MemoryTokenStore();
 }
