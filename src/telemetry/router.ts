@@ -1,20 +1,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  type Bag,
+  functionAt,
+  objectAt,
+  objectWithMethodsAt,
+  onlyKeys,
+  textAt,
+} from '../config/rules.js';
+import { InvalidConfigurationError } from '../errors.js';
+import {
   negotiateFormat,
   OPENMETRICS_CONTENT_TYPE,
   renderMetrics,
   TEXT_CONTENT_TYPE,
 } from './metrics/exposition.js';
 import { metricsRegistry } from './metrics/registry.js';
+import { REGISTRY_METHODS, REGISTRY_RULE } from './options.js';
 import type { MetricsRegistry } from './types.js';
 
 /** Options of {@link metricsRouter}. */
 export interface MetricsRouterOptions {
   /** The registry to serve. Default: {@link metricsRegistry} (the SDK's default). */
   readonly registry?: MetricsRegistry;
-  /** Path of the metrics route. Default `/metrics`. */
+  /** Path of the metrics route: `/` and no query, fragment or space. Default `/metrics`. */
   readonly metricsPath?: string;
-  /** Path of the health route. Default `/healthz`. */
+  /** Path of the health route, like `metricsPath` and not the same. Default `/healthz`. */
   readonly healthPath?: string;
   /**
    * Health check: resolve `false` (or throw) to answer 503. Default: always healthy
@@ -40,15 +50,15 @@ export type MetricsRequestHandler = (
  * it — Prometheus does by default — and the text format 0.0.4 otherwise. Other paths and
  * methods fall through to `next()` (or 404 without one).
  *
+ * Options are validated when the router is made: an unknown key, a wrong type or a bad
+ * path throws `InvalidConfigurationError` naming the field.
+ *
  * @example
  * const app = express();
  * app.use(metricsRouter({ registry })); // GET /metrics, GET /healthz
  */
-export function metricsRouter(options: MetricsRouterOptions = {}): MetricsRequestHandler {
-  const registry = options.registry ?? metricsRegistry;
-  const metricsPath = options.metricsPath ?? '/metrics';
-  const healthPath = options.healthPath ?? '/healthz';
-  const health = options.health;
+export function metricsRouter(options?: MetricsRouterOptions): MetricsRequestHandler {
+  const { registry, metricsPath, healthPath, health } = resolveRouterOptions(options);
 
   return (req, res, next) => {
     const method = req.method ?? 'GET';
@@ -112,4 +122,31 @@ function reply(
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(head ? undefined : body);
+}
+
+const ROUTE_PATH = {
+  pattern: /^\/[^?#\s]*$/,
+  rule: 'a path starting with "/", without query, fragment or spaces',
+  maxLength: 256,
+  optional: true,
+} as const;
+
+function resolveRouterOptions(input: unknown) {
+  const bag: Bag = input === undefined ? {} : objectAt(input, 'options');
+  onlyKeys(bag, ['registry', 'metricsPath', 'healthPath', 'health'], '');
+  const registry =
+    objectWithMethodsAt<MetricsRegistry>(
+      bag,
+      'registry',
+      'registry',
+      REGISTRY_METHODS,
+      REGISTRY_RULE,
+    ) ?? metricsRegistry;
+  const metricsPath = textAt(bag, 'metricsPath', 'metricsPath', ROUTE_PATH) ?? '/metrics';
+  const healthPath = textAt(bag, 'healthPath', 'healthPath', ROUTE_PATH) ?? '/healthz';
+  if (healthPath === metricsPath) {
+    throw new InvalidConfigurationError('healthPath', 'must differ from metricsPath');
+  }
+  const health = functionAt<() => boolean | Promise<boolean>>(bag, 'health', 'health');
+  return { registry, metricsPath, healthPath, health };
 }

@@ -1,6 +1,16 @@
 // The app-side OpenTelemetry bootstrap: the one file of src/telemetry that touches the OTel
 // SDK. It imports `@opentelemetry/sdk-node` lazily, so importing the library stays light.
 import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import {
+  type Bag,
+  booleanAt,
+  MAX_TIMEOUT_MS,
+  numberAt,
+  objectAt,
+  onlyKeys,
+  textAt,
+} from '../config/rules.js';
+import { InvalidConfigurationError } from '../errors.js';
 
 /** Options of {@link startTelemetry}. Everything else comes from the `OTEL_*` variables. */
 export interface StartTelemetryOptions {
@@ -13,7 +23,7 @@ export interface StartTelemetryOptions {
   readonly instrumentations?: NodeSDKConfiguration['instrumentations'];
   /** Flush and shut down on SIGTERM and SIGINT. Default `true`. */
   readonly handleSignals?: boolean;
-  /** Longest wait for the final flush, in ms. Default 5000 (5 s). */
+  /** Longest wait for the final flush, in ms, in [0, 2^31 − 1]. Default 5000 (5 s). */
   readonly shutdownTimeoutMs?: number;
   /** Further NodeSDK configuration; overrides what the environment would pick. */
   readonly sdk?: Partial<NodeSDKConfiguration>;
@@ -34,29 +44,30 @@ export type ShutdownTelemetry = () => Promise<void>;
  * it then re-raises it, so the process ends as it would have. If your app handles the
  * signal itself, `await shutdown()` in your handler before exiting.
  *
+ * Options are validated before anything starts: an unknown key, a wrong type or a value out
+ * of range rejects with `InvalidConfigurationError` naming the field.
+ *
  * @example
  * const shutdown = await startTelemetry({ serviceName: 'worker' });
  * // ... on your own exit path:
  * await shutdown();
  */
-export async function startTelemetry(
-  options: StartTelemetryOptions = {},
-): Promise<ShutdownTelemetry> {
+export async function startTelemetry(options?: StartTelemetryOptions): Promise<ShutdownTelemetry> {
+  const { serviceName, instrumentations, handleSignals, timeoutMs, sdkConfig } =
+    resolveStartOptions(options);
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const env = process.env;
   const config: Partial<NodeSDKConfiguration> = {};
   const envNamesService =
     Boolean(env.OTEL_SERVICE_NAME) ||
     /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
-  if (options.serviceName !== undefined && !envNamesService)
-    config.serviceName = options.serviceName;
+  if (serviceName !== undefined && !envNamesService) config.serviceName = serviceName;
   if (!env.OTEL_METRICS_EXPORTER) config.metricReaders = [];
   if (!env.OTEL_LOGS_EXPORTER) config.logRecordProcessors = [];
-  if (options.instrumentations) config.instrumentations = options.instrumentations;
-  const sdk = new NodeSDK({ ...config, ...options.sdk });
+  if (instrumentations) config.instrumentations = instrumentations;
+  const sdk = new NodeSDK({ ...config, ...sdkConfig });
   sdk.start();
 
-  const timeoutMs = options.shutdownTimeoutMs ?? 5_000; // 5 s
   let stopping: Promise<void> | undefined;
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
   const onSignal = (signal: NodeJS.Signals) => {
@@ -79,8 +90,36 @@ export async function startTelemetry(
     }
     return stopping;
   };
-  if (options.handleSignals !== false) {
+  if (handleSignals) {
     for (const signal of signals) process.once(signal, onSignal);
   }
   return shutdown;
+}
+
+function resolveStartOptions(input: unknown) {
+  const bag: Bag = input === undefined ? {} : objectAt(input, 'options');
+  onlyKeys(
+    bag,
+    ['serviceName', 'instrumentations', 'handleSignals', 'shutdownTimeoutMs', 'sdk'],
+    '',
+  );
+  const instrumentations = bag.instrumentations;
+  if (instrumentations !== undefined && !Array.isArray(instrumentations)) {
+    throw new InvalidConfigurationError(
+      'instrumentations',
+      'must be an array of OpenTelemetry instrumentations',
+    );
+  }
+  return {
+    serviceName: textAt(bag, 'serviceName', 'serviceName', { optional: true, maxLength: 255 }),
+    instrumentations: instrumentations as NodeSDKConfiguration['instrumentations'] | undefined,
+    handleSignals: booleanAt(bag, 'handleSignals', 'handleSignals', true),
+    timeoutMs: numberAt(bag, 'shutdownTimeoutMs', 'shutdownTimeoutMs', 5_000, {
+      min: 0,
+      max: MAX_TIMEOUT_MS,
+    }),
+    sdkConfig: (bag.sdk === undefined
+      ? {}
+      : objectAt(bag.sdk, 'sdk')) as Partial<NodeSDKConfiguration>,
+  };
 }

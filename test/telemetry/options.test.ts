@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { InvalidConfigurationError } from '../../src/errors.js';
-import { createClient } from '../../src/index.js';
+import { createClient, metricsRouter, startTelemetry } from '../../src/index.js';
 import { createOpenMetricsRegistry } from '../../src/telemetry/metrics/registry.js';
 import { setUpTracing } from './support.js';
 
@@ -123,5 +123,62 @@ describe('telemetry options of createClient', () => {
       { metrics: { registry: createOpenMetricsRegistry(), maxSeriesPerFamily: 10_000_000 } },
     ];
     for (const telemetry of good) await make(telemetry).close();
+  });
+});
+
+const registry = createOpenMetricsRegistry();
+
+// [what, metricsRouter options, field]
+const BAD_ROUTER: [string, unknown, string][] = [
+  ['null', null, 'options'],
+  ['a string', '/metrics', 'options'],
+  ['an unknown key', { path: '/metrics' }, 'path'],
+  ['a null registry', { registry: null }, 'registry'],
+  ['a registry that is not one', { registry: {} }, 'registry'],
+  ['a path without /', { metricsPath: 'metrics' }, 'metricsPath'],
+  ['a path with a query', { metricsPath: '/metrics?x=1' }, 'metricsPath'],
+  ['an empty path', { metricsPath: '' }, 'metricsPath'],
+  ['a numeric path', { healthPath: 200 }, 'healthPath'],
+  ['the same two paths', { metricsPath: '/m', healthPath: '/m' }, 'healthPath'],
+  ['a health that is not a function', { health: true }, 'health'],
+];
+
+describe('metricsRouter options', () => {
+  it.each(BAD_ROUTER)('refuses %s naming the field', (_, options, field) => {
+    const error = thrown(() => metricsRouter(options as never));
+    expect(error).toBeInstanceOf(InvalidConfigurationError);
+    expect((error as InvalidConfigurationError).field).toBe(field);
+  });
+
+  it('accepts the documented forms', () => {
+    metricsRouter();
+    metricsRouter({});
+    metricsRouter({ registry, metricsPath: '/ops/metrics', healthPath: '/ops/health' });
+    metricsRouter({ health: () => true });
+  });
+});
+
+// [what, startTelemetry options, field]: refused before the OpenTelemetry SDK starts.
+const BAD_START: [string, unknown, string][] = [
+  ['null', null, 'options'],
+  ['an unknown key', { servicename: 'x' }, 'servicename'],
+  ['an empty service name', { serviceName: '' }, 'serviceName'],
+  ['a numeric service name', { serviceName: 1 }, 'serviceName'],
+  ['instrumentations as an object', { instrumentations: {} }, 'instrumentations'],
+  ['handleSignals as a string', { handleSignals: 'false' }, 'handleSignals'],
+  ['a negative timeout', { shutdownTimeoutMs: -1 }, 'shutdownTimeoutMs'],
+  ['a timeout past setTimeout', { shutdownTimeoutMs: 2 ** 31 }, 'shutdownTimeoutMs'],
+  ['a string timeout', { shutdownTimeoutMs: '5000' }, 'shutdownTimeoutMs'],
+  ['a null sdk', { sdk: null }, 'sdk'],
+];
+
+describe('startTelemetry options', () => {
+  it.each(BAD_START)('rejects %s naming the field', async (_, options, field) => {
+    const error = await startTelemetry(options as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidConfigurationError);
+    expect((error as InvalidConfigurationError).field).toBe(field);
   });
 });
