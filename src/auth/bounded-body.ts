@@ -11,6 +11,16 @@ export function kib(bytes: number): string {
 }
 
 /**
+ * Cut the connection of a response whose body is not wanted. undici reports a body
+ * destroyed before its end as an `error` event (`UND_ERR_ABORTED`); that is the intent
+ * here, and without a listener it would be an uncaught exception.
+ */
+export function discardBody(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+/**
  * Read a response body of at most `maxBytes` as UTF-8. Resolves `undefined` when the body
  * is larger — announced by `Content-Length` or counted while reading — after destroying
  * it: the connection is cut instead of drained, so an endless or huge body costs neither
@@ -23,7 +33,7 @@ export async function readBounded(
   const { body } = response;
   const announced = Number(response.headers['content-length']);
   if (Number.isFinite(announced) && announced > maxBytes) {
-    body.destroy();
+    discardBody(body);
     return undefined;
   }
   const chunks: Buffer[] = [];
@@ -31,7 +41,7 @@ export async function readBounded(
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > maxBytes) {
-      body.destroy();
+      discardBody(body);
       return undefined;
     }
     chunks.push(chunk);

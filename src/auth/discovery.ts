@@ -1,7 +1,7 @@
 import { type Dispatcher, request } from 'undici';
 import { safeUrl } from '../errors.js';
 import { errorCode } from '../http/classify.js';
-import { kib, MAX_METADATA_BYTES, readBounded } from './bounded-body.js';
+import { discardBody, kib, MAX_METADATA_BYTES, readBounded } from './bounded-body.js';
 import { TokenEndpointError } from './errors.js';
 
 /**
@@ -62,7 +62,7 @@ async function readMetadata(
     });
     if (response.statusCode !== 200) {
       // Nothing of it is needed: cut the connection rather than drain an unknown body.
-      response.body.destroy();
+      discardBody(response.body);
       return { problem: `answered ${response.statusCode}` };
     }
     text = await readBounded(response, MAX_METADATA_BYTES);

@@ -181,6 +181,35 @@ describe('issuer discovery document size', () => {
     await server.socketClosed(0);
   });
 
+  it.each([
+    ['a short', (res: ServerResponse) => res.writeHead(404).end('{"error":"not found"}')],
+    ['an endless', (res: ServerResponse) => endlessBody(res, 404)],
+  ])(
+    'skips a well-known URL that answers 404 with %s body, without reading it',
+    async (_name, notFound) => {
+      const server = await serve((req, res, base) => {
+        if (req.url === '/.well-known/oauth-authorization-server') return notFound(res);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        if (req.url === '/.well-known/openid-configuration') {
+          res.end(JSON.stringify({ issuer: base, token_endpoint: `${base}/token` }));
+        } else {
+          res.end(JSON.stringify({ access_token: 'after-404', expires_in: 3600 }));
+        }
+      });
+      const auth = clientCredentials({
+        issuer: server.url,
+        clientId: 'worker',
+        clientSecret: 'limits-secret',
+      });
+      try {
+        expect((await auth.getToken()).value).toBe('after-404');
+        await server.socketClosed(0);
+      } finally {
+        await auth.close();
+      }
+    },
+  );
+
   it('still discovers the token endpoint from an ordinary document', async () => {
     const server = await serve((req, res, base) => {
       if (req.url === '/.well-known/oauth-authorization-server') {
