@@ -12,6 +12,7 @@ import {
   textAt,
 } from '../config/rules.js';
 import { InvalidConfigurationError } from '../errors.js';
+import { memoryTokenStore } from './store/memory.js';
 import type { TokenStore } from './store/types.js';
 import type { ClientAuthMethod } from './token-endpoint.js';
 
@@ -156,20 +157,19 @@ const OPTION_KEYS = [
   'logError',
 ] as const satisfies readonly (keyof ClientCredentialsOptions)[];
 
-/** The methods every {@link TokenStore} has: how a store is recognised (duck-typed). */
-const STORE_METHODS = [
-  'read',
-  'acquire',
-  'publish',
-  'invalidate',
-  'release',
-  'backoff',
-  'offer',
-  'ping',
-  'subscribe',
-  'attach',
-  'detach',
-] as const;
+/**
+ * The methods a {@link TokenStore} has, read off the in-memory store (which implements the
+ * whole interface), so the check follows the interface when it grows: a store given in
+ * `store` is recognised by them (duck-typed, like createClient's dispatcher).
+ */
+function storeMethods(): string[] {
+  const prototype = Object.getPrototypeOf(memoryTokenStore()) as object;
+  return Object.getOwnPropertyNames(prototype).filter(
+    (name) =>
+      name !== 'constructor' &&
+      typeof Object.getOwnPropertyDescriptor(prototype, name)?.value === 'function',
+  );
+}
 
 const DAY_MS = 86_400_000;
 /** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
@@ -276,7 +276,7 @@ export function normalizeClientCredentials(
     bag,
     'store',
     'store',
-    STORE_METHODS,
+    storeMethods(),
     'a token store from memoryTokenStore() or redisTokenStore()',
   );
   const dispatcher = objectWithMethodsAt<Dispatcher>(

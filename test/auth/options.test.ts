@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { clientCredentials } from '../../src/auth/index.js';
+import { memoryTokenStore } from '../../src/auth/store/memory.js';
 import { redisTokenStore } from '../../src/auth/store/redis.js';
 import type { TokenStore } from '../../src/auth/store/types.js';
 import { InvalidConfigurationError } from '../../src/errors.js';
@@ -76,6 +77,7 @@ describe('clientCredentials options', () => {
     ['tokenUrl', { ...base, tokenUrl: 'https://idp.example/token#frag' }],
     ['audience', { ...base, audience: null }],
     ['store', { ...base, store: null }],
+    ['store', { ...base, store: Object.assign(Object.create(memoryTokenStore()), { offer: 1 }) }],
     ['dispatcher', { ...base, dispatcher: {} }],
     ['logError', { ...base, logError: 'console' }],
     ['credential', { ...base, clientId: 'client id with spaces' }],
