@@ -30,6 +30,7 @@ export const DEFAULTS = {
     minimumThroughput: 100,
     samplingDurationMs: 30 * 1000, // 30 s
     breakDurationMs: 5 * 1000, // 5 s
+    maxOrigins: 1000, // breakers kept at once; idle closed ones are dropped anyway
   },
   transport: {
     connectionsPerOrigin: 128,

@@ -58,6 +58,11 @@ export interface CircuitBreakerOptions {
   readonly samplingDurationMs?: number;
   /** How long the breaker stays open before a half-open probe. Default 5 000 ms. */
   readonly breakDurationMs?: number;
+  /**
+   * Most origins with a breaker at once. A closed breaker unused for a sampling window is
+   * dropped anyway; past this many, the least recently used one goes. Default 1 000.
+   */
+  readonly maxOrigins?: number;
 }
 
 /** Options of the concurrency limiter. */

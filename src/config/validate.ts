@@ -388,7 +388,7 @@ function resolveBreaker(
   const bag = value === undefined ? {} : objectAt(value, 'circuitBreaker');
   onlyKeys(
     bag,
-    ['failureRatio', 'minimumThroughput', 'samplingDurationMs', 'breakDurationMs'],
+    ['failureRatio', 'minimumThroughput', 'samplingDurationMs', 'breakDurationMs', 'maxOrigins'],
     'circuitBreaker',
   );
   const d = DEFAULTS.circuitBreaker;
@@ -424,6 +424,11 @@ function resolveBreaker(
       },
     ),
     samplingDurationMs,
+    maxOrigins: numberAt(bag, 'maxOrigins', 'circuitBreaker.maxOrigins', d.maxOrigins, {
+      min: 1,
+      max: 1_000_000,
+      integer: true,
+    }),
     breakDurationMs: numberAt(
       bag,
       'breakDurationMs',

@@ -1,4 +1,10 @@
-import { AbortError, CircuitOpenError, ConcurrencyLimitedError, TimeoutError } from '../errors.js';
+import {
+  AbortError,
+  CircuitOpenError,
+  ConcurrencyLimitedError,
+  PoolExhaustedError,
+  TimeoutError,
+} from '../errors.js';
 import type { Outcome } from '../pipeline/types.js';
 
 /** Status codes that are transient by default (retried, counted by the breaker). 501 is not. */
@@ -52,8 +58,8 @@ export function errorCode(error: unknown): string | undefined {
 
 /**
  * The `error.type` of an outcome, per the telemetry contract: the status code as a string
- * for 4xx/5xx, a known error code, `timeout`, `circuit_open`, `concurrency_limited`,
- * or `_OTHER`. `undefined` for 1xx-3xx responses and caller aborts.
+ * for 4xx/5xx, a known error code, `timeout`, `pool_exhausted`, `circuit_open`,
+ * `concurrency_limited`, or `_OTHER`. `undefined` for 1xx-3xx responses and caller aborts.
  */
 export function errorTypeOf(outcome: Outcome): string | undefined {
   if (outcome.kind === 'response') {
@@ -61,6 +67,7 @@ export function errorTypeOf(outcome: Outcome): string | undefined {
     return status >= 400 ? String(status) : undefined;
   }
   const error = outcome.error;
+  if (error instanceof PoolExhaustedError) return 'pool_exhausted';
   if (error instanceof TimeoutError) return 'timeout';
   if (error instanceof CircuitOpenError) return 'circuit_open';
   if (error instanceof ConcurrencyLimitedError) return 'concurrency_limited';
@@ -74,6 +81,8 @@ export function errorTypeOf(outcome: Outcome): string | undefined {
 export function isTransient(outcome: Outcome): boolean {
   if (outcome.kind === 'response') return TRANSIENT_STATUS.has(outcome.response.status);
   const error = outcome.error;
+  // Waiting for a busy pool is not the downstream failing, and a re-send would queue again.
+  if (error instanceof PoolExhaustedError) return false;
   if (error instanceof TimeoutError) return error.kind === 'attempt';
   if (error instanceof CircuitOpenError || error instanceof AbortError) return false;
   if (error instanceof ConcurrencyLimitedError) return false;

@@ -59,6 +59,11 @@ export interface TimeoutEvent {
   readonly ctx: CallContext;
   readonly kind: 'attempt' | 'total';
   readonly timeoutMs: number;
+  /**
+   * True when the attempt timed out still waiting for a connection, every connection of
+   * the origin's pool being busy (`PoolExhaustedError`): the request was never sent.
+   */
+  readonly poolExhausted: boolean;
 }
 
 /** A breaker changed state. */

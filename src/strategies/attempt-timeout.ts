@@ -1,4 +1,4 @@
-import { TimeoutError } from '../errors.js';
+import { PoolExhaustedError, TimeoutError } from '../errors.js';
 import { AttemptSignal } from '../pipeline/attempt-signal.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import { abortedOutcome } from '../pipeline/outcomes.js';
@@ -48,7 +48,15 @@ export class AttemptTimeout implements Strategy {
     try {
       const outcome = await next(ctx);
       if (outcome.kind === 'error') {
-        if (timedOut) return this.#timedOut(ctx, kind, timeoutMs);
+        if (timedOut) {
+          // The transport found the attempt still waiting for a busy pool: keep its error.
+          if (outcome.error instanceof PoolExhaustedError) {
+            if (this.events.timeout.hasListeners)
+              this.events.timeout.emit({ ctx, kind, timeoutMs, poolExhausted: true });
+            return outcome;
+          }
+          return this.#timedOut(ctx, kind, timeoutMs);
+        }
         if (callerSignal?.aborted) return abortedOutcome(ctx);
       }
       return outcome;
@@ -63,7 +71,7 @@ export class AttemptTimeout implements Strategy {
   #timedOut(ctx: CallContext, kind: 'attempt' | 'total', timeoutMs: number): Outcome {
     const reportedMs = kind === 'total' ? ctx.deadline - ctx.startedAt : timeoutMs;
     if (this.events.timeout.hasListeners)
-      this.events.timeout.emit({ ctx, kind, timeoutMs: reportedMs });
+      this.events.timeout.emit({ ctx, kind, timeoutMs: reportedMs, poolExhausted: false });
     return { kind: 'error', error: new TimeoutError(ctx.method, ctx.url, kind, reportedMs) };
   }
 }

@@ -69,6 +69,7 @@ export function redactUrl(url: URL): string {
 /** `error.type` values of the logical call that are not attempt outcomes. */
 export const CALL_ERROR_TYPES = [
   'timeout',
+  'pool_exhausted',
   'circuit_open',
   'concurrency_limited',
   'retry_budget_exhausted',

@@ -152,10 +152,12 @@ describe('response bodies read whole are bounded', () => {
 
     const res = await client.fetch('/x');
     let received = 0;
-    for await (const chunk of res.body!) {
-      received += chunk.length;
-      if (received > 4 * 1024 * 1024) break;
+    const reader = res.body!.getReader();
+    while (received <= 4 * 1024 * 1024) {
+      const { value } = await reader.read();
+      received += value!.length;
     }
+    await reader.cancel();
     const raw = await client.request('/x');
     let rawReceived = 0;
     for await (const chunk of raw.body) {

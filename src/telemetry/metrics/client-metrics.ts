@@ -202,7 +202,12 @@ export function subscribeClientMetrics(
       event('retry', 'give_up', e.reason === 'not_transient' ? 'information' : 'warning');
     }),
     events.timeout.event((e) => {
-      event('timeout', e.kind === 'attempt' ? 'attempt_timeout' : 'total_timeout', 'error');
+      const name = e.poolExhausted
+        ? 'pool_exhausted'
+        : e.kind === 'attempt'
+          ? 'attempt_timeout'
+          : 'total_timeout';
+      event('timeout', name, 'error');
     }),
     events.breakerTransition.event((e) => {
       const server_address = addressOf(e.origin);

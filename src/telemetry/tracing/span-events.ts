@@ -65,6 +65,7 @@ export function subscribeSpanEvents(events: ClientEvents): Disposable[] {
       if (!recording(span)) return;
       span.addEvent(EVENT_TIMEOUT, {
         'steadfast.timeout.kind': e.kind,
+        ...(e.poolExhausted ? { 'steadfast.timeout.pool_exhausted': true } : {}),
         'steadfast.timeout.ms': Math.round(e.timeoutMs),
       });
     }),
