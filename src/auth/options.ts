@@ -171,6 +171,14 @@ function storeMethods(): string[] {
   );
 }
 
+/** The options whose default is a number (durations, counts, ratios). */
+type NumericOption = {
+  [K in keyof typeof CLIENT_CREDENTIALS_DEFAULTS &
+    keyof ClientCredentialsOptions]: (typeof CLIENT_CREDENTIALS_DEFAULTS)[K] extends number
+    ? K
+    : never;
+}[keyof typeof CLIENT_CREDENTIALS_DEFAULTS & keyof ClientCredentialsOptions];
+
 const DAY_MS = 86_400_000;
 /** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -290,10 +298,10 @@ export function normalizeClientCredentials(
     functionAt<(message: string) => void>(bag, 'logError', 'logError') ??
     ((message: string) => console.error(message));
 
-  const ms = (key: keyof typeof d & keyof ClientCredentialsOptions, min: number, max: number) =>
-    numberAt(bag, key, key, d[key] as number, { min, max });
-  const count = (key: keyof typeof d & keyof ClientCredentialsOptions, min: number, max: number) =>
-    numberAt(bag, key, key, d[key] as number, { min, max, integer: true });
+  const ms = (key: NumericOption, min: number, max: number) =>
+    numberAt(bag, key, key, d[key], { min, max });
+  const count = (key: NumericOption, min: number, max: number) =>
+    numberAt(bag, key, key, d[key], { min, max, integer: true });
 
   const tokenEndpointTimeoutMs = ms('tokenEndpointTimeoutMs', 100, 120_000);
   const leaseMs = ms('leaseMs', 200, 300_000);
