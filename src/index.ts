@@ -15,7 +15,7 @@ export {
 export * from './auth/events.js';
 export { tokenFingerprint } from './auth/fingerprint.js';
 export { CLIENT_CREDENTIALS_DEFAULTS, type ClientCredentialsOptions } from './auth/options.js';
-export { memoryTokenStore } from './auth/store/memory.js';
+export { type MemoryTokenStoreOptions, memoryTokenStore } from './auth/store/memory.js';
 export type {
   InvalidationResult,
   StoredToken,

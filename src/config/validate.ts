@@ -1,4 +1,5 @@
 import { constants } from 'node:buffer';
+import type { Dispatcher } from 'undici';
 import { InvalidConfigurationError } from '../errors.js';
 import { seededRandom } from '../pipeline/seeded-random.js';
 import { DEFAULTS } from './defaults.js';
@@ -11,6 +12,7 @@ import {
   MAX_TIMEOUT_MS,
   numberAt,
   objectAt,
+  objectWithMethodsAt,
   onlyKeys,
   originOf,
 } from './rules.js';
@@ -142,10 +144,14 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
     ['connectionsPerOrigin', 'keepAliveTimeoutMs', 'connectTimeoutMs', 'dispatcher'],
     'transport',
   );
-  const dispatcher = transportBag.dispatcher;
-  if (dispatcher !== undefined && typeof (dispatcher as Bag)?.request !== 'function') {
-    throw new InvalidConfigurationError('transport.dispatcher', 'must be an undici Dispatcher');
-  }
+  // `dispatch()` is what the transport calls; `destroy()` is how close() ends its sockets.
+  const dispatcher = objectWithMethodsAt<Dispatcher>(
+    transportBag,
+    'dispatcher',
+    'transport.dispatcher',
+    ['dispatch', 'destroy'],
+    'an undici Dispatcher',
+  );
   const transport = {
     connectionsPerOrigin: numberAt(
       transportBag,
@@ -168,7 +174,7 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
       DEFAULTS.transport.connectTimeoutMs,
       { above: 0, max: MAX_TIMEOUT_MS },
     ),
-    dispatcher: dispatcher as ResolvedOptions['transport']['dispatcher'],
+    dispatcher,
   };
 
   const telemetry = bag.telemetry === undefined ? undefined : objectAt(bag.telemetry, 'telemetry');

@@ -89,6 +89,10 @@ const OAUTH_ERROR_CODES = [
   'server_error',
   'temporarily_unavailable',
   'malformed_response',
+  // the SDK's own token-endpoint failures (src/auth/token-endpoint.ts, discovery.ts)
+  'response_too_large',
+  'discovery_failed',
+  'unsupported_token_type',
 ];
 
 /** Registered 4xx and 5xx status codes (IANA): the status strings `error_type` may hold. */
