@@ -12,22 +12,27 @@ export class StoreUnavailable extends Error {
 /**
  * A breaker around the token store. Any error or timeout marks the store down: operations
  * then fail at once (the token manager works alone: L1, in-process single flight, local
- * backoff) and never wait on a dead or frozen Redis. While it is down, a probe every
- * `breakMs` (and only the probe) checks the store; when it answers, the store is up again
- * and `onRecovered` runs (adopt the fleet's token). So a call pays the store timeout at
- * most once per outage, whatever the outage's length. Emits `storeState` on the first
- * answer and on every transition.
+ * backoff) and never wait on a dead or frozen Redis. While it is down only a probe touches
+ * the store: one every `breakMs`, one at once on a recovery hint (the store reconnected, or
+ * an announcement arrived through it), and one when a background refresh asks for it
+ * ({@link probe}) — never a call. When a probe is answered the store is up again and
+ * `onRecovered` runs (reconcile with the fleet's token) before the probe resolves. So a
+ * call pays the store timeout at most once per outage, whatever the outage's length, and
+ * the instance rejoins the fleet as soon as anything shows that the store is back. Emits
+ * `storeState` on the first answer and on every transition.
  */
 export class StoreGuard {
   readonly #store: TokenStore;
   readonly #events: TokenEvents;
   readonly #credential: string;
   readonly #breakMs: number;
-  readonly #onRecovered: () => void;
+  readonly #onRecovered: () => Promise<void>;
   #up = true;
   /** What `storeState` last reported (none yet: the gauge exists from the first answer on). */
   #reported: boolean | undefined;
-  #probe: NodeJS.Timeout | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
+  /** The probe in progress: one at a time, shared by everyone who asks. */
+  #probing: Promise<boolean> | undefined;
   #closed = false;
 
   constructor(init: {
@@ -35,7 +40,8 @@ export class StoreGuard {
     events: TokenEvents;
     credential: string;
     breakMs: number;
-    onRecovered: () => void;
+    /** The store answers again. The probe that found it back resolves after this. */
+    onRecovered: () => Promise<void>;
   }) {
     this.#store = init.store;
     this.#events = init.events;
@@ -44,7 +50,7 @@ export class StoreGuard {
     this.#onRecovered = init.onRecovered;
   }
 
-  /** True while the store answers (or is being probed again). */
+  /** False from a store failure until a probe is answered. */
   get up(): boolean {
     return this.#up;
   }
@@ -80,6 +86,41 @@ export class StoreGuard {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * Something suggests the store is back (its connection is ready again, an announcement
+   * came through it): while down, probe now rather than at the next timer.
+   */
+  hint(): void {
+    if (this.#up || this.#closed) return;
+    this.probe().catch(() => {});
+  }
+
+  /**
+   * True when the store answers: at once while up; while down, after one probe (shared
+   * with any probe in progress), bounded by the store's operation timeout. For background
+   * work only: a call must never wait on a store that is down.
+   */
+  probe(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    // A probe that found the store back resolves after the reconciliation: wait for it too.
+    if (this.#probing) return this.#probing;
+    if (this.#up) return Promise.resolve(true);
+    this.#probing = this.#bounded(this.#store.ping()).then(
+      async () => {
+        if (this.#closed) return false;
+        await this.#markUp();
+        this.#probing = undefined;
+        return true;
+      },
+      () => {
+        this.#probing = undefined;
+        this.#scheduleProbe();
+        return false;
+      },
+    );
+    return this.#probing;
+  }
+
   #markDown(): void {
     if (!this.#up) return;
     this.#up = false;
@@ -87,12 +128,12 @@ export class StoreGuard {
     this.#scheduleProbe();
   }
 
-  #markUp(): void {
+  async #markUp(): Promise<void> {
     this.#up = true;
-    clearTimeout(this.#probe);
-    this.#probe = undefined;
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
     this.#report(true);
-    this.#onRecovered();
+    await this.#onRecovered().catch(() => {});
   }
 
   /** Emit `storeState` when the state telemetry last saw changes. */
@@ -103,23 +144,17 @@ export class StoreGuard {
   }
 
   #scheduleProbe(): void {
-    if (this.#closed || this.#probe) return;
-    this.#probe = setTimeout(() => {
-      this.#probe = undefined;
-      if (this.#up || this.#closed) return;
-      this.#bounded(this.#store.ping()).then(
-        () => {
-          if (!this.#closed) this.#markUp();
-        },
-        () => this.#scheduleProbe(),
-      );
+    if (this.#closed || this.#probeTimer) return;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.hint();
     }, this.#breakMs);
-    this.#probe.unref();
+    this.#probeTimer.unref();
   }
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#probe);
-    this.#probe = undefined;
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
   }
 }

@@ -77,6 +77,8 @@ export class TokenManager {
   #l1Unpublished = false;
   #flight: Promise<LocalToken> | undefined;
   #background: Promise<void> | undefined;
+  /** A hint (an announcement, a reconnection) asked to look for a longer-lived token in the store. */
+  #laterTokenWanted = false;
   #nextSoftCheckAt = 0;
   #localBackoffUntil = 0;
   #localBackoffReason = '';
@@ -85,6 +87,7 @@ export class TokenManager {
   readonly #invalidations = new SharedInvalidations();
   readonly #wakers = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
+  readonly #stopReconnects: () => void;
   #closed = false;
 
   constructor(config: TokenManagerConfig) {
@@ -94,10 +97,9 @@ export class TokenManager {
       events: config.events,
       credential: config.credential,
       breakMs: config.storeBreakMs,
-      onRecovered: () => {
-        this.#reconcile().catch(() => {});
-      },
+      onRecovered: () => this.#reconcile(),
     });
+    this.#stopReconnects = config.store.onReconnect(() => this.#reconnected());
   }
 
   get credential(): string {
@@ -484,18 +486,35 @@ export class TokenManager {
 
   #refreshInBackground(current: LocalToken): void {
     const now = performance.now();
-    if (this.#background || this.#flight || this.#closed || now < this.#nextSoftCheckAt) return;
-    if (now < this.#localBackoffUntil) return;
-    this.#nextSoftCheckAt = now + SOFT_RETRY_MS * (0.5 + Math.random());
-    this.#background = this.#softRefresh(current)
+    if (now < this.#nextSoftCheckAt || now < this.#localBackoffUntil) return;
+    if (this.#startBackground(() => this.#softRefresh(current))) {
+      this.#nextSoftCheckAt = now + SOFT_RETRY_MS * (0.5 + Math.random());
+    }
+  }
+
+  /** Run `task` as this instance's one background store check, unless one is running. */
+  #startBackground(task: () => Promise<void>): boolean {
+    if (this.#background || this.#flight || this.#closed) return false;
+    this.#background = task()
       .catch(() => {}) // reported through fetchEnd; the current token keeps serving
       .finally(() => {
         this.#background = undefined;
+        // A hint that came while this ran must not be lost: look now.
+        if (this.#laterTokenWanted) this.#lookForLaterToken();
       });
+    return true;
   }
 
   async #softRefresh(current: LocalToken): Promise<void> {
     this.#subscribeOnce();
+    // While the store is down this refresh is its probe: it runs in the background, so no
+    // call waits on the store, and once the store is back the fleet refreshes through one
+    // lease holder again instead of each instance alone until the breaker's next probe.
+    if (!(await this.#guard.probe())) {
+      await this.#fetch('soft_refresh', 0);
+      return;
+    }
+    if (this.#l1 !== current) return; // the reconciliation adopted a longer-lived token
     let read: StoreReadResult;
     try {
       read = await this.#guard.run((store) => store.read(this.#config.key));
@@ -504,16 +523,7 @@ export class TokenManager {
       return;
     }
     if (this.#l1 !== current) return; // something else replaced it meanwhile
-    const remaining = current.hardAt - performance.now();
-    if (this.#usable(read, current.fingerprint) && read.ttlMs > remaining) {
-      this.#config.events.cacheLookup.emit({
-        credential: this.#config.credential,
-        level: 'store',
-        result: 'hit',
-      });
-      this.#install(read.token!, read.ttlMs, false);
-      return;
-    }
+    if (this.#adoptIfLater(current, read)) return;
     if (read.backoffMs > 0) {
       this.#fleetBackoff(read);
       return;
@@ -535,29 +545,90 @@ export class TokenManager {
     if (fence > 0) await this.#fetchAsHolder('soft_refresh', fence, current.fingerprint);
   }
 
+  /** Install the store's token if it is another one and lives longer than `current`. */
+  #adoptIfLater(current: LocalToken, read: StoreReadResult): boolean {
+    const remaining = current.hardAt - performance.now();
+    if (!this.#usable(read, current.fingerprint) || read.ttlMs <= remaining) return false;
+    this.#config.events.cacheLookup.emit({
+      credential: this.#config.credential,
+      level: 'store',
+      result: 'hit',
+    });
+    this.#install(read.token!, read.ttlMs, false);
+    return true;
+  }
+
   // ── store recovery and hints ─────────────────────────────────────────────
 
-  /** The store answers again: adopt the fleet's token, or offer ours if it has none. */
+  /**
+   * The store answers again (the guard's probe waits for this). A token this instance
+   * fetched alone is offered: the store keeps whichever of ours and its own expires later,
+   * atomically, and we adopt its token only when that one lives longer. Adopting an older
+   * token, one the store kept through the outage, would make the fleet fetch again at once.
+   */
   async #reconcile(): Promise<void> {
     const current = this.#l1;
-    if (current === undefined || performance.now() >= current.hardAt) return;
+    if (current === undefined || !this.#l1Unpublished) return;
     const ttlMs = current.hardAt - performance.now();
-    if (!this.#l1Unpublished) return;
-    const record: StoredToken = { ...current, generation: 0 };
-    const existing = await this.#guard.run((store) => store.offer(this.#config.key, record, ttlMs));
+    if (ttlMs <= 0) return;
+    const record: StoredToken = {
+      value: current.value,
+      fingerprint: current.fingerprint,
+      type: current.type,
+      issuedAt: current.issuedAt,
+      lifetimeMs: current.lifetimeMs,
+      generation: 0,
+    };
+    const stored = await this.#guard.run((store) => store.offer(this.#config.key, record, ttlMs));
     if (this.#l1 !== current) return;
-    if (existing === undefined) {
-      this.#l1Unpublished = false;
-    } else if (existing.token.fingerprint !== current.fingerprint) {
-      this.#install(existing.token, existing.ttlMs, false);
+    this.#l1Unpublished = false;
+    if (stored !== undefined && stored.token.fingerprint !== current.fingerprint) {
+      this.#install(stored.token, stored.ttlMs, false);
     }
   }
 
   #subscribeOnce(): void {
     if (this.#unsubscribe || this.#closed) return;
-    this.#unsubscribe = this.#config.store.subscribe(this.#config.key, () => {
-      for (const wake of this.#wakers) wake();
-      this.#nextSoftCheckAt = 0;
+    this.#unsubscribe = this.#config.store.subscribe(this.#config.key, (fingerprint) =>
+      this.#announced(fingerprint),
+    );
+  }
+
+  /**
+   * Another instance stored a token (published it, or won a reconciliation). Waiters look at
+   * once, and the next soft-window check runs at once. If the token is not ours, one
+   * background read adopts it when it lives longer than ours: after an outage this is how
+   * instances that reconciled early converge on the longest-lived token. The announcement
+   * came through the store, so while the store is considered down it also probes it.
+   */
+  #announced(fingerprint: string): void {
+    for (const wake of this.#wakers) wake();
+    this.#nextSoftCheckAt = 0;
+    this.#guard.hint();
+    if (this.#l1 !== undefined && this.#l1.fingerprint !== fingerprint) this.#lookForLaterToken();
+  }
+
+  /**
+   * A connection of the store is ready again: an outage may be over (probe now rather than
+   * at the breaker's next timer), and announcements may have been lost with the
+   * subscription, so look once for a longer-lived token than ours.
+   */
+  #reconnected(): void {
+    this.#guard.hint();
+    this.#lookForLaterToken();
+  }
+
+  #lookForLaterToken(): void {
+    const current = this.#l1;
+    this.#laterTokenWanted = current !== undefined;
+    if (current === undefined) return;
+    // Busy (a refresh, another look): the flag makes it run as soon as that one ends.
+    this.#startBackground(async () => {
+      this.#laterTokenWanted = false;
+      // Shares the guard's probe, if any, and runs after its reconciliation.
+      if (!(await this.#guard.probe()) || this.#l1 !== current) return;
+      const read = await this.#guard.run((store) => store.read(this.#config.key));
+      if (this.#l1 === current) this.#adoptIfLater(current, read);
     });
   }
 
@@ -577,6 +648,7 @@ export class TokenManager {
   close(): void {
     this.#closed = true;
     this.#guard.close();
+    this.#stopReconnects();
     this.#unsubscribe?.();
     for (const wake of this.#wakers) wake();
     this.#l1 = undefined;

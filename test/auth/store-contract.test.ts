@@ -151,11 +151,34 @@ describe.each(variants)('the %s token store', (_name, create) => {
     expect(await store.backoff(key, 'a', '503', policy)).toEqual({ failures: 1, durationMs: 20 });
   });
 
-  it('offers a token only where none is stored, and otherwise returns the stored one', async () => {
+  it('keeps, of an offered token and the stored one, the one that expires later', async () => {
     const key = freshKey();
-    expect(await store.offer(key, token('mine'), 10_000)).toBeUndefined();
-    const existing = await store.offer(key, token('theirs'), 10_000);
-    expect(existing?.token.value).toBe('mine');
+    expect(await store.offer(key, token('first'), 10_000)).toBeUndefined(); // none stored
+    // An older token (it expires sooner) never replaces a newer one: the newer is returned.
+    const kept = await store.offer(key, token('older'), 5_000);
+    expect(kept?.token.value).toBe('first');
+    expect(kept?.ttlMs).toBeGreaterThan(5_000);
+    // A token that expires later replaces the stored one.
+    expect(await store.offer(key, token('newer'), 20_000)).toBeUndefined();
+    const read = await store.read(key);
+    expect(read.token?.value).toBe('newer');
+    expect(read.ttlMs).toBeGreaterThan(10_000);
+  });
+
+  it('announces a token stored by an offer, like a published one', async () => {
+    const key = freshKey();
+    const heard: string[] = [];
+    const offered: string[] = [];
+    const unsubscribe = store.subscribe(key, (fp) => heard.push(fp));
+    // The subscription reaches Redis asynchronously: offer longer-lived tokens until heard.
+    for (let i = 0; i < 50 && heard.length === 0; i++) {
+      const next = token(`offered-${i}`);
+      offered.push(next.fingerprint);
+      expect(await store.offer(key, next, 10_000 + i * 1000)).toBeUndefined();
+      for (let j = 0; j < 4 && heard.length === 0; j++) await sleep(25);
+    }
+    unsubscribe();
+    expect(offered).toContain(heard[0]);
   });
 
   it('announces a published token to subscribers (a hint)', async () => {

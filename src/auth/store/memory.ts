@@ -99,13 +99,21 @@ class MemoryTokenStore implements TokenStore {
     token: StoredToken,
     ttlMs: number,
   ): Promise<{ token: StoredToken; ttlMs: number } | undefined> {
+    const now = performance.now();
     const existing = this.#live(this.#tokens, key);
-    if (existing) return { token: existing.value, ttlMs: existing.expiresAt - performance.now() };
-    this.#tokens.set(key, { value: token, expiresAt: performance.now() + ttlMs });
+    if (existing && existing.expiresAt - now >= ttlMs) {
+      return { token: existing.value, ttlMs: existing.expiresAt - now };
+    }
+    this.#tokens.set(key, { value: token, expiresAt: now + ttlMs });
+    for (const listener of this.#listeners.get(key) ?? []) listener(token.fingerprint);
     return undefined;
   }
 
   async ping(): Promise<void> {}
+
+  onReconnect(): () => void {
+    return () => {};
+  }
 
   subscribe(key: string, listener: (fingerprint: string) => void): () => void {
     let set = this.#listeners.get(key);

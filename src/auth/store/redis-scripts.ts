@@ -83,8 +83,17 @@ if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 return { failures, ms }
 `;
 
-/** KEYS: tok · ARGV: record, pttl → {} when stored, { record, pttl } of the token already there. */
+/**
+ * KEYS: tok · ARGV: record, pttl, channel, fingerprint → {} when stored, { record, pttl } of
+ * the stored token when it expires at least as late as ours. Reconciliation after an outage:
+ * the token that lives longest wins, whatever the order the instances come back in; a
+ * stored one is announced like a published one, so instances that reconciled earlier with
+ * a shorter-lived token adopt it.
+ */
 export const OFFER_SCRIPT = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {} end
-return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl >= tonumber(ARGV[2]) then return { redis.call('GET', KEYS[1]), ttl } end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+return {}
 `;

@@ -50,7 +50,13 @@ interface ScriptCommands {
     jitter: number,
     atLeastMs: number,
   ): Promise<[number, number]>;
-  steadfastTokenOffer(tok: string, record: string, pttl: number): Promise<[string, number] | []>;
+  steadfastTokenOffer(
+    tok: string,
+    record: string,
+    pttl: number,
+    channel: string,
+    fingerprint: string,
+  ): Promise<[string, number] | []>;
 }
 
 type ScriptedClient = (Redis | Cluster) & ScriptCommands;
@@ -81,6 +87,7 @@ class RedisTokenStore implements TokenStore {
   #readyWait: Promise<void> | undefined;
   #subscriber: Redis | Cluster | undefined;
   readonly #listeners = new Map<string, Set<(fingerprint: string) => void>>();
+  readonly #reconnectListeners = new Set<() => void>();
   #users = 0;
 
   constructor(options: RedisTokenStoreOptions) {
@@ -243,6 +250,8 @@ class RedisTokenStore implements TokenStore {
       k.tok,
       this.#codec.encode(k.tok, token),
       Math.max(1, Math.floor(ttlMs)),
+      this.#pubsub ? k.channel : '',
+      token.fingerprint,
     );
     if (reply.length === 0) return undefined;
     const [record, ttl] = reply;
@@ -255,6 +264,21 @@ class RedisTokenStore implements TokenStore {
     // A read of a key that does not exist exercises the script path like real traffic.
     await this.#client.steadfastTokenRead(`${this.#prefix}ping:{p}`, `${this.#prefix}ping:{p}`);
   }
+
+  onReconnect(listener: () => void): () => void {
+    // One 'ready' listener on the connection however many credentials share the store (the
+    // subscriber connection has its own, from its creation on).
+    if (this.#reconnectListeners.size === 0) this.#client.on('ready', this.#announceReady);
+    this.#reconnectListeners.add(listener);
+    return () => {
+      this.#reconnectListeners.delete(listener);
+      if (this.#reconnectListeners.size === 0) this.#client.off('ready', this.#announceReady);
+    };
+  }
+
+  readonly #announceReady = (): void => {
+    for (const listener of this.#reconnectListeners) listener();
+  };
 
   subscribe(key: string, listener: (fingerprint: string) => void): () => void {
     if (!this.#pubsub) return () => {};
@@ -284,6 +308,8 @@ class RedisTokenStore implements TokenStore {
               commandTimeout: undefined,
             });
       subscriber.on('error', () => {});
+      // Resubscribed after a reconnection: announcements may have been missed meanwhile.
+      subscriber.on('ready', this.#announceReady);
       subscriber.on('message', (channel: string, fingerprint: string) => {
         for (const listener of this.#listeners.get(channel) ?? []) listener(fingerprint);
       });
@@ -303,6 +329,8 @@ class RedisTokenStore implements TokenStore {
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
     this.#listeners.clear();
+    this.#reconnectListeners.clear();
+    this.#client.off('ready', this.#announceReady);
     if (this.#ownsClient) this.#client.disconnect();
   }
 }

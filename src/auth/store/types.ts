@@ -74,8 +74,10 @@ export interface TokenStore {
     policy: BackoffPolicy,
   ): Promise<BackoffApplied>;
   /**
-   * Store `token` only if no token is stored (`SET NX`); otherwise resolve the stored one.
-   * Used when the store comes back after an outage: adopt the fleet's token, never clobber it.
+   * Reconciliation after an outage: store `token` unless the stored token expires at least
+   * as late (its remaining time ≥ `ttlMs`), in one atomic step, and announce it when stored.
+   * Resolves undefined when ours was stored, else the stored token to adopt. So the fleet
+   * keeps the token that lives longest, never an older one the store kept through the outage.
    */
   offer(
     key: string,
@@ -84,6 +86,13 @@ export interface TokenStore {
   ): Promise<{ token: StoredToken; ttlMs: number } | undefined>;
   /** Cheap liveness check. */
   ping(): Promise<void>;
+  /**
+   * Listen for "a connection of the store is ready (again)", e.g. Redis reconnected: a hint
+   * that an outage may be over (the store guard probes at once) and that announcements may
+   * have been missed meanwhile. Best effort; the memory store, which has no connection,
+   * never calls it.
+   */
+  onReconnect(listener: () => void): () => void;
   /** Listen for "a new token was published" hints. Best effort; never relied upon. */
   subscribe(key: string, listener: (fingerprint: string) => void): () => void;
   /** Count one user (a `clientCredentials` authorization). */

@@ -1,0 +1,52 @@
+/**
+ * Redis killed and restarted under a fleet of 4 instances, with the store breaker's probe
+ * far away (60 s): the store's reconnection alone must tell the instances that Redis is
+ * back, so that the next revocation costs one token request for the fleet again, not one
+ * per instance.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
+
+const LONG_BREAK_MS = 60_000;
+/** ioredis reconnects every ≤ 2 s (see failFastOptions): one attempt and some slack. */
+const RECONNECT_MS = 3000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let redis: RedisInstance;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('a fleet whose Redis restarts', () => {
+  const harness = useFleetHarness((keyPrefix) => ({
+    kind: 'redis',
+    url: redis.url,
+    keyPrefix,
+    commandTimeoutMs: COORDINATION_TIMEOUT_MS,
+  }));
+
+  it('shares tokens again once the store has reconnected, long before the breaker would probe', async () => {
+    const fleet = await harness.start({ storeBreakMs: LONG_BREAK_MS });
+    harness.keep(await fleet.burst(1));
+    await redis.kill();
+    const beforeOutage = harness.stack().tokenRequests();
+    await harness.stack().idp.revokeAll();
+    harness.keep(await fleet.burst(5)); // every instance finds Redis gone and fetches alone
+    const alone = harness.stack().tokenRequests() - beforeOutage;
+    expect(alone).toBeLessThanOrEqual(INSTANCES);
+
+    await redis.restart();
+    await sleep(RECONNECT_MS);
+    const afterRestart = harness.stack().tokenRequests();
+    await harness.stack().idp.revokeAll();
+    const results = harness.keep(await fleet.burst(20));
+    const requests = harness.stack().tokenRequests() - afterRestart;
+    console.info(`revocation after a Redis restart: ${requests} token request(s) for 4 instances`);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    expect(requests).toBe(1);
+  }, 60_000);
+});

@@ -1,0 +1,131 @@
+/**
+ * Redis goes away across a token rotation (12 s tokens: soft window after ~5.4 s, hard limit
+ * after ~10.8 s) while 4 instances keep calling. While it is away each instance refreshes
+ * alone (one token request each, which is bounded). What these tests pin down is what
+ * happens once Redis is back: the fleet shares one token again at once, and keeps the newest
+ * token it has rather than one the store kept from before the outage.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import type { Report } from './fixtures/fleet-worker.js';
+import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
+
+const TTL_SECONDS = 12;
+/** lifetime − hard skew (1.2 s) − soft window (5.4 s): when the first instance refreshes. */
+const SOFT_AFTER_MS = (TTL_SECONDS - 1.2 - 5.4) * 1000;
+/** lifetime − hard skew: the token is never sent after this. */
+const HARD_AFTER_MS = (TTL_SECONDS - 1.2) * 1000;
+/** Longer than any of these tests: only a recovery hint, never the breaker's probe timer, can bring the store back. */
+const LONG_BREAK_MS = 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Each test runs ~2 token lifetimes of calls. */
+const TEST_TIMEOUT_MS = 60_000;
+
+let redis: RedisInstance;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.thaw();
+  await redis?.stop();
+});
+
+/** The fingerprint each instance used last. */
+function lastFingerprints(reports: Report[]): string[] {
+  return reports.map((r) => {
+    const inUse = r.events.filter((e) => e.includes('"event":"tokenInUse"'));
+    return (
+      (JSON.parse(inUse[inUse.length - 1] ?? '{}') as { fingerprint?: string }).fingerprint ?? ''
+    );
+  });
+}
+
+describe('a fleet whose Redis comes back across a token rotation', () => {
+  const harness = useFleetHarness(
+    (keyPrefix) => ({
+      kind: 'redis',
+      url: redis.url,
+      keyPrefix,
+      // Coordination, not outages, is what must not be mistaken here (see fleet-scenarios.ts).
+      commandTimeoutMs: COORDINATION_TIMEOUT_MS,
+    }),
+    { ttlSeconds: TTL_SECONDS },
+  );
+
+  it(
+    'shares one refresh again as soon as Redis is back after a kill (the reconnection is the hint)',
+    async () => {
+      const fleet = await harness.start({ storeBreakMs: LONG_BREAK_MS });
+      harness.keep(await fleet.burst(2)); // cold start: the token of the whole fleet
+      const startedAt = performance.now();
+      await redis.kill();
+      const running = fleet.loop(SOFT_AFTER_MS + HARD_AFTER_MS - 1000, 2, 20);
+      // Everyone enters the soft window, finds Redis gone and refreshes alone.
+      await sleep(SOFT_AFTER_MS + 2500 - (performance.now() - startedAt));
+      const alone = harness.stack().tokenRequests();
+      await redis.restart(); // empty, as after a crash without persistence
+      const results = harness.keep(await running);
+      const afterRestart = harness.stack().tokenRequests() - alone;
+      console.info(`kill across a rotation: ${afterRestart} token request(s) after Redis was back`);
+      expect(results.filter((r) => r.status !== 200)).toEqual([]);
+      // The next rotation, after Redis is back, is one lease holder's again.
+      expect(afterRestart).toBe(1);
+      expect(new Set(lastFingerprints(await fleet.report())).size).toBe(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'shares one refresh again after a freeze, without any reconnection (the refresh is the probe)',
+    async () => {
+      const fleet = await harness.start({ storeBreakMs: LONG_BREAK_MS });
+      harness.keep(await fleet.burst(2));
+      const startedAt = performance.now();
+      await redis.freeze();
+      const running = fleet.loop(SOFT_AFTER_MS + HARD_AFTER_MS + 1000, 2, 20);
+      // The soft refreshes wait out the store's timeout, then refresh alone.
+      await sleep(SOFT_AFTER_MS + 3000 - (performance.now() - startedAt));
+      const alone = harness.stack().tokenRequests();
+      await redis.thaw(); // the connections never dropped: no 'ready' to hint at anything
+      const results = harness.keep(await running);
+      const afterThaw = harness.stack().tokenRequests() - alone;
+      console.info(`freeze across a rotation: ${afterThaw} token request(s) after Redis was back`);
+      expect(results.filter((r) => r.status !== 200)).toEqual([]);
+      expect(afterThaw).toBe(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'keeps its fresh tokens, not the older one Redis kept through a freeze, and fetches nothing more',
+    async () => {
+      const fleet = await harness.start({ storeBreakMs: 300 });
+      harness.keep(await fleet.burst(2)); // the old token: in Redis, ~10.8 s to live
+      const startedAt = performance.now();
+      await redis.freeze();
+      const running = fleet.loop(HARD_AFTER_MS + 1000, 2, 20);
+      await sleep(SOFT_AFTER_MS + 3000 - (performance.now() - startedAt));
+      const alone = harness.stack().tokenRequests();
+      expect(alone).toBeGreaterThan(0);
+      // Back while the old token still has ~2 s to live: it is in its soft window already.
+      await redis.thaw();
+      const results = harness.keep(await running);
+      const afterThaw = harness.stack().tokenRequests() - alone;
+      console.info(`stale token in Redis after a freeze: ${afterThaw} token request(s) after thaw`);
+      expect(results.filter((r) => r.status !== 200)).toEqual([]);
+      // Nobody adopted the old token, so nobody had to replace it at once.
+      expect(afterThaw).toBe(0);
+      const reports = await fleet.report();
+      const fingerprints = lastFingerprints(reports);
+      // The fleet converged on the token that expires last, and Redis holds it.
+      expect(new Set(fingerprints).size).toBe(1);
+      const stored = await redis.cli('--scan', '--pattern', '*tok:*');
+      const keys = stored.trim().split('\n').filter(Boolean);
+      expect(keys.length).toBeGreaterThan(0);
+      const records = await Promise.all(keys.map((key) => redis.cli('GET', key)));
+      expect(records.some((record) => record.startsWith(`${fingerprints[0]}|`))).toBe(true);
+      expect(INSTANCES).toBe(reports.length);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
