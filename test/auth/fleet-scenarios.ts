@@ -35,7 +35,7 @@ export interface FleetHarness {
  */
 export function useFleetHarness(
   store: (prefix: string) => WorkerInit['store'],
-  options: { ttlSeconds?: number } = {},
+  options: { ttlSeconds?: number; apiDelayMs?: number } = {},
 ): FleetHarness {
   let stack: OAuthStack;
   let fleet: Fleet | undefined;
@@ -43,7 +43,10 @@ export function useFleetHarness(
   let counter = 0;
 
   beforeAll(async () => {
-    stack = await startOAuthStack({ ttlSeconds: options.ttlSeconds ?? 300 });
+    stack = await startOAuthStack({
+      ttlSeconds: options.ttlSeconds ?? 300,
+      ...(options.apiDelayMs === undefined ? {} : { apiDelayMs: options.apiDelayMs }),
+    });
   });
   afterEach(async () => {
     stack.setFault({ kind: 'none' });

@@ -1,0 +1,60 @@
+/**
+ * A revocation under a steady load of 4 instances × 20 concurrent callers, with an API that
+ * takes 50 ms to answer: the calls in flight with the revoked token get their 401s spread
+ * over that time, most of them after their process already invalidated the token. Each
+ * process must make one store invalidation, not one per 401 (MONITOR on a private Redis).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INVALIDATE_SCRIPT } from '../../src/auth/store/redis-scripts.js';
+import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
+import { monitorScripts, type ScriptMonitor } from './script-monitor.js';
+
+const CALLERS = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let redis: RedisInstance;
+let scripts: ScriptMonitor;
+beforeAll(async () => {
+  redis = await startRedis();
+  scripts = await monitorScripts(redis.url);
+});
+afterAll(async () => {
+  await scripts?.close();
+  await redis?.stop();
+});
+
+describe('a revocation under load', () => {
+  const harness = useFleetHarness(
+    (keyPrefix) => ({
+      kind: 'redis',
+      url: redis.url,
+      keyPrefix,
+      commandTimeoutMs: COORDINATION_TIMEOUT_MS,
+    }),
+    { apiDelayMs: 50 },
+  );
+
+  it('costs each process one store invalidation, however many of its calls get a 401', async () => {
+    const fleet = await harness.start();
+    harness.keep(await fleet.burst(1));
+    await fleet.resetCounts();
+    // The new token takes a while: 401s keep arriving while it is being fetched.
+    harness.stack().setFault({ kind: 'delay', delayMs: 300 });
+    const before = harness.stack().tokenRequests();
+    const running = fleet.loop(2500, CALLERS, 0);
+    await sleep(1000);
+    scripts.reset();
+    await harness.stack().idp.revokeAll();
+    const results = harness.keep(await running);
+    await scripts.settle();
+    const invalidations = scripts.count(INVALIDATE_SCRIPT);
+    const reports = await fleet.report();
+    const unauthorized = reports.reduce((n, r) => n + (r.counts.reauthorize ?? 0), 0);
+    console.info(`${unauthorized} 401s, ${invalidations} store invalidations (4 processes)`);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    expect(unauthorized).toBeGreaterThan(INSTANCES * 2);
+    expect(invalidations).toBeLessThanOrEqual(INSTANCES);
+    expect(harness.stack().tokenRequests() - before).toBe(1);
+  });
+});
