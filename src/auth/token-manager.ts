@@ -4,10 +4,8 @@ import { TokenEndpointError } from './errors.js';
 import type { FetchTrigger, TokenEvents, TokenFetchStartEvent } from './events.js';
 import { tokenFingerprint } from './fingerprint.js';
 import { SharedInvalidations } from './shared-invalidations.js';
-import { backoffDurationMs } from './store/backoff-policy.js';
 import type {
   BackoffApplied,
-  BackoffPolicy,
   InvalidationResult,
   StoredToken,
   StoreReadResult,
@@ -15,6 +13,7 @@ import type {
 } from './store/types.js';
 import { StoreGuard, StoreUnavailable } from './store-guard.js';
 import { type RefreshTimingOptions, refreshTiming } from './timing.js';
+import { TokenBackoff, type TokenBackoffOptions } from './token-backoff.js';
 import type { TokenResponse } from './token-response.js';
 
 /** The token a call sends, as the manager holds it in process (L1). */
@@ -33,8 +32,7 @@ export interface LocalToken {
 }
 
 /** Everything the manager needs; built and validated by `clientCredentials`. */
-export interface TokenManagerConfig {
-  readonly credential: string;
+export interface TokenManagerConfig extends TokenBackoffOptions {
   /** The credential key `k` (see `credentialKey`). */
   readonly key: string;
   readonly store: TokenStore;
@@ -44,12 +42,6 @@ export interface TokenManagerConfig {
   readonly timing: RefreshTimingOptions;
   /** Refresh lease (ms); longer than the token-endpoint timeout. */
   readonly leaseMs: number;
-  /** First backoff after a retryable token-endpoint failure (ms). */
-  readonly backoffMinMs: number;
-  /** Cap of the retryable backoff (ms). */
-  readonly backoffMaxMs: number;
-  /** Backoff after a configuration error such as `invalid_client` (ms). */
-  readonly configurationErrorBackoffMs: number;
   /** How long the store stays "down" after a failure before a probe (ms). */
   readonly storeBreakMs: number;
 }
@@ -58,7 +50,6 @@ const POLL_FIRST_MS = 20; // waiters poll the store at 20, 40, 80 … ms
 const POLL_MAX_MS = 200;
 const SOFT_RETRY_MS = 1000; // between two background-refresh checks of one instance
 const SOFT_JITTER_RATIO = 0.1; // each instance enters the soft window up to 10 % later
-const MAX_RETRY_AFTER_MS = 3600 * 1000; // never honour a Retry-After longer than 1 h
 
 /**
  * The token manager of one credential. The read path:
@@ -71,6 +62,7 @@ const MAX_RETRY_AFTER_MS = 3600 * 1000; // never honour a Retry-After longer tha
 export class TokenManager {
   readonly #config: TokenManagerConfig;
   readonly #guard: StoreGuard;
+  readonly #backoff: TokenBackoff;
   readonly #owner = randomUUID();
   #l1: LocalToken | undefined;
   /** True when L1 came from the token endpoint while the store was down (offer it later). */
@@ -80,10 +72,6 @@ export class TokenManager {
   /** A hint (an announcement, a reconnection) asked to look for a longer-lived token in the store. */
   #laterTokenWanted = false;
   #nextSoftCheckAt = 0;
-  #localBackoffUntil = 0;
-  #localBackoffReason = '';
-  /** Consecutive token-endpoint failures: the fleet's count when the store gave it, else our own. */
-  #failures = 0;
   readonly #invalidations = new SharedInvalidations();
   readonly #wakers = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
@@ -92,6 +80,7 @@ export class TokenManager {
 
   constructor(config: TokenManagerConfig) {
     this.#config = config;
+    this.#backoff = new TokenBackoff(config);
     this.#guard = new StoreGuard({
       store: config.store,
       events: config.events,
@@ -209,7 +198,7 @@ export class TokenManager {
 
   async #obtain(trigger: FetchTrigger, avoid: string | undefined): Promise<LocalToken> {
     this.#subscribeOnce();
-    this.#throwIfBackingOff();
+    this.#backoff.throwIfActive();
     let read: StoreReadResult;
     try {
       read = await this.#guard.run((store) => store.read(this.#config.key));
@@ -297,7 +286,7 @@ export class TokenManager {
 
   /** Call the token endpoint. `fence` 0 = the store is not involved (down, or local mode). */
   async #fetch(trigger: FetchTrigger, fence: number): Promise<LocalToken> {
-    this.#throwIfBackingOff();
+    this.#backoff.throwIfActive();
     const { events, credential } = this.#config;
     const start: TokenFetchStartEvent = { credential, trigger };
     events.fetchStart.emit(start);
@@ -346,7 +335,7 @@ export class TokenManager {
       });
       throw await this.#backOff(failure, fence > 0);
     }
-    this.#failures = 0;
+    this.#backoff.succeeded();
     events.fetchEnd.emit({
       credential,
       trigger,
@@ -390,56 +379,18 @@ export class TokenManager {
    * count is this instance's own.
    */
   async #backOff(failure: TokenEndpointError, holder: boolean): Promise<TokenUnavailableError> {
-    const policy = this.#backoffPolicy(failure);
+    const policy = this.#backoff.policyFor(failure);
     let applied: BackoffApplied | undefined;
     if (holder) {
       applied = await this.#guard
         .run((store) => store.backoff(this.#config.key, this.#owner, failure.errorType, policy))
         .catch(() => undefined);
     }
-    const failures = applied?.failures ?? this.#failures + 1;
-    const backoffMs = applied?.durationMs ?? backoffDurationMs(policy, failures);
-    this.#failures = failures;
-    this.#localBackoffUntil = performance.now() + backoffMs;
-    this.#localBackoffReason = failure.errorType;
-    return new TokenUnavailableError(
-      this.#config.credential,
-      failure.errorType,
-      `${failure.message}; no new token request for ${Math.ceil(backoffMs / 1000)} s`,
-      { cause: failure },
-    );
-  }
-
-  #backoffPolicy(failure: TokenEndpointError): BackoffPolicy {
-    if (failure.kind === 'configuration') {
-      const fixed = this.#config.configurationErrorBackoffMs;
-      return { baseMs: fixed, maxMs: fixed, jitter: 1, atLeastMs: 0 };
-    }
-    return {
-      baseMs: this.#config.backoffMinMs,
-      maxMs: this.#config.backoffMaxMs,
-      jitter: 0.5 + Math.random() / 2,
-      atLeastMs: Math.min(failure.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS),
-    };
-  }
-
-  #throwIfBackingOff(): void {
-    const left = this.#localBackoffUntil - performance.now();
-    if (left > 0) {
-      throw this.#unavailable(
-        this.#localBackoffReason,
-        `the token endpoint failed recently; backing off for another ${Math.ceil(left / 1000)} s`,
-      );
-    }
+    return this.#backoff.failed(failure, policy, applied);
   }
 
   #fleetBackoff(read: StoreReadResult): TokenUnavailableError {
-    this.#localBackoffUntil = performance.now() + read.backoffMs;
-    this.#localBackoffReason = read.backoffReason ?? 'backoff';
-    return this.#unavailable(
-      this.#localBackoffReason,
-      `the token endpoint failed recently (fleet-wide backoff); retrying in ${Math.ceil(read.backoffMs / 1000)} s`,
-    );
+    return this.#backoff.fleetBackoff(read.backoffMs, read.backoffReason);
   }
 
   #unavailable(reason: string, detail: string): TokenUnavailableError {
@@ -486,7 +437,7 @@ export class TokenManager {
 
   #refreshInBackground(current: LocalToken): void {
     const now = performance.now();
-    if (now < this.#nextSoftCheckAt || now < this.#localBackoffUntil) return;
+    if (now < this.#nextSoftCheckAt || this.#backoff.active) return;
     if (this.#startBackground(() => this.#softRefresh(current))) {
       this.#nextSoftCheckAt = now + SOFT_RETRY_MS * (0.5 + Math.random());
     }
