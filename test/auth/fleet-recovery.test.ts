@@ -18,7 +18,7 @@ const HARD_AFTER_MS = (TTL_SECONDS - 1.2) * 1000;
 /** Longer than any of these tests: only a recovery hint, never the breaker's probe timer, can bring the store back. */
 const LONG_BREAK_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Each test runs ~2 token lifetimes of calls. */
+/** Each test runs up to ~1.5 token lifetimes of calls, after starting the fleet. */
 const TEST_TIMEOUT_MS = 60_000;
 
 let redis: RedisInstance;
@@ -40,7 +40,9 @@ function lastFingerprints(reports: Report[]): string[] {
   });
 }
 
-describe('a fleet whose Redis comes back across a token rotation', () => {
+describe('a fleet whose Redis comes back across a token rotation', {
+  timeout: TEST_TIMEOUT_MS,
+}, () => {
   const harness = useFleetHarness(
     (keyPrefix) => ({
       kind: 'redis',
@@ -52,80 +54,75 @@ describe('a fleet whose Redis comes back across a token rotation', () => {
     { ttlSeconds: TTL_SECONDS },
   );
 
-  it(
-    'shares one refresh again as soon as Redis is back after a kill (the reconnection is the hint)',
-    async () => {
-      const fleet = await harness.start({ storeBreakMs: LONG_BREAK_MS });
-      harness.keep(await fleet.burst(2)); // cold start: the token of the whole fleet
-      const startedAt = performance.now();
-      await redis.kill();
-      const running = fleet.loop(SOFT_AFTER_MS + HARD_AFTER_MS - 1000, 2, 20);
-      // Everyone enters the soft window, finds Redis gone and refreshes alone.
-      await sleep(SOFT_AFTER_MS + 2500 - (performance.now() - startedAt));
-      const alone = harness.stack().tokenRequests();
-      await redis.restart(); // empty, as after a crash without persistence
-      const results = harness.keep(await running);
-      const afterRestart = harness.stack().tokenRequests() - alone;
-      console.info(`kill across a rotation: ${afterRestart} token request(s) after Redis was back`);
-      expect(results.filter((r) => r.status !== 200)).toEqual([]);
-      // The next rotation, after Redis is back, is one lease holder's again.
-      expect(afterRestart).toBe(1);
-      expect(new Set(lastFingerprints(await fleet.report())).size).toBe(1);
-    },
-    TEST_TIMEOUT_MS,
-  );
+  /**
+   * Wait until the IdP has seen one more token request per instance since `before`: each
+   * instance refreshed alone while Redis was away. What comes after is counted apart.
+   */
+  async function eachRefreshedAlone(before: number): Promise<number> {
+    const giveUpAt = performance.now() + HARD_AFTER_MS;
+    while (harness.stack().tokenRequests() - before < INSTANCES && performance.now() < giveUpAt) {
+      await sleep(50);
+    }
+    return harness.stack().tokenRequests();
+  }
 
-  it(
-    'shares one refresh again after a freeze, without any reconnection (the refresh is the probe)',
-    async () => {
-      const fleet = await harness.start({ storeBreakMs: LONG_BREAK_MS });
-      harness.keep(await fleet.burst(2));
-      const startedAt = performance.now();
-      await redis.freeze();
-      const running = fleet.loop(SOFT_AFTER_MS + HARD_AFTER_MS + 1000, 2, 20);
-      // The soft refreshes wait out the store's timeout, then refresh alone.
-      await sleep(SOFT_AFTER_MS + 3000 - (performance.now() - startedAt));
-      const alone = harness.stack().tokenRequests();
-      await redis.thaw(); // the connections never dropped: no 'ready' to hint at anything
-      const results = harness.keep(await running);
-      const afterThaw = harness.stack().tokenRequests() - alone;
-      console.info(`freeze across a rotation: ${afterThaw} token request(s) after Redis was back`);
-      expect(results.filter((r) => r.status !== 200)).toEqual([]);
-      expect(afterThaw).toBe(1);
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('shares one refresh again as soon as Redis is back after a kill (the reconnection is the hint)', async () => {
+    const fleet = await harness.start({ storeBreakMs: LONG_BREAK_MS });
+    harness.keep(await fleet.burst(2)); // cold start: the token of the whole fleet
+    const minted = harness.stack().tokenRequests();
+    await redis.kill();
+    const running = fleet.loop(SOFT_AFTER_MS + HARD_AFTER_MS - 1000, 2, 20);
+    // Everyone enters the soft window, finds Redis gone and refreshes alone.
+    const alone = await eachRefreshedAlone(minted);
+    await redis.restart(); // empty, as after a crash without persistence
+    const results = harness.keep(await running);
+    const afterRestart = harness.stack().tokenRequests() - alone;
+    console.info(`kill across a rotation: ${afterRestart} token request(s) after Redis was back`);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // The next rotation, after Redis is back, is one lease holder's again.
+    expect(afterRestart).toBe(1);
+    expect(new Set(lastFingerprints(await fleet.report())).size).toBe(1);
+  });
 
-  it(
-    'keeps its fresh tokens, not the older one Redis kept through a freeze, and fetches nothing more',
-    async () => {
-      const fleet = await harness.start({ storeBreakMs: 300 });
-      harness.keep(await fleet.burst(2)); // the old token: in Redis, ~10.8 s to live
-      const startedAt = performance.now();
-      await redis.freeze();
-      const running = fleet.loop(HARD_AFTER_MS + 1000, 2, 20);
-      await sleep(SOFT_AFTER_MS + 3000 - (performance.now() - startedAt));
-      const alone = harness.stack().tokenRequests();
-      expect(alone).toBeGreaterThan(0);
-      // Back while the old token still has ~2 s to live: it is in its soft window already.
-      await redis.thaw();
-      const results = harness.keep(await running);
-      const afterThaw = harness.stack().tokenRequests() - alone;
-      console.info(`stale token in Redis after a freeze: ${afterThaw} token request(s) after thaw`);
-      expect(results.filter((r) => r.status !== 200)).toEqual([]);
-      // Nobody adopted the old token, so nobody had to replace it at once.
-      expect(afterThaw).toBe(0);
-      const reports = await fleet.report();
-      const fingerprints = lastFingerprints(reports);
-      // The fleet converged on the token that expires last, and Redis holds it.
-      expect(new Set(fingerprints).size).toBe(1);
-      const stored = await redis.cli('--scan', '--pattern', '*tok:*');
-      const keys = stored.trim().split('\n').filter(Boolean);
-      expect(keys.length).toBeGreaterThan(0);
-      const records = await Promise.all(keys.map((key) => redis.cli('GET', key)));
-      expect(records.some((record) => record.startsWith(`${fingerprints[0]}|`))).toBe(true);
-      expect(INSTANCES).toBe(reports.length);
-    },
-    TEST_TIMEOUT_MS,
-  );
+  it('shares one refresh again after a freeze, without any reconnection (the refresh is the probe)', async () => {
+    const fleet = await harness.start({ storeBreakMs: LONG_BREAK_MS });
+    harness.keep(await fleet.burst(2));
+    const minted = harness.stack().tokenRequests();
+    await redis.freeze();
+    const running = fleet.loop(SOFT_AFTER_MS + HARD_AFTER_MS + 1000, 2, 20);
+    // The soft refreshes wait out the store's timeout, then refresh alone.
+    const alone = await eachRefreshedAlone(minted);
+    await redis.thaw(); // the connections never dropped: no 'ready' to hint at anything
+    const results = harness.keep(await running);
+    const afterThaw = harness.stack().tokenRequests() - alone;
+    console.info(`freeze across a rotation: ${afterThaw} token request(s) after Redis was back`);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    expect(afterThaw).toBe(1);
+  });
+
+  it('keeps its fresh tokens, not the older one Redis kept through a freeze, and fetches nothing more', async () => {
+    const fleet = await harness.start({ storeBreakMs: 300 });
+    harness.keep(await fleet.burst(2)); // the old token: in Redis, ~10.8 s to live
+    const minted = harness.stack().tokenRequests();
+    const startedAt = performance.now();
+    await redis.freeze();
+    const running = fleet.loop(HARD_AFTER_MS + 1000, 2, 20);
+    const alone = await eachRefreshedAlone(minted);
+    // Back while the old token has a few seconds to live: it is in its soft window already.
+    await redis.thaw();
+    const left = HARD_AFTER_MS - (performance.now() - startedAt);
+    console.info(`thawed with ${Math.round(left)} ms left to the old token`);
+    const results = harness.keep(await running);
+    const afterThaw = harness.stack().tokenRequests() - alone;
+    console.info(`stale token in Redis after a freeze: ${afterThaw} token request(s) after thaw`);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    // Nobody adopted the old token, so nobody had to replace it at once.
+    expect(afterThaw).toBe(0);
+    // The fleet converged on the token that expires last, and Redis holds it.
+    const fingerprints = lastFingerprints(await fleet.report());
+    expect(new Set(fingerprints).size).toBe(1);
+    const keys = (await redis.cli('--scan', '--pattern', '*tok:*')).trim().split('\n');
+    const records = await Promise.all(keys.filter(Boolean).map((key) => redis.cli('GET', key)));
+    expect(records.some((record) => record.startsWith(`${fingerprints[0]}|`))).toBe(true);
+  });
 });
