@@ -6,12 +6,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import type { Report } from './fixtures/fleet-worker.js';
 import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
 
 const LONG_BREAK_MS = 60_000;
-/** ioredis reconnects every ≤ 2 s (see failFastOptions): one attempt and some slack. */
-const RECONNECT_MS = 3000;
+/** ioredis reconnects every ≤ 2 s (see redis-options.ts): two attempts and some slack. */
+const RECONNECT_MS = 6000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The instance's last `storeState` event says up. */
+function storeIsUp(report: Report): boolean {
+  const states = report.events.filter((e) => e.includes('"event":"storeState"'));
+  return states[states.length - 1]?.includes('"up":true') ?? false;
+}
 
 let redis: RedisInstance;
 beforeAll(async () => {
@@ -40,7 +47,11 @@ describe('a fleet whose Redis restarts', () => {
     expect(alone).toBeLessThanOrEqual(INSTANCES);
 
     await redis.restart();
-    await sleep(RECONNECT_MS);
+    // Until every instance reports the store up again (or give up: the assertion says why).
+    const giveUpAt = performance.now() + RECONNECT_MS;
+    while (performance.now() < giveUpAt && !(await fleet.report()).every(storeIsUp)) {
+      await sleep(100);
+    }
     const afterRestart = harness.stack().tokenRequests();
     await harness.stack().idp.revokeAll();
     const results = harness.keep(await fleet.burst(20));
