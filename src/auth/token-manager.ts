@@ -422,6 +422,7 @@ export class TokenManager {
     };
     this.#l1 = local;
     this.#l1Unpublished = unpublished;
+    this.#laterTokenWanted = false; // a look asked for before this token is answered by it
     // Whatever we install may be rejected later; a 401 for it must then reach the store.
     this.#invalidations.forget(token.fingerprint);
     this.#nextSoftCheckAt = 0;

@@ -308,8 +308,9 @@ class RedisTokenStore implements TokenStore {
               commandTimeout: undefined,
             });
       subscriber.on('error', () => {});
-      // Resubscribed after a reconnection: announcements may have been missed meanwhile.
-      subscriber.on('ready', this.#announceReady);
+      // Resubscribed after a reconnection (not the first connection): announcements may have
+      // been missed meanwhile.
+      subscriber.once('ready', () => subscriber.on('ready', this.#announceReady));
       subscriber.on('message', (channel: string, fingerprint: string) => {
         for (const listener of this.#listeners.get(channel) ?? []) listener(fingerprint);
       });
