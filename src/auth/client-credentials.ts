@@ -49,6 +49,8 @@ export function clientCredentials(
   const config = normalizeClientCredentials(options);
   const store = config.store ?? memoryTokenStore();
   const tokenEvents = new TokenEvents();
+  /** Aborted by the last close(): a token request or discovery in flight ends at once. */
+  const closing = new AbortController();
   let tokenEndpoint: Promise<string> | undefined = config.tokenUrl
     ? Promise.resolve(config.tokenUrl)
     : undefined;
@@ -59,6 +61,7 @@ export function clientCredentials(
         config.issuer!,
         config.tokenEndpointTimeoutMs,
         config.dispatcher,
+        closing.signal,
       );
       tokenEndpoint = discovery;
       // A failed discovery is retried on the next fetch (after the backoff), not cached.
@@ -97,6 +100,7 @@ export function clientCredentials(
           maxLifetimeMs: config.maxLifetimeMs,
         },
         dispatcher: config.dispatcher,
+        closing: closing.signal,
       }),
     timing: {
       hardSkewMs: config.hardSkewMs,
@@ -158,6 +162,7 @@ export function clientCredentials(
       clients = 0;
       closed ??= (async () => {
         manager.close();
+        closing.abort(); // a token request in flight would hold its socket until its timeout
         await store.detach();
       })();
       return closed;

@@ -3,6 +3,7 @@ import { safeUrl } from '../errors.js';
 import { errorCode } from '../http/classify.js';
 import { discardBody, kib, MAX_METADATA_BYTES, readBounded } from './bounded-body.js';
 import { TokenEndpointError } from './errors.js';
+import { withClosing } from './token-endpoint.js';
 
 /**
  * The well-known URLs to try for an issuer, in order: RFC 8414 (path inserted after the
@@ -32,10 +33,11 @@ export async function discoverTokenEndpoint(
   issuer: string,
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
+  closing?: AbortSignal,
 ): Promise<string> {
   const problems: string[] = [];
   for (const url of discoveryUrls(issuer)) {
-    const outcome = await readMetadata(url, issuer, timeoutMs, dispatcher);
+    const outcome = await readMetadata(url, issuer, timeoutMs, dispatcher, closing);
     if ('endpoint' in outcome) return outcome.endpoint;
     problems.push(`${new URL(url).pathname} ${outcome.problem}`);
   }
@@ -51,13 +53,14 @@ async function readMetadata(
   issuer: string,
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
+  closing: AbortSignal | undefined,
 ): Promise<Outcome> {
   let text: string | undefined;
   try {
     const response = await request(url, {
       method: 'GET',
       headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: withClosing(AbortSignal.timeout(timeoutMs), closing),
       ...(dispatcher ? { dispatcher } : {}),
     });
     if (response.statusCode !== 200) {

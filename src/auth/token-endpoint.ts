@@ -28,6 +28,13 @@ export interface TokenRequestConfig {
   readonly dispatcher: Dispatcher | undefined;
   /** Runs around the request (telemetry's CLIENT span); sees its status, never the token. */
   readonly requestScope?: TokenEvents['requestScope'];
+  /** Aborted when the authorization is closed: a request in flight ends at once. */
+  readonly closing?: AbortSignal;
+}
+
+/** The request's timeout, and the authorization's close when there is one. */
+export function withClosing(timeout: AbortSignal, closing: AbortSignal | undefined): AbortSignal {
+  return closing ? AbortSignal.any([timeout, closing]) : timeout;
 }
 
 /** RFC 6749 §2.3.1: form-urlencode the id and secret before base64 (not just base64). */
@@ -70,7 +77,7 @@ export async function requestClientCredentialsToken(
         method: 'POST',
         headers,
         body: form.toString(),
-        signal: AbortSignal.timeout(config.timeoutMs),
+        signal: withClosing(AbortSignal.timeout(config.timeoutMs), config.closing),
         ...(config.dispatcher ? { dispatcher: config.dispatcher } : {}),
       });
       status = response.statusCode;
@@ -82,14 +89,17 @@ export async function requestClientCredentialsToken(
       return { status, errorType: text === undefined ? 'response_too_large' : undefined };
     } catch (error) {
       const timedOut = (error as Error)?.name === 'TimeoutError';
-      const code = timedOut ? 'timeout' : (errorCode(error) ?? '_OTHER');
+      const closed = config.closing?.aborted === true;
+      const code = closed ? 'closed' : timedOut ? 'timeout' : (errorCode(error) ?? '_OTHER');
       // The undici error message may quote the request; keep only the code.
       failure = new TokenEndpointError({
         errorType: code,
         kind: 'retryable',
-        detail: timedOut
-          ? `the token endpoint did not answer within ${config.timeoutMs} ms`
-          : `the token endpoint could not be reached (${code})`,
+        detail: closed
+          ? 'the authorization was closed during the token request'
+          : timedOut
+            ? `the token endpoint did not answer within ${config.timeoutMs} ms`
+            : `the token endpoint could not be reached (${code})`,
       });
       return { status, errorType: code };
     }
