@@ -29,7 +29,7 @@ async function streamingServer(totalBytes: number) {
       sent += size;
       state.written += size;
       if (!res.write(size === chunk.length ? chunk : chunk.subarray(0, size))) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        await drainOrClose(res);
       }
     }
     if (!res.destroyed) res.end(() => (state.finished = true));
@@ -43,6 +43,19 @@ async function streamingServer(totalBytes: number) {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   opened.push(server);
   return { url, state };
+}
+
+/** Wait for `drain` or `close`, leaving no listener behind (`events.once` would leave the other). */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
 
 const opened: Server[] = [];

@@ -109,7 +109,9 @@ describe('faults asked for by a request header', () => {
       (e: unknown) => e,
     );
 
-    expect(error).toMatchObject({ code: 'ECONNRESET', injected: true });
+    // Typed like a real reset: a NetworkError whose cause is the injected error.
+    expect(error).toMatchObject({ code: 'ERR_STEADFAST_NETWORK', errorCode: 'ECONNRESET' });
+    expect((error as Error).cause).toMatchObject({ code: 'ECONNRESET', injected: true });
     expect(server.requests).toHaveLength(0);
   });
 

@@ -12,8 +12,8 @@ export type ChaosFault = 'latency' | 'reset' | '503' | '429' | '401';
  * 3. the rates below, one seeded draw per attempt.
  *
  * Every injection emits `events.faultInjected`; injected responses carry
- * `x-steadfast-chaos: injected` and injected errors have `injected: true`, so nobody
- * mistakes them for real faults.
+ * `x-steadfast-chaos: injected` and injected errors have `injected: true` (the caller sees
+ * a `NetworkError` with it as `cause`), so nobody mistakes them for real faults.
  *
  * @example
  * createClient({ name: 'weather', baseUrl, chaos: { serviceUnavailableRate: 0.05, seed: 42 } });
