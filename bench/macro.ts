@@ -249,10 +249,13 @@ const transportContender: Contender = {
   name: "+ Steadfast's transport alone (handler, IncomingBody, a call context)",
   async setup(url) {
     const transport = new UndiciTransport({
-      dispatcher: undefined,
-      connectionsPerOrigin: CONNECTIONS,
-      keepAliveTimeoutMs: 4_000,
-      connectTimeoutMs: 10_000,
+      transport: {
+        dispatcher: undefined,
+        connectionsPerOrigin: CONNECTIONS,
+        keepAliveTimeoutMs: 4_000,
+        connectTimeoutMs: 10_000,
+      },
+      bodyTimeoutMs: 30_000,
     });
     const origin = new URL(url).origin;
     return {
@@ -266,6 +269,7 @@ const transportContender: Contender = {
           operation: 'GET',
           headers: {},
           body: emptyBody,
+          maxResponseBytes: 32 * 1024 * 1024,
           signal: undefined,
           idempotent: true,
         });
@@ -273,7 +277,7 @@ const transportContender: Contender = {
         if (outcome.kind === 'error') throw outcome.error;
         return outcome.response.body.text();
       },
-      close: () => transport.dispose(),
+      close: () => transport.close(() => new Error('closed')),
     };
   },
 };

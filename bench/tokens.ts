@@ -53,6 +53,7 @@ function context(): CallContext {
     path: '/data',
     headers: {},
     body: emptyBody,
+    maxResponseBytes: 32 * 1024 * 1024,
     signal: undefined,
     attemptSignal: undefined,
     idempotent: true,
