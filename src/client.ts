@@ -418,14 +418,14 @@ export class SteadfastClient {
     try {
       url =
         typeof target === 'string' ? new URL(target, this.#options.baseUrl) : new URL(target.href);
-    } catch (error) {
-      // Quoted as far as it is safe: no userinfo, no query (it may hold an api_key).
+    } catch {
+      // Quoted as far as it is safe: no userinfo, no query (it may hold an api_key). Not
+      // the URL parser's TypeError as `cause` either: its `input` is the whole URL.
       const shown = safeUrl(String(target));
       throw new InvalidRequestError(
         this.#options.baseUrl
           ? `Invalid URL: cannot resolve "${shown}" against baseUrl`
           : `Invalid URL "${shown}": pass an absolute URL or set baseUrl`,
-        { cause: error },
       );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
