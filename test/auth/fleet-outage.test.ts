@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisInstance, startRedis } from '../helpers/redis.js';
-import type { Report } from './fixtures/fleet-worker.js';
-import type { Fleet } from './fleet.js';
+import { type Fleet, lastFingerprints } from './fleet.js';
 import { INSTANCES, useFleetHarness } from './fleet-scenarios.js';
 
 const COMMAND_TIMEOUT_MS = 200; // the store's default
@@ -24,16 +23,6 @@ afterAll(async () => {
   await redis?.thaw();
   await redis?.stop();
 });
-
-/** The fingerprint each instance used last. */
-function lastFingerprints(reports: Report[]): string[] {
-  return reports.map((r) => {
-    const inUse = r.events.filter((e) => e.includes('"event":"tokenInUse"'));
-    return (
-      (JSON.parse(inUse[inUse.length - 1] ?? '{}') as { fingerprint?: string }).fingerprint ?? ''
-    );
-  });
-}
 
 async function converged(fleet: Fleet, timeoutMs: number): Promise<string[]> {
   const giveUpAt = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisInstance, startRedis } from '../helpers/redis.js';
-import type { Report } from './fixtures/fleet-worker.js';
+import { lastFingerprints } from './fleet.js';
 import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
 
 const TTL_SECONDS = 12;
@@ -29,16 +29,6 @@ afterAll(async () => {
   await redis?.thaw();
   await redis?.stop();
 });
-
-/** The fingerprint each instance used last. */
-function lastFingerprints(reports: Report[]): string[] {
-  return reports.map((r) => {
-    const inUse = r.events.filter((e) => e.includes('"event":"tokenInUse"'));
-    return (
-      (JSON.parse(inUse[inUse.length - 1] ?? '{}') as { fingerprint?: string }).fingerprint ?? ''
-    );
-  });
-}
 
 describe('a fleet whose Redis comes back across a token rotation', {
   timeout: TEST_TIMEOUT_MS,

@@ -153,3 +153,13 @@ export async function startFleet(size: number, init: WorkerInit): Promise<Fleet>
     },
   };
 }
+
+/** The fingerprint each instance used last. */
+export function lastFingerprints(reports: Report[]): string[] {
+  return reports.map((r) => {
+    const inUse = r.events.filter((e) => e.includes('"event":"tokenInUse"'));
+    return (
+      (JSON.parse(inUse[inUse.length - 1] ?? '{}') as { fingerprint?: string }).fingerprint ?? ''
+    );
+  });
+}
