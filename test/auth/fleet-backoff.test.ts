@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKOFF_SCRIPT } from '../../src/auth/store/redis-scripts.js';
-import { type RedisInstance, startRedis } from '../helpers/redis.js';
-import { COORDINATION_TIMEOUT_MS, useFleetHarness } from './fleet-scenarios.js';
+import { usePrivateRedis } from '../helpers/redis.js';
+import { redisStoreOf, useFleetHarness } from './fleet-scenarios.js';
 import { monitorScripts, type ScriptMonitor } from './script-monitor.js';
 
 const BACKOFF_MIN_MS = 200;
@@ -28,24 +28,17 @@ function mostRequestsOfOneInstance(windowMs: number, minMs: number): number {
   }
 }
 
-let redis: RedisInstance;
+const redis = usePrivateRedis();
 let scripts: ScriptMonitor;
 beforeAll(async () => {
-  redis = await startRedis();
   scripts = await monitorScripts(redis.url);
 });
 afterAll(async () => {
   await scripts?.close();
-  await redis?.stop();
 });
 
 describe('a token endpoint that keeps failing', () => {
-  const harness = useFleetHarness((keyPrefix) => ({
-    kind: 'redis',
-    url: redis.url,
-    keyPrefix,
-    commandTimeoutMs: COORDINATION_TIMEOUT_MS,
-  }));
+  const harness = useFleetHarness(redisStoreOf(redis));
 
   it('sees the backoff of one instance from a fleet of 4: the failure count is the fleet’s, not the lease holder’s', async () => {
     const fleet = await harness.start({ backoffMinMs: BACKOFF_MIN_MS, backoffMaxMs: 60_000 });

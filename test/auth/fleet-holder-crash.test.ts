@@ -2,28 +2,17 @@
  * The instance holding the refresh lease crashes in the middle of its token request. The
  * others never see a token published; when the lease expires one of them takes over.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisInstance, startRedis } from '../helpers/redis.js';
-import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../helpers/redis.js';
+import { INSTANCES, redisStoreOf, useFleetHarness } from './fleet-scenarios.js';
 
 const LEASE_MS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let redis: RedisInstance;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = usePrivateRedis();
 
 describe('a lease holder that crashes', () => {
-  const harness = useFleetHarness((keyPrefix) => ({
-    kind: 'redis',
-    url: redis.url,
-    keyPrefix,
-    commandTimeoutMs: COORDINATION_TIMEOUT_MS,
-  }));
+  const harness = useFleetHarness(redisStoreOf(redis));
 
   it('is replaced when its lease expires: every surviving call succeeds, one more token request', async () => {
     const fleet = await harness.start({

@@ -6,34 +6,24 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVALIDATE_SCRIPT } from '../../src/auth/store/redis-scripts.js';
-import { type RedisInstance, startRedis } from '../helpers/redis.js';
-import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
+import { usePrivateRedis } from '../helpers/redis.js';
+import { INSTANCES, redisStoreOf, useFleetHarness } from './fleet-scenarios.js';
 import { monitorScripts, type ScriptMonitor } from './script-monitor.js';
 
 const CALLERS = 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let redis: RedisInstance;
+const redis = usePrivateRedis();
 let scripts: ScriptMonitor;
 beforeAll(async () => {
-  redis = await startRedis();
   scripts = await monitorScripts(redis.url);
 });
 afterAll(async () => {
   await scripts?.close();
-  await redis?.stop();
 });
 
 describe('a revocation under load', () => {
-  const harness = useFleetHarness(
-    (keyPrefix) => ({
-      kind: 'redis',
-      url: redis.url,
-      keyPrefix,
-      commandTimeoutMs: COORDINATION_TIMEOUT_MS,
-    }),
-    { apiDelayMs: 50 },
-  );
+  const harness = useFleetHarness(redisStoreOf(redis), { apiDelayMs: 50 });
 
   it('costs each process one store invalidation, however many of its calls get a 401', async () => {
     const fleet = await harness.start();

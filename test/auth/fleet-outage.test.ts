@@ -3,8 +3,8 @@
  * The store uses its defaults (200 ms command timeout) and a short breaker (300 ms) so
  * recovery is seen quickly.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../helpers/redis.js';
 import { type Fleet, lastFingerprints } from './fleet.js';
 import { INSTANCES, useFleetHarness } from './fleet-scenarios.js';
 
@@ -15,14 +15,7 @@ const FREEZE_MS = 5000;
 const STORE_BREAK_MS = 300;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let redis: RedisInstance;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.thaw();
-  await redis?.stop();
-});
+const redis = usePrivateRedis();
 
 async function converged(fleet: Fleet, timeoutMs: number): Promise<string[]> {
   const giveUpAt = Date.now() + timeoutMs;

@@ -4,10 +4,10 @@
  * back, so that the next revocation costs one token request for the fleet again, not one
  * per instance.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../helpers/redis.js';
 import type { Report } from './fixtures/fleet-worker.js';
-import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
+import { INSTANCES, redisStoreOf, useFleetHarness } from './fleet-scenarios.js';
 
 const LONG_BREAK_MS = 60_000;
 /** ioredis reconnects every ≤ 2 s (see redis-options.ts): two attempts and some slack. */
@@ -20,21 +20,10 @@ function storeIsUp(report: Report): boolean {
   return states[states.length - 1]?.includes('"up":true') ?? false;
 }
 
-let redis: RedisInstance;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = usePrivateRedis();
 
 describe('a fleet whose Redis restarts', () => {
-  const harness = useFleetHarness((keyPrefix) => ({
-    kind: 'redis',
-    url: redis.url,
-    keyPrefix,
-    commandTimeoutMs: COORDINATION_TIMEOUT_MS,
-  }));
+  const harness = useFleetHarness(redisStoreOf(redis));
 
   it('shares tokens again once the store has reconnected, long before the breaker would probe', async () => {
     const fleet = await harness.start({ storeBreakMs: LONG_BREAK_MS });

@@ -5,10 +5,10 @@
  * happens once Redis is back: the fleet shares one token again at once, and keeps the newest
  * token it has rather than one the store kept from before the outage.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisInstance, startRedis } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../helpers/redis.js';
 import { lastFingerprints } from './fleet.js';
-import { COORDINATION_TIMEOUT_MS, INSTANCES, useFleetHarness } from './fleet-scenarios.js';
+import { INSTANCES, redisStoreOf, useFleetHarness } from './fleet-scenarios.js';
 
 const TTL_SECONDS = 12;
 /** lifetime − hard skew (1.2 s) − soft window (5.4 s): when the first instance refreshes. */
@@ -21,28 +21,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Each test runs up to ~1.5 token lifetimes of calls, after starting the fleet. */
 const TEST_TIMEOUT_MS = 60_000;
 
-let redis: RedisInstance;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.thaw();
-  await redis?.stop();
-});
+const redis = usePrivateRedis();
 
 describe('a fleet whose Redis comes back across a token rotation', {
   timeout: TEST_TIMEOUT_MS,
 }, () => {
-  const harness = useFleetHarness(
-    (keyPrefix) => ({
-      kind: 'redis',
-      url: redis.url,
-      keyPrefix,
-      // Coordination, not outages, is what must not be mistaken here (see fleet-scenarios.ts).
-      commandTimeoutMs: COORDINATION_TIMEOUT_MS,
-    }),
-    { ttlSeconds: TTL_SECONDS },
-  );
+  const harness = useFleetHarness(redisStoreOf(redis), { ttlSeconds: TTL_SECONDS });
 
   /**
    * Wait until the IdP has seen one more token request per instance since `before`: each

@@ -2,24 +2,13 @@
  * A fleet of 4 instances (separate processes) sharing one token through a private
  * redis-server, against a real OAuth2 server and an introspecting resource server.
  */
-import { afterAll, beforeAll, describe } from 'vitest';
-import { type RedisInstance, startRedis } from '../helpers/redis.js';
-import { COORDINATION_TIMEOUT_MS, fleetBasics, useFleetHarness } from './fleet-scenarios.js';
+import { describe } from 'vitest';
+import { usePrivateRedis } from '../helpers/redis.js';
+import { fleetBasics, redisStoreOf, useFleetHarness } from './fleet-scenarios.js';
 
-let redis: RedisInstance;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = usePrivateRedis();
 
 describe('a fleet sharing one token through Redis', () => {
-  const harness = useFleetHarness((keyPrefix) => ({
-    kind: 'redis',
-    url: redis.url,
-    keyPrefix,
-    commandTimeoutMs: COORDINATION_TIMEOUT_MS,
-  }));
+  const harness = useFleetHarness(redisStoreOf(redis));
   fleetBasics(harness);
 });

@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { type OAuthStack, startOAuthStack } from '../helpers/oauth.js';
+import type { RedisInstance } from '../helpers/redis.js';
 import type { Report, WorkerInit } from './fixtures/fleet-worker.js';
 import type { CallResult } from './fixtures/pipeline.js';
 import { type Fleet, startFleet } from './fleet.js';
@@ -19,6 +20,16 @@ export const CONCURRENCY = 50;
  * coordination, not outages (the outage suite uses the default), so they allow 1 s.
  */
 export const COORDINATION_TIMEOUT_MS = 1000;
+
+/** Where a coordination scenario's fleet shares tokens: one private Redis, a prefix per test. */
+export function redisStoreOf(redis: RedisInstance): (prefix: string) => WorkerInit['store'] {
+  return (keyPrefix) => ({
+    kind: 'redis',
+    url: redis.url,
+    keyPrefix,
+    commandTimeoutMs: COORDINATION_TIMEOUT_MS,
+  });
+}
 
 export interface FleetHarness {
   readonly stack: () => OAuthStack;

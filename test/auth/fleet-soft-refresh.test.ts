@@ -4,32 +4,18 @@
  * waits for it. (The soft window is wide enough that a refresh finishes inside it even on
  * a loaded 2-core machine.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisInstance, startRedis } from '../helpers/redis.js';
-import { COORDINATION_TIMEOUT_MS, useFleetHarness } from './fleet-scenarios.js';
+import { describe, expect, it } from 'vitest';
+import { usePrivateRedis } from '../helpers/redis.js';
+import { redisStoreOf, useFleetHarness } from './fleet-scenarios.js';
 
 const TTL_SECONDS = 12;
 /** lifetime − hard skew (10 % = 1.2 s) − soft window (min(60 s, half of the rest) = 5.4 s) */
 const MIN_SECONDS_BETWEEN_ROTATIONS = TTL_SECONDS - 1.2 - 5.4;
 
-let redis: RedisInstance;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const redis = usePrivateRedis();
 
 describe('refresh ahead of expiry with short-lived tokens', () => {
-  const harness = useFleetHarness(
-    (keyPrefix) => ({
-      kind: 'redis',
-      url: redis.url,
-      keyPrefix,
-      commandTimeoutMs: COORDINATION_TIMEOUT_MS,
-    }),
-    { ttlSeconds: TTL_SECONDS },
-  );
+  const harness = useFleetHarness(redisStoreOf(redis), { ttlSeconds: TTL_SECONDS });
 
   it('makes one token request per rotation for the whole fleet and no call waits for it', async () => {
     const fleet = await harness.start();

@@ -23,6 +23,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 import { killOnExit } from './reap.js';
 
 const execFileAsync = promisify(execFile);
@@ -242,4 +243,30 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
       await Promise.all(nodes.map((n) => n.stop()));
     },
   };
+}
+
+/**
+ * One private redis-server for a whole test file: started before its tests, stopped after
+ * them (SIGKILL ends a frozen one too). The handle can be used at once — in a
+ * `describe` body, say — and refers to the instance once it runs.
+ *
+ * @example
+ * const redis = usePrivateRedis();
+ * it('...', async () => { await redis.freeze(); ... });
+ */
+export function usePrivateRedis(options: StartRedisOptions = {}): RedisInstance {
+  let instance: RedisInstance | undefined;
+  beforeAll(async () => {
+    instance = await startRedis(options);
+  });
+  afterAll(async () => {
+    await instance?.stop();
+  });
+  return new Proxy({} as RedisInstance, {
+    get(_target, key) {
+      if (instance === undefined) throw new Error('usePrivateRedis(): Redis is not started yet');
+      const value = Reflect.get(instance, key, instance) as unknown;
+      return typeof value === 'function' ? value.bind(instance) : value;
+    },
+  });
 }
