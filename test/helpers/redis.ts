@@ -102,9 +102,25 @@ async function waitUntil(
   throw new Error(`redis helper: timed out waiting for ${what}`);
 }
 
-/** Start a private redis-server on a free port. */
+/**
+ * Start a private redis-server on a free port. The port is free when it is picked, but
+ * another process (a test server in a parallel worker) may bind it before redis-server
+ * does; then redis-server exits at once and the next free port is tried.
+ */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisInstance> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOn(await freePort(), options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 5) throw error;
+    }
+  }
+}
+
+/** redis-server exited while starting: most likely the port was taken meanwhile. */
+class PortTakenError extends Error {}
+
+async function startRedisOn(port: number, options: StartRedisOptions): Promise<RedisInstance> {
   const dir = mkdtempSync(join(tmpdir(), `steadfast-redis-${port}-`));
   let child: ChildProcess | undefined;
   let stopped = false;
@@ -130,10 +146,18 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       ...(options.args ?? []),
     ];
     const started = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    started.stderr?.resume();
+    let stderr = '';
+    started.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
     killOnExit(started);
     child = started;
-    await waitUntil(() => ping(port), `redis-server on port ${port}`);
+    await waitUntil(async () => {
+      if (started.exitCode !== null) {
+        throw new PortTakenError(`redis-server on port ${port} exited: ${stderr.trim()}`);
+      }
+      return ping(port);
+    }, `redis-server on port ${port}`);
   };
 
   const killNow = async () => {
@@ -145,7 +169,12 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     await exited;
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const cli = async (...args: string[]) => {
     const { stdout } = await execFileAsync('redis-cli', ['-h', HOST, '-p', String(port), ...args]);
     return stdout;
