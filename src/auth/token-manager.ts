@@ -141,6 +141,8 @@ export class TokenManager {
         const trigger: FetchTrigger = avoidFingerprint ? 'reauthorize' : 'cold';
         flight = this.#obtain(trigger, avoidFingerprint).finally(() => {
           if (this.#flight === flight) this.#flight = undefined;
+          // A hint that came while this ran (no background look could start) must not be lost.
+          if (this.#laterTokenWanted) this.#lookForLaterToken();
         });
         this.#flight = flight;
       }
@@ -422,7 +424,8 @@ export class TokenManager {
     };
     this.#l1 = local;
     this.#l1Unpublished = unpublished;
-    this.#laterTokenWanted = false; // a look asked for before this token is answered by it
+    // A pending look (#laterTokenWanted) stays pending: this token may come from a store
+    // answer older than the announcement that asked for the look.
     // Whatever we install may be rejected later; a 401 for it must then reach the store.
     this.#invalidations.forget(token.fingerprint);
     this.#nextSoftCheckAt = 0;
@@ -577,10 +580,13 @@ export class TokenManager {
     // Busy (a refresh, another look): the flag makes it run as soon as that one ends.
     this.#startBackground(async () => {
       this.#laterTokenWanted = false;
-      // Shares the guard's probe, if any, and runs after its reconciliation.
-      if (!(await this.#guard.probe()) || this.#l1 !== current) return;
+      // Shares the guard's probe, if any, and runs after its reconciliation. That may have
+      // installed another token meanwhile, from an offer answered before the announcement
+      // that asked for this look: compare the store's token with whatever is held now.
+      if (!(await this.#guard.probe())) return;
       const read = await this.#guard.run((store) => store.read(this.#config.key));
-      if (this.#l1 === current) this.#adoptIfLater(current, read);
+      const held = this.#l1;
+      if (held !== undefined) this.#adoptIfLater(held, read);
     });
   }
 
