@@ -38,10 +38,10 @@ import {
 import got from 'got';
 import ky from 'ky';
 import { type Dispatcher, Pool } from 'undici';
-import { emptyBody } from '../dist/http/body.js';
-import { UndiciTransport } from '../dist/http/transport.js';
-import { createClient } from '../dist/index.js';
-import { Call } from '../dist/pipeline/call.js';
+import { emptyBody } from '../packages/steadfast/dist/http/body.js';
+import { UndiciTransport } from '../packages/steadfast/dist/http/transport.js';
+import { createClient } from '../packages/steadfast/dist/index.js';
+import { Call } from '../packages/steadfast/dist/pipeline/call.js';
 import { pinSelfToCpu1, startBenchServer } from './server.js';
 
 /** One way of making a GET and reading its body. */

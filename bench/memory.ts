@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createClient } from '../dist/index.js';
+import { createClient } from '../packages/steadfast/dist/index.js';
 import { measure } from './macro.js';
 import { startBenchServer } from './server.js';
 

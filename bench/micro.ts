@@ -24,17 +24,22 @@ import {
   wrap,
 } from 'cockatiel';
 import CircuitBreaker from 'opossum';
-import { resolveOptions } from '../dist/config/validate.js';
-import { emptyBody } from '../dist/http/body.js';
-import { ClientEvents } from '../dist/pipeline/client-events.js';
-import { compose } from '../dist/pipeline/compose.js';
-import { standardPipeline } from '../dist/pipeline/standard.js';
-import type { CallContext, Next, Outcome, Strategy } from '../dist/pipeline/types.js';
-import { AttemptTimeout } from '../dist/strategies/attempt-timeout.js';
-import { PerOriginCircuitBreaker } from '../dist/strategies/circuit-breaker.js';
-import { ConcurrencyLimiter } from '../dist/strategies/concurrency-limiter.js';
-import { Deadline } from '../dist/strategies/deadline.js';
-import { Retry } from '../dist/strategies/retry/index.js';
+import { resolveOptions } from '../packages/steadfast/dist/config/validate.js';
+import { emptyBody } from '../packages/steadfast/dist/http/body.js';
+import { ClientEvents } from '../packages/steadfast/dist/pipeline/client-events.js';
+import { compose } from '../packages/steadfast/dist/pipeline/compose.js';
+import { standardPipeline } from '../packages/steadfast/dist/pipeline/standard.js';
+import type {
+  CallContext,
+  Next,
+  Outcome,
+  Strategy,
+} from '../packages/steadfast/dist/pipeline/types.js';
+import { AttemptTimeout } from '../packages/steadfast/dist/strategies/attempt-timeout.js';
+import { PerOriginCircuitBreaker } from '../packages/steadfast/dist/strategies/circuit-breaker.js';
+import { ConcurrencyLimiter } from '../packages/steadfast/dist/strategies/concurrency-limiter.js';
+import { Deadline } from '../packages/steadfast/dist/strategies/deadline.js';
+import { Retry } from '../packages/steadfast/dist/strategies/retry/index.js';
 import { median } from './macro.js';
 
 const URL_ = new URL('http://127.0.0.1:8080/weather');

@@ -33,10 +33,10 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import { createClient } from '../dist/index.js';
-import { type MetricsRegistry, renderMetrics } from '../dist/telemetry/index.js';
-import { familiesFor } from '../dist/telemetry/metrics/families.js';
-import { createOpenMetricsRegistry } from '../dist/telemetry/metrics/registry.js';
+import { createClient } from '../packages/steadfast/dist/index.js';
+import { type MetricsRegistry, renderMetrics } from '../packages/steadfast/dist/telemetry/index.js';
+import { familiesFor } from '../packages/steadfast/dist/telemetry/metrics/families.js';
+import { createOpenMetricsRegistry } from '../packages/steadfast/dist/telemetry/metrics/registry.js';
 import { type Contender, median, runMacro, table, undiciContender } from './macro.js';
 
 /** Accepts every batch and drops it: the cost of exporting over the network is not ours. */

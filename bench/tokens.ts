@@ -18,15 +18,16 @@
  *
  * It measures the built package (dist/): `npm run build` first (`npm run bench` does).
  */
+
+import { redisTokenStore } from '@steadfast/redis';
 import { request } from 'undici';
-import { TokenEvents } from '../dist/auth/events.js';
-import { clientCredentials, memoryTokenStore } from '../dist/auth/index.js';
-import { redisTokenStore } from '../dist/auth/store/redis.js';
-import { requestClientCredentialsToken } from '../dist/auth/token-endpoint.js';
-import { TokenManager } from '../dist/auth/token-manager.js';
-import { emptyBody } from '../dist/http/body.js';
-import { ClientEvents } from '../dist/pipeline/client-events.js';
-import type { CallContext, Outcome, Strategy } from '../dist/pipeline/types.js';
+import { TokenEvents } from '../packages/steadfast/dist/auth/events.js';
+import { clientCredentials, memoryTokenStore } from '../packages/steadfast/dist/auth/index.js';
+import { requestClientCredentialsToken } from '../packages/steadfast/dist/auth/token-endpoint.js';
+import { TokenManager } from '../packages/steadfast/dist/auth/token-manager.js';
+import { emptyBody } from '../packages/steadfast/dist/http/body.js';
+import { ClientEvents } from '../packages/steadfast/dist/pipeline/client-events.js';
+import type { CallContext, Outcome, Strategy } from '../packages/steadfast/dist/pipeline/types.js';
 import { startOAuthStack } from '../test/helpers/oauth.js';
 import { startRedis } from '../test/helpers/redis.js';
 

@@ -1,4 +1,4 @@
-import { hashSeed, type RandomSource, seededRandom } from '../pipeline/seeded-random.js';
+import { hashSeed, type RandomSource, seededRandom } from 'steadfast';
 import type { FaultProfile } from './fault-profile.js';
 
 /** The fault a request gets, if any. */

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { seededRandom } from '../pipeline/seeded-random.js';
+import { seededRandom } from 'steadfast';
 import { bearerToken, MIN_ADMIN_TOKEN_LENGTH } from './bearer-token.js';
 import {
   drawFault,

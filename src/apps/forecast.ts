@@ -1,4 +1,4 @@
-import type { RandomSource } from '../pipeline/seeded-random.js';
+import type { RandomSource } from 'steadfast';
 
 const SUMMARIES = ['Freezing', 'Bracing', 'Chilly', 'Cool', 'Mild', 'Warm', 'Balmy', 'Hot'];
 

@@ -1,4 +1,4 @@
-import type { RandomSource } from '../pipeline/seeded-random.js';
+import type { RandomSource } from 'steadfast';
 
 /**
  * A log-normal draw with the given median and 99th percentile: most values near the median,

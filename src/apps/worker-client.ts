@@ -1,8 +1,7 @@
-import { clientCredentials, memoryTokenStore } from '../auth/index.js';
 // Its own module (`steadfast/redis`): only apps that share tokens load ioredis.
-import { redisTokenStore } from '../auth/store/redis.js';
-import type { ClientOptions } from '../config/options.js';
-import { createClient, type SteadfastClient } from '../index.js';
+import { redisTokenStore } from '@steadfast/redis';
+import type { ClientOptions } from 'steadfast';
+import { clientCredentials, createClient, memoryTokenStore, type SteadfastClient } from 'steadfast';
 
 /** `standard`: the SDK's defaults. `demo`: short timeouts and a quick breaker, so a demo of a minute shows every behaviour. */
 export type PipelinePreset = 'standard' | 'demo';

@@ -6,8 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient } from '../client.js';
-import { isSteadfastError } from '../errors.js';
+import { createClient, isSteadfastError } from 'steadfast';
 
 type Step = { status: number; headers?: Record<string, string> } | 'reset';
 

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { hashSeed, type RandomSource, seededRandom } from '../pipeline/seeded-random.js';
+import { hashSeed, type RandomSource, seededRandom } from 'steadfast';
 
 /** The load-test call being made: what its attempts need to be reproducible. */
 export interface CallScope {

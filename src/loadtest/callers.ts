@@ -1,15 +1,16 @@
-import { Agent } from 'undici';
-import { PHASE_HEADER, REQUEST_KEY_HEADER } from '../apps/fault-draw.js';
-import { clientCredentials } from '../auth/index.js';
-import { redisTokenStore } from '../auth/store/redis.js';
-import { createClient, type SteadfastClient } from '../client.js';
-import type { ClientOptions } from '../config/options.js';
+import { redisTokenStore } from '@steadfast/redis';
+import type { ClientOptions } from 'steadfast';
 import {
+  clientCredentials,
+  createClient,
+  errorTypeOf,
   isNonReplayableBodyError,
   isRetryBudgetExhaustedError,
   isTokenUnavailableError,
-} from '../errors.js';
-import { errorTypeOf } from '../http/classify.js';
+  type SteadfastClient,
+} from 'steadfast';
+import { Agent } from 'undici';
+import { PHASE_HEADER, REQUEST_KEY_HEADER } from '../apps/fault-draw.js';
 import { addWaited, type CallScope, perCallRandom, withCall } from './call-scope.js';
 import { NaiveClient } from './naive.js';
 import { mergeOptions, presetOptions, scaledAttemptTimeoutMs } from './policies.js';

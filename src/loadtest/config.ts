@@ -1,7 +1,6 @@
+import type { ClientOptions } from 'steadfast';
+import { createClient, isInvalidConfigurationError } from 'steadfast';
 import { type OptionValues, parseOptions, UsageError } from '../cli/options.js';
-import { createClient } from '../client.js';
-import type { ClientOptions } from '../config/options.js';
-import { isInvalidConfigurationError } from '../errors.js';
 import { checkOverrides, mergeOptions, presetOptions } from './policies.js';
 import { parseDuration, parsePhases, parseProfile } from './profiles.js';
 import { type LoadtestConfig, type Phase, POLICY_NAMES, type PolicyName } from './types.js';

@@ -1,5 +1,5 @@
-import type { ClientOptions } from '../config/options.js';
-import { InvalidConfigurationError } from '../errors.js';
+import type { ClientOptions } from 'steadfast';
+import { InvalidConfigurationError } from 'steadfast';
 import type { PolicyName } from './types.js';
 
 /** One line per policy, for `--help` and the reports. */

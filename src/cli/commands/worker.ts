@@ -1,7 +1,8 @@
+import { startTelemetry } from '@steadfast/telemetry-node';
 import { collectDefaultMetrics } from 'prom-client';
+import { metricsRegistry, metricsRouter } from 'steadfast';
 import { startWorker, type Worker } from '../../apps/worker.js';
 import { createWorkerClient } from '../../apps/worker-client.js';
-import { metricsRegistry, metricsRouter, startTelemetry } from '../../telemetry/index.js';
 import type { CliCommand } from '../command.js';
 import { helpText, parseOptions } from '../options.js';
 import { logLine, shutdownSignal } from '../signals.js';

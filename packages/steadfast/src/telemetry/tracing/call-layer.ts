@@ -1,0 +1,94 @@
+import {
+  type Context,
+  context,
+  isSpanContextValid,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
+import { callErrorTypeOf, callResultOf, OTHER } from '../attributes.js';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+} from '../semconv.js';
+import { CALL_SPAN_SLOT } from './keys.js';
+import { requestInfoOf } from './request-info.js';
+
+/** Span attribute names of the SDK's own namespace (documented in docs/telemetry.md). */
+export const ATTR_STEADFAST_CLIENT = 'steadfast.client';
+export const ATTR_STEADFAST_OPERATION = 'steadfast.operation';
+export const ATTR_STEADFAST_ATTEMPTS = 'steadfast.attempts';
+export const ATTR_STEADFAST_OUTCOME = 'steadfast.outcome';
+export const ATTR_STEADFAST_RETRY_STOP_REASON = 'steadfast.retry.stop_reason';
+
+/**
+ * The logical-call span: INTERNAL, named `{client} {operation}`, child of the caller's
+ * active span. Runs the rest of the pipeline inside it, so every inner span and every
+ * event listener sees it.
+ */
+export class CallSpanLayer implements Strategy {
+  readonly name = 'tracing';
+
+  constructor(private readonly tracer: Tracer) {}
+
+  execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    const parent = context.active();
+    const { method, address, port } = requestInfoOf(ctx);
+    const span = this.tracer.startSpan(
+      `${ctx.client} ${ctx.operation}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: method,
+          [ATTR_SERVER_ADDRESS]: address,
+          [ATTR_SERVER_PORT]: port,
+          [ATTR_STEADFAST_CLIENT]: ctx.client,
+          [ATTR_STEADFAST_OPERATION]: ctx.operation,
+        },
+      },
+      parent,
+    );
+    if (method === OTHER) span.setAttribute(ATTR_HTTP_REQUEST_METHOD_ORIGINAL, ctx.method);
+    // No tracer provider registered and no trace to continue: nothing to propagate, so
+    // skip the context switch (it is what costs, not the no-op span).
+    if (!isSpanContextValid(span.spanContext())) return next(ctx);
+    ctx.slots.set(CALL_SPAN_SLOT, span);
+    return this.traced(ctx, next, span, trace.setSpan(parent, span));
+  }
+
+  private async traced(ctx: CallContext, next: Next, span: Span, inner: Context): Promise<Outcome> {
+    let outcome: Outcome;
+    try {
+      outcome = await context.with(inner, next, undefined, ctx);
+    } catch (error) {
+      // Strategies return outcomes; a throw is a bug somewhere inside. Still end the span.
+      endCallSpan(span, ctx, { kind: 'error', error: error as Error });
+      throw error;
+    }
+    endCallSpan(span, ctx, outcome);
+    return outcome;
+  }
+}
+
+function endCallSpan(span: Span, ctx: CallContext, outcome: Outcome): void {
+  if (span.isRecording()) {
+    const result = callResultOf(ctx, outcome);
+    const errorType = result === 'aborted' ? undefined : callErrorTypeOf(ctx, outcome);
+    span.setAttribute(ATTR_STEADFAST_ATTEMPTS, ctx.attempts);
+    span.setAttribute(ATTR_STEADFAST_OUTCOME, result);
+    if (ctx.retryStopReason !== undefined) {
+      span.setAttribute(ATTR_STEADFAST_RETRY_STOP_REASON, ctx.retryStopReason);
+    }
+    if (errorType !== undefined) {
+      span.setAttribute(ATTR_ERROR_TYPE, errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  }
+  span.end();
+}

@@ -1,0 +1,95 @@
+import { context, type Span, trace } from '@opentelemetry/api';
+import type { ClientEvents } from '../../pipeline/client-events.js';
+import type { Disposable } from '../../pipeline/event.js';
+import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS } from '../semconv.js';
+import { callSpanOf } from './keys.js';
+
+/** Span event names (the contract's decision events, on the logical-call span). */
+export const EVENT_RETRY = 'steadfast.retry';
+export const EVENT_REAUTHORIZE = 'steadfast.reauthorize';
+export const EVENT_BREAKER_REJECTED = 'steadfast.circuit_breaker.rejected';
+export const EVENT_BREAKER_TRANSITION = 'steadfast.circuit_breaker.transition';
+export const EVENT_TIMEOUT = 'steadfast.timeout';
+export const EVENT_FAULT_INJECTED = 'steadfast.fault_injected';
+export const EVENT_TOKEN_WITHHELD = 'steadfast.auth.token_withheld';
+
+function recording(span: Span | undefined): span is Span {
+  return span?.isRecording() === true;
+}
+
+/**
+ * Turn the pipeline's decisions into span events on the logical-call span. Listeners run
+ * synchronously inside the call's async context, so a breaker transition (which carries no
+ * call context) lands on the call whose attempt caused it.
+ */
+export function subscribeSpanEvents(events: ClientEvents): Disposable[] {
+  return [
+    events.retry.event((e) => {
+      const span = callSpanOf(e.ctx);
+      if (!recording(span)) return;
+      span.addEvent(EVENT_RETRY, {
+        'steadfast.retry.attempt': e.nextAttempt,
+        [ATTR_ERROR_TYPE]: e.reason,
+        'steadfast.retry.delay_ms': Math.round(e.delayMs),
+        'steadfast.retry.delay_source': e.delaySource,
+      });
+    }),
+    events.reauthorize.event((e) => {
+      const span = callSpanOf(e.ctx);
+      if (!recording(span)) return;
+      span.addEvent(EVENT_REAUTHORIZE, {
+        'steadfast.token.rejected_fingerprint': e.rejectedFingerprint,
+        'steadfast.token.newer_present': e.newerTokenPresent,
+        'steadfast.reauthorize.resent': e.resent,
+        ...(e.skippedBecause ? { 'steadfast.reauthorize.skipped_because': e.skippedBecause } : {}),
+      });
+    }),
+    events.breakerRejected.event((e) => {
+      const span = callSpanOf(e.ctx);
+      if (!recording(span)) return;
+      span.addEvent(EVENT_BREAKER_REJECTED, { 'steadfast.circuit_breaker.origin': e.ctx.origin });
+    }),
+    events.breakerTransition.event((e) => {
+      const active = context.active();
+      const span = trace.getSpan(active);
+      if (!recording(span)) return;
+      span.addEvent(EVENT_BREAKER_TRANSITION, {
+        'steadfast.circuit_breaker.origin': e.origin,
+        [ATTR_SERVER_ADDRESS]: hostOf(e.origin),
+        'steadfast.circuit_breaker.from_state': e.from,
+        'steadfast.circuit_breaker.to_state': e.to,
+      });
+    }),
+    events.timeout.event((e) => {
+      const span = callSpanOf(e.ctx);
+      if (!recording(span)) return;
+      span.addEvent(EVENT_TIMEOUT, {
+        'steadfast.timeout.kind': e.kind,
+        ...(e.poolExhausted ? { 'steadfast.timeout.pool_exhausted': true } : {}),
+        'steadfast.timeout.ms': Math.round(e.timeoutMs),
+      });
+    }),
+    events.tokenWithheld.event((e) => {
+      const span = callSpanOf(e.ctx);
+      if (!recording(span)) return;
+      // The origin is already on the span (server.address/port); the reason says why.
+      span.addEvent(EVENT_TOKEN_WITHHELD, {
+        'steadfast.auth.withheld_reason': 'origin_not_allowed',
+      });
+    }),
+    events.faultInjected.event((e) => {
+      const span = callSpanOf(e.ctx);
+      if (!recording(span)) return;
+      span.addEvent(EVENT_FAULT_INJECTED, { 'steadfast.fault': e.fault });
+    }),
+  ];
+}
+
+function hostOf(origin: string): string {
+  try {
+    const host = new URL(origin).hostname;
+    return host.startsWith('[') ? host.slice(1, -1) : host;
+  } catch {
+    return origin;
+  }
+}

@@ -1,0 +1,125 @@
+// The app-side OpenTelemetry bootstrap: the one file of Steadfast that touches the OTel
+// SDK. It imports `@opentelemetry/sdk-node` lazily, so importing the library stays light.
+import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import { InvalidConfigurationError } from 'steadfast';
+import {
+  type Bag,
+  booleanAt,
+  MAX_TIMEOUT_MS,
+  numberAt,
+  objectAt,
+  onlyKeys,
+  textAt,
+} from 'steadfast/options';
+
+/** Options of {@link startTelemetry}. Everything else comes from the `OTEL_*` variables. */
+export interface StartTelemetryOptions {
+  /**
+   * `service.name` when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` sets one
+   * (the environment wins). Default: none (the SDK's `unknown_service:node`).
+   */
+  readonly serviceName?: string;
+  /** Instrumentations to register, e.g. `new UndiciInstrumentation()`. Default: none. */
+  readonly instrumentations?: NodeSDKConfiguration['instrumentations'];
+  /** Flush and shut down on SIGTERM and SIGINT. Default `true`. */
+  readonly handleSignals?: boolean;
+  /** Longest wait for the final flush, in ms, in [0, 2^31 − 1]. Default 5000 (5 s). */
+  readonly shutdownTimeoutMs?: number;
+  /** Further NodeSDK configuration; overrides what the environment would pick. */
+  readonly sdk?: Partial<NodeSDKConfiguration>;
+}
+
+/** Flushes and stops the OpenTelemetry SDK. Idempotent: every call returns the same promise. */
+export type ShutdownTelemetry = () => Promise<void>;
+
+/**
+ * Start the OpenTelemetry NodeSDK for an app (worker, demo) from the standard environment:
+ * `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_EXPORTER_OTLP_ENDPOINT` /
+ * `_PROTOCOL` / `_HEADERS` (traces go to OTLP by default), `OTEL_TRACES_SAMPLER[_ARG]`,
+ * `OTEL_NODE_RESOURCE_DETECTORS`, `OTEL_PROPAGATORS`, `OTEL_SDK_DISABLED`, ...
+ * Metrics and logs are not exported unless `OTEL_METRICS_EXPORTER` / `OTEL_LOGS_EXPORTER`
+ * ask for it: the SDK's metrics are prom-client families served on `/metrics`.
+ *
+ * On SIGTERM or SIGINT it flushes pending spans; when nothing else listens for the signal
+ * it then re-raises it, so the process ends as it would have. If your app handles the
+ * signal itself, `await shutdown()` in your handler before exiting.
+ *
+ * Options are validated before anything starts: an unknown key, a wrong type or a value out
+ * of range rejects with `InvalidConfigurationError` naming the field.
+ *
+ * @example
+ * const shutdown = await startTelemetry({ serviceName: 'worker' });
+ * // ... on your own exit path:
+ * await shutdown();
+ */
+export async function startTelemetry(options?: StartTelemetryOptions): Promise<ShutdownTelemetry> {
+  const { serviceName, instrumentations, handleSignals, timeoutMs, sdkConfig } =
+    resolveStartOptions(options);
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const env = process.env;
+  const config: Partial<NodeSDKConfiguration> = {};
+  const envNamesService =
+    Boolean(env.OTEL_SERVICE_NAME) ||
+    /(^|,)\s*service\.name=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+  if (serviceName !== undefined && !envNamesService) config.serviceName = serviceName;
+  if (!env.OTEL_METRICS_EXPORTER) config.metricReaders = [];
+  if (!env.OTEL_LOGS_EXPORTER) config.logRecordProcessors = [];
+  if (instrumentations) config.instrumentations = instrumentations;
+  const sdk = new NodeSDK({ ...config, ...sdkConfig });
+  sdk.start();
+
+  let stopping: Promise<void> | undefined;
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  const onSignal = (signal: NodeJS.Signals) => {
+    shutdown().finally(() => {
+      // Nobody else handles it: end the process the way the signal would have.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  };
+  const shutdown: ShutdownTelemetry = () => {
+    if (!stopping) {
+      for (const signal of signals) process.removeListener(signal, onSignal);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      });
+      stopping = Promise.race([sdk.shutdown().catch(() => {}), timeout]).finally(() =>
+        clearTimeout(timer),
+      );
+    }
+    return stopping;
+  };
+  if (handleSignals) {
+    for (const signal of signals) process.once(signal, onSignal);
+  }
+  return shutdown;
+}
+
+function resolveStartOptions(input: unknown) {
+  const bag: Bag = input === undefined ? {} : objectAt(input, 'options');
+  onlyKeys(
+    bag,
+    ['serviceName', 'instrumentations', 'handleSignals', 'shutdownTimeoutMs', 'sdk'],
+    '',
+  );
+  const instrumentations = bag.instrumentations;
+  if (instrumentations !== undefined && !Array.isArray(instrumentations)) {
+    throw new InvalidConfigurationError(
+      'instrumentations',
+      'must be an array of OpenTelemetry instrumentations',
+    );
+  }
+  return {
+    serviceName: textAt(bag, 'serviceName', 'serviceName', { optional: true, maxLength: 255 }),
+    instrumentations: instrumentations as NodeSDKConfiguration['instrumentations'] | undefined,
+    handleSignals: booleanAt(bag, 'handleSignals', 'handleSignals', true),
+    timeoutMs: numberAt(bag, 'shutdownTimeoutMs', 'shutdownTimeoutMs', 5_000, {
+      min: 0,
+      max: MAX_TIMEOUT_MS,
+    }),
+    sdkConfig: (bag.sdk === undefined
+      ? {}
+      : objectAt(bag.sdk, 'sdk')) as Partial<NodeSDKConfiguration>,
+  };
+}

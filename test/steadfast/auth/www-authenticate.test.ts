@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decideOnChallenges,
+  parseWwwAuthenticate,
+} from '../../../packages/steadfast/src/auth/www-authenticate.js';
+
+describe('WWW-Authenticate parsing', () => {
+  it('reads several challenges in one header, with quoted commas and escaped quotes', () => {
+    const challenges = parseWwwAuthenticate(
+      'Basic realm="legacy, old", Bearer realm="api", error="invalid_token", error_description="say \\"hi\\", then go"',
+    );
+    expect(challenges).toEqual([
+      { scheme: 'basic', params: { realm: 'legacy, old' } },
+      {
+        scheme: 'bearer',
+        params: { realm: 'api', error: 'invalid_token', error_description: 'say "hi", then go' },
+      },
+    ]);
+  });
+
+  it('reads challenges split over several header lines, token68 values and bare schemes', () => {
+    const challenges = parseWwwAuthenticate(['Negotiate abc123==', 'DPoP algs="ES256"', 'Bearer']);
+    expect(challenges.map((c) => c.scheme)).toEqual(['negotiate', 'dpop', 'bearer']);
+    expect(challenges[0]!.params.token68).toBe('abc123==');
+    expect(challenges[1]!.params.algs).toBe('ES256');
+  });
+
+  it('never throws on garbage', () => {
+    expect(() => parseWwwAuthenticate('=,,"unterminated')).not.toThrow();
+    expect(parseWwwAuthenticate(undefined)).toEqual([]);
+  });
+
+  it('re-authorizes on invalid_token, on no error code, on unknown errors and on no header at all', () => {
+    const decide = (h: string | undefined) => decideOnChallenges(parseWwwAuthenticate(h));
+    expect(decide('Bearer error="invalid_token"')).toBe('reauthorize');
+    expect(decide('Bearer realm="api"')).toBe('reauthorize');
+    expect(decide('Bearer error="something_new"')).toBe('reauthorize');
+    expect(decide(undefined)).toBe('reauthorize');
+  });
+
+  it('returns insufficient_scope as is, even when another challenge comes first', () => {
+    const decide = (h: string) => decideOnChallenges(parseWwwAuthenticate(h));
+    expect(decide('Basic realm="x", Bearer error="insufficient_scope", scope="a b"')).toBe(
+      'insufficient_scope',
+    );
+    // The error of a non-Bearer challenge does not count.
+    expect(decide('DPoP error="insufficient_scope"')).toBe('reauthorize');
+  });
+});

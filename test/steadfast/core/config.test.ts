@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createClient,
+  DEFAULTS,
+  InvalidConfigurationError,
+  isInvalidConfigurationError,
+} from '../../../packages/steadfast/src/index.js';
+import { NO_TELEMETRY } from './support.js';
+
+type Options = Parameters<typeof createClient>[0];
+
+/** The InvalidConfigurationError that creating a client with `options` throws. */
+function configErrorOf(options: Record<string, unknown>): InvalidConfigurationError {
+  let client: ReturnType<typeof createClient> | undefined;
+  try {
+    client = createClient({
+      name: 'config-test',
+      baseUrl: 'http://127.0.0.1:1',
+      telemetry: NO_TELEMETRY,
+      ...options,
+    } as Options);
+  } catch (error) {
+    expect(isInvalidConfigurationError(error)).toBe(true);
+    expect(error).toBeInstanceOf(InvalidConfigurationError);
+    expect((error as InvalidConfigurationError).code).toBe('ERR_STEADFAST_INVALID_CONFIGURATION');
+    return error as InvalidConfigurationError;
+  }
+  void client.close();
+  throw new Error(`createClient accepted ${JSON.stringify(options)}`);
+}
+
+describe('options are validated at construction', () => {
+  it('accepts the defaults', async () => {
+    const client = createClient({ name: 'defaults', baseUrl: 'http://127.0.0.1:1' });
+    await client.close();
+  });
+
+  it('defaults to the standard pipeline of ARCHITECTURE.md', () => {
+    expect(DEFAULTS).toMatchObject({
+      concurrency: { limit: 1000, queue: 0 },
+      totalTimeoutMs: 30_000,
+      attemptTimeoutMs: 10_000,
+      retry: { maxRetries: 3, backoff: 'exponential', jitter: true, baseDelayMs: 2_000 },
+      circuitBreaker: {
+        failureRatio: 0.1,
+        minimumThroughput: 100,
+        samplingDurationMs: 30_000,
+        breakDurationMs: 5_000,
+      },
+    });
+  });
+
+  it('accepts the full documented shape', async () => {
+    const client = createClient({
+      name: 'weather',
+      baseUrl: 'http://127.0.0.1:1',
+      totalTimeoutMs: 30_000,
+      attemptTimeoutMs: 10_000,
+      concurrency: { limit: 1000, queue: 0 },
+      retry: {
+        maxRetries: 3,
+        backoff: 'exponential',
+        jitter: true,
+        baseDelayMs: 2000,
+        maxDelayMs: 30_000,
+        maxRetryAfterMs: 60_000,
+        retryUnsafeMethods: false,
+        shouldRetry: (_o, _c, byDefault) => byDefault,
+        budget: { ratio: 0.2, minRetriesPerSecond: 10, windowMs: 10_000 },
+        random: Math.random,
+      },
+      circuitBreaker: {
+        failureRatio: 0.1,
+        minimumThroughput: 100,
+        samplingDurationMs: 30_000,
+        breakDurationMs: 5_000,
+      },
+      telemetry: NO_TELEMETRY,
+    });
+    await client.close();
+  });
+
+  it('rejects an attempt timeout longer than the total timeout', () => {
+    const error = configErrorOf({ attemptTimeoutMs: 5_000, totalTimeoutMs: 1_000 });
+    expect(error.field).toMatch(/^(attemptTimeoutMs|totalTimeoutMs)$/);
+    expect(error.message).toContain('attemptTimeoutMs');
+    expect(error.message).toContain('totalTimeoutMs');
+  });
+
+  it('rejects a breaker sampling window shorter than twice the attempt timeout', () => {
+    const error = configErrorOf({
+      attemptTimeoutMs: 10_000,
+      circuitBreaker: { samplingDurationMs: 15_000 },
+    });
+    expect(error.field).toBe('circuitBreaker.samplingDurationMs');
+    expect(error.message).toContain('attemptTimeoutMs');
+  });
+
+  it('rejects a default sampling window that a long attempt timeout makes too short', () => {
+    // Default sampling window 30 s < 2 × 20 s.
+    const error = configErrorOf({ attemptTimeoutMs: 20_000, totalTimeoutMs: 60_000 });
+    expect(error.field).toMatch(/samplingDurationMs|attemptTimeoutMs/);
+  });
+
+  it('accepts a short sampling window when the breaker is disabled', async () => {
+    const client = createClient({
+      name: 'x',
+      baseUrl: 'http://127.0.0.1:1',
+      attemptTimeoutMs: 20_000,
+      totalTimeoutMs: 60_000,
+      circuitBreaker: false,
+      telemetry: NO_TELEMETRY,
+    });
+    await client.close();
+  });
+
+  it.each([
+    ['negative retries', { retry: { maxRetries: -1 } }, 'retry.maxRetries'],
+    ['fractional retries', { retry: { maxRetries: 1.5 } }, 'retry.maxRetries'],
+    ['a negative base delay', { retry: { baseDelayMs: -5 } }, 'retry.baseDelayMs'],
+    ['an unknown backoff', { retry: { backoff: 'fibonacci' } }, 'retry.backoff'],
+    ['a negative budget ratio', { retry: { budget: { ratio: -0.1 } } }, 'retry.budget.ratio'],
+    ['a zero total timeout', { totalTimeoutMs: 0 }, 'totalTimeoutMs'],
+    ['a NaN attempt timeout', { attemptTimeoutMs: Number.NaN }, 'attemptTimeoutMs'],
+    ['a zero concurrency limit', { concurrency: { limit: 0 } }, 'concurrency.limit'],
+    ['a negative queue', { concurrency: { queue: -1 } }, 'concurrency.queue'],
+    [
+      'a failure ratio above 1',
+      { circuitBreaker: { failureRatio: 2 } },
+      'circuitBreaker.failureRatio',
+    ],
+    [
+      'a negative break duration',
+      { circuitBreaker: { breakDurationMs: -1 } },
+      'circuitBreaker.breakDurationMs',
+    ],
+  ])('rejects %s, naming the field', (_what, options, field) => {
+    const error = configErrorOf(options);
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field);
+  });
+
+  it.each([
+    ['a string timeout', { totalTimeoutMs: '30s' }, 'totalTimeoutMs'],
+    ['a string retry count', { retry: { maxRetries: '3' } }, 'retry.maxRetries'],
+    ['a numeric jitter', { retry: { jitter: 1 } }, 'retry.jitter'],
+    ['a number for the concurrency block', { concurrency: 10 }, 'concurrency'],
+    ['a non-function predicate', { retry: { shouldRetry: true } }, 'retry.shouldRetry'],
+    ['a non-string name', { name: 42 }, 'name'],
+  ])('rejects %s (wrong type), naming the field', (_what, options, field) => {
+    const error = configErrorOf(options);
+    expect(error.field).toBe(field);
+  });
+
+  it.each([
+    ['a misspelt top-level option', { retires: 3 }, 'retires'],
+    ['a misspelt retry option', { retry: { maxRetry: 3 } }, 'retry.maxRetry'],
+    [
+      'a misspelt breaker option',
+      { circuitBreaker: { breakDuration: 5 } },
+      'circuitBreaker.breakDuration',
+    ],
+    ['a misspelt budget option', { retry: { budget: { percent: 20 } } }, 'retry.budget.percent'],
+  ])('rejects %s (unknown key), naming it', (_what, options, field) => {
+    const error = configErrorOf(options);
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field.split('.').pop()!);
+  });
+
+  it('rejects a baseUrl that is not an absolute http(s) URL', () => {
+    expect(configErrorOf({ baseUrl: 'not a url' }).field).toBe('baseUrl');
+    expect(configErrorOf({ baseUrl: 'ftp://example.com' }).field).toBe('baseUrl');
+  });
+
+  it('requires a name', () => {
+    expect(configErrorOf({ name: '' }).field).toBe('name');
+  });
+});
