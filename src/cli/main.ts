@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import type { CliCommand } from './command.js';
 import { UsageError } from './options.js';
+import { kitVersion } from './version.js';
 
 /**
  * The `steadfast` commands. Each is loaded only when run, so `steadfast worker` never loads
@@ -35,6 +36,7 @@ function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
   return [
     'Usage: steadfast <command> [options]',
+    '       steadfast --version',
     '',
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(width)}${summary}`),
@@ -50,6 +52,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${kitVersion()}\n`);
+    return 0;
   }
   const entry = COMMANDS[name];
   if (!entry) {

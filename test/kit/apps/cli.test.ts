@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -175,6 +176,18 @@ describe('steadfast idp and flaky-api as processes', () => {
       expect(worker.output()).not.toContain('worker-secret');
     } finally {
       taken.close();
+    }
+  }, 60_000);
+
+  it("prints the kit's version for --version and -v, with exit code 0", async () => {
+    const kit = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { name: string; version: string };
+    expect(kit.name).toBe('@steadfast/kit');
+    const runs = [steadfast(['--version']), steadfast(['-v'])];
+    for (const run of runs) {
+      expect((await run.exited)[0]).toBe(0);
+      expect(run.output()).toBe(`${kit.version}\n`);
     }
   }, 60_000);
 
