@@ -4,6 +4,7 @@
  * Run: `node --import tsx bench/chart.ts` after `npm run bench -- macro`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { median } from '../src/loadtest/percentile.js';
 
 interface Row {
   readonly name: string;
@@ -21,11 +22,6 @@ interface MacroRun {
 const here = new URL('.', import.meta.url);
 const run = JSON.parse(readFileSync(new URL('results/macro.json', here), 'utf8')) as MacroRun;
 const base = run.rows[0]!;
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const rows = run.rows.map((r) => ({
   name: r.name,
   // As bench/macro.ts reports it: each round's ratio to raw undici in that round, the median.

@@ -42,6 +42,7 @@ import { emptyBody } from '../packages/steadfast/dist/http/body.js';
 import { UndiciTransport } from '../packages/steadfast/dist/http/transport.js';
 import { createClient } from '../packages/steadfast/dist/index.js';
 import { Call } from '../packages/steadfast/dist/pipeline/call.js';
+import { median, percentile } from '../src/loadtest/percentile.js';
 import { pinSelfToCpu1, startBenchServer } from './server.js';
 
 /** One way of making a GET and reading its body. */
@@ -354,17 +355,6 @@ export async function measure(
   return { requests, wallMs, cpuUs: cpu.user + cpu.system, latenciesMs };
 }
 
-export function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-export const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
 export interface Summary {
   readonly name: string;
   readonly reqPerSec: number;
@@ -387,8 +377,8 @@ export function summarize(name: string, samples: Sample[]): Summary {
     name,
     reqPerSec: median(samples.map((s) => (s.requests / s.wallMs) * 1000)),
     cpuUsPerReq: median(cpuPerRound),
-    p50Ms: percentile(all, 0.5),
-    p99Ms: percentile(all, 0.99),
+    p50Ms: percentile(all, 50),
+    p99Ms: percentile(all, 99),
     cpuPerRound,
   };
 }

@@ -40,7 +40,7 @@ import { PerOriginCircuitBreaker } from '../packages/steadfast/dist/strategies/c
 import { ConcurrencyLimiter } from '../packages/steadfast/dist/strategies/concurrency-limiter.js';
 import { Deadline } from '../packages/steadfast/dist/strategies/deadline.js';
 import { Retry } from '../packages/steadfast/dist/strategies/retry/index.js';
-import { median } from './macro.js';
+import { median } from '../src/loadtest/percentile.js';
 
 const URL_ = new URL('http://127.0.0.1:8080/weather');
 const OK: Outcome = {

@@ -37,7 +37,8 @@ import { createClient } from '../packages/steadfast/dist/index.js';
 import { type MetricsRegistry, renderMetrics } from '../packages/steadfast/dist/telemetry/index.js';
 import { familiesFor } from '../packages/steadfast/dist/telemetry/metrics/families.js';
 import { createOpenMetricsRegistry } from '../packages/steadfast/dist/telemetry/metrics/registry.js';
-import { type Contender, median, runMacro, table, undiciContender } from './macro.js';
+import { median } from '../src/loadtest/percentile.js';
+import { type Contender, runMacro, table, undiciContender } from './macro.js';
 
 /** Accepts every batch and drops it: the cost of exporting over the network is not ours. */
 class DroppingExporter implements SpanExporter {

@@ -28,6 +28,7 @@ import { TokenManager } from '../packages/steadfast/dist/auth/token-manager.js';
 import { emptyBody } from '../packages/steadfast/dist/http/body.js';
 import { ClientEvents } from '../packages/steadfast/dist/pipeline/client-events.js';
 import type { CallContext, Outcome, Strategy } from '../packages/steadfast/dist/pipeline/types.js';
+import { median } from '../src/loadtest/percentile.js';
 import { startOAuthStack } from '../test/helpers/oauth.js';
 import { startRedis } from '../test/helpers/redis.js';
 
@@ -36,8 +37,6 @@ const ROUNDS = Number(process.env.TOKENS_ROUNDS ?? 5);
 const INSTANCES = Number(process.env.TOKENS_INSTANCES ?? 8);
 const CONCURRENCY = Number(process.env.TOKENS_CONCURRENCY ?? 100);
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const URL_ = new URL('http://127.0.0.1:1/data');
 const OK: Outcome = {
   kind: 'response',

@@ -1,3 +1,4 @@
+import { percentile } from '../percentile.js';
 import type { PolicyName, RawRun } from '../types.js';
 
 /** Attempt outcomes grouped for the "attempts per second by outcome" chart. */
@@ -81,12 +82,6 @@ export interface RunContext {
   readonly api: RunSummary['api'];
 }
 
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.ceil((p / 100) * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
-}
-
 function countBy(values: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
@@ -98,6 +93,8 @@ const STATE_VALUE: Record<string, number> = { closed: 0, half_open: 1, open: 2 }
 /** Turn what the callers measured into the report's figures and series. */
 export function summarize(raw: RawRun, context: RunContext): RunReport {
   const latencies = Float64Array.from(raw.callLatency).sort();
+  // A run without calls reports 0 ms rather than NaN, which JSON would turn into null.
+  const latencyAt = (p: number) => (latencies.length ? percentile(latencies, p) : 0);
   const calls = raw.callLatency.length;
   const succeeded = raw.callOk.reduce((a, b) => a + b, 0);
   const attempts = raw.attemptOutcome.length;
@@ -126,9 +123,9 @@ export function summarize(raw: RawRun, context: RunContext): RunReport {
     breakerTransitions: transitions.map(({ t, from, to }) => ({ t, from, to })),
     tokenRequests: { idp: idpTotal, client: raw.tokenFetchAt.length },
     latencyMs: {
-      p50: percentile(latencies, 50),
-      p95: percentile(latencies, 95),
-      p99: percentile(latencies, 99),
+      p50: latencyAt(50),
+      p95: latencyAt(95),
+      p99: latencyAt(99),
       max: latencies.length ? latencies[latencies.length - 1]! : 0,
       mean: calls ? latencies.reduce((a, b) => a + b, 0) / calls : 0,
     },
