@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { seededRandom } from 'steadfast';
+import { seededRandom, tokenFingerprint } from 'steadfast';
 import { bearerToken, MIN_ADMIN_TOKEN_LENGTH } from './bearer-token.js';
 import {
   drawFault,
@@ -13,7 +13,6 @@ import {
   REQUEST_KEY_HEADER,
 } from './fault-draw.js';
 import { describeProfile, type FaultProfile, faultProfile } from './fault-profile.js';
-import { tokenFingerprint } from './fingerprint.js';
 import { adminRouter } from './flaky-api-admin.js';
 import { forecast } from './forecast.js';
 import { logNormal } from './seeded-random.js';

@@ -2,8 +2,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type ClientMetadata, type Configuration, errors } from 'oidc-provider';
+import { tokenFingerprint } from 'steadfast';
 import { MIN_ADMIN_TOKEN_LENGTH } from './bearer-token.js';
-import { tokenFingerprint } from './fingerprint.js';
 import { IDP_ADMIN_PREFIX, idpAdminHandler } from './idp-admin.js';
 import { IdpStore } from './idp-store.js';
 

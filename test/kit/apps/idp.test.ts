@@ -1,5 +1,5 @@
+import { tokenFingerprint } from 'steadfast';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenFingerprint } from '../../../src/apps/fingerprint.js';
 import { type Idp, startIdp } from '../../../src/apps/idp.js';
 
 const worker = { clientId: 'worker', clientSecret: 'worker-secret', scopes: ['weather.read'] };
