@@ -3,28 +3,41 @@ export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  /** The OpenMetrics exemplar after ` # `, as written (`{trace_id="…"} 0.01 1700000000`). */
+  readonly exemplar: string | undefined;
+}
+
+/** How {@link parsePrometheusText} treats a line it cannot read. */
+export interface ParseOptions {
+  /**
+   * Throw on a line that is neither a comment, blank nor a sample, instead of skipping it.
+   * Default: false (the demo's view is best-effort; tests of the SDK's own exposition set it).
+   */
+  readonly strict?: boolean;
 }
 
 const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$/;
 const LABEL_PAIR = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?\s*/g;
 
 /**
- * Parse the Prometheus text format (0.0.4; OpenMetrics samples too, exemplars ignored) into
- * samples. Comments, blank lines and lines it cannot read are skipped: the demo's view is
- * best-effort, it must not die on one odd line.
+ * Parse the Prometheus text format (0.0.4; OpenMetrics too, exemplars kept apart) into
+ * samples, label values unescaped. Comments and blank lines are skipped; a line it cannot
+ * read is skipped too, unless `strict` is set.
  *
- * @example parsePrometheusText('steadfast_calls_total{client="w",kind="x"} 3') // => [{ name: 'steadfast_calls_total', labels: { client: 'w', kind: 'x' }, value: 3 }]
+ * @example parsePrometheusText('steadfast_calls_total{client="w",kind="x"} 3') // => [{ name: 'steadfast_calls_total', labels: { client: 'w', kind: 'x' }, value: 3, exemplar: undefined }]
  */
-export function parsePrometheusText(text: string): Sample[] {
+export function parsePrometheusText(text: string, options: ParseOptions = {}): Sample[] {
   const samples: Sample[] = [];
   for (const rawLine of text.split('\n')) {
-    // OpenMetrics exemplars follow ` # `; drop them.
-    const line = rawLine.split(' # ', 1)[0]!.trim();
+    const exemplarAt = rawLine.indexOf(' # ');
+    const line = (exemplarAt === -1 ? rawLine : rawLine.slice(0, exemplarAt)).trim();
     if (line === '' || line.startsWith('#')) continue;
     const match = SAMPLE_LINE.exec(line);
-    if (!match) continue;
-    const value = parseValue(match[4]!);
-    if (value === undefined) continue;
+    const value = match ? parseValue(match[4]!) : undefined;
+    if (!match || value === undefined) {
+      if (options.strict) throw new Error(`unparseable exposition line: ${rawLine}`);
+      continue;
+    }
     const labels: Record<string, string> = {};
     if (match[3]) {
       for (const pair of match[3].matchAll(LABEL_PAIR)) {
@@ -33,7 +46,8 @@ export function parsePrometheusText(text: string): Sample[] {
         );
       }
     }
-    samples.push({ name: match[1]!, labels, value });
+    const exemplar = exemplarAt === -1 ? undefined : rawLine.slice(exemplarAt + 3).trim();
+    samples.push({ name: match[1]!, labels, value, exemplar });
   }
   return samples;
 }

@@ -34,6 +34,21 @@ describe('parsePrometheusText', () => {
     expect(sumOf(samples, 'steadfast_token_fetches_total', { result: 'failure' })).toBe(1);
     expect(sumBy(samples, 'steadfast_retries_total', 'reason')).toEqual({ '503': 15, '429': 5 });
   });
+
+  it('keeps an OpenMetrics exemplar apart from the value', () => {
+    const samples = parsePrometheusText(EXPOSITION);
+    const withExemplar = samples.filter((sample) => sample.exemplar !== undefined);
+    expect(withExemplar).toEqual([
+      expect.objectContaining({ value: 100, exemplar: '{trace_id="abc"} 0.01 1700000000' }),
+    ]);
+  });
+
+  it('throws on a line it cannot read when strict, naming the line', () => {
+    expect(() => parsePrometheusText(EXPOSITION, { strict: true })).toThrow(
+      'unparseable exposition line: this line is not a sample',
+    );
+    expect(parsePrometheusText('# EOF\nup 1\n', { strict: true })).toHaveLength(1);
+  });
 });
 
 describe('fleet counters', () => {

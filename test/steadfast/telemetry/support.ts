@@ -16,6 +16,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeAll } from 'vitest';
+import { parsePrometheusText, type Sample } from '../../../src/apps/demo/prometheus-text.js';
 import {
   type Script,
   type ScriptedServer,
@@ -106,32 +107,11 @@ export async function startTokenServer(prefix: string, delayMs = 0): Promise<Tok
   };
 }
 
-/** Parse a Prometheus/OpenMetrics exposition into samples: `name{labels} value`. */
-export interface Sample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-  readonly exemplar: string | undefined;
-}
+export type { Sample } from '../../../src/apps/demo/prometheus-text.js';
 
+/** The samples of an exposition the SDK rendered: a line the parser cannot read fails the test. */
 export function parseExposition(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)(?: # (.*))?$/.exec(line);
-    if (!match) throw new Error(`unparseable exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const m of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[m[1]!] = m[2]!;
-    }
-    samples.push({
-      name: match[1]!,
-      labels,
-      value: Number(match[3]),
-      exemplar: match[4],
-    });
-  }
-  return samples;
+  return parsePrometheusText(text, { strict: true });
 }
 
 /** The value of the one sample matching `name` and every label in `labels` (undefined if none). */
