@@ -24,11 +24,10 @@ import {
   wrap,
 } from 'cockatiel';
 import CircuitBreaker from 'opossum';
+import { buildCallPipeline } from '../packages/steadfast/dist/call-pipeline.js';
 import { resolveOptions } from '../packages/steadfast/dist/config/validate.js';
 import { emptyBody } from '../packages/steadfast/dist/http/body.js';
 import { ClientEvents } from '../packages/steadfast/dist/pipeline/client-events.js';
-import { compose } from '../packages/steadfast/dist/pipeline/compose.js';
-import { standardPipeline } from '../packages/steadfast/dist/pipeline/standard.js';
 import type {
   CallContext,
   Next,
@@ -88,8 +87,9 @@ function candidates(): { candidates: Candidate[]; dispose: () => void } {
   const retrySettings = options.retry;
   const breakerSettings = options.circuitBreaker;
   if (!retrySettings || !breakerSettings) throw new Error('defaults must enable retry and breaker');
-  const { strategies } = standardPipeline(options, events, {});
-  const pipeline = compose(strategies, noopNext);
+  const noopTransport = { execute: noopNext, inflight: 0, close: async () => {} };
+  const standard = buildCallPipeline(options, events, noopTransport);
+  const pipeline = standard.execute;
   const breaker = new PerOriginCircuitBreaker(breakerSettings, events, 'bench');
   const retryStrategy = new Retry(retrySettings, events);
 
@@ -167,7 +167,7 @@ function candidates(): { candidates: Candidate[]; dispose: () => void } {
   return {
     candidates: list,
     dispose: () => {
-      for (const s of strategies) void s.dispose?.();
+      void standard.close(() => new Error('bench done'));
       void breaker.dispose?.();
       void retryStrategy.dispose?.();
       opossumLean.shutdown();

@@ -1,4 +1,4 @@
-import { scopeToOrigins } from './auth/token-scope.js';
+import { buildCallPipeline, type CallPipeline } from './call-pipeline.js';
 import type { ClientOptions, ResolvedOptions } from './config/options.js';
 import { numberAt } from './config/rules.js';
 import { MAX_RESPONSE_BYTES_RULE, resolveOptions } from './config/validate.js';
@@ -15,21 +15,19 @@ import {
 } from './errors.js';
 import { type BodyInput, normalizeBody, type RequestBody } from './http/body.js';
 import { errorCode } from './http/classify.js';
-import type { IncomingBody } from './http/incoming-body.js';
 import { toHeaders, toResponse } from './http/response.js';
-import { UndiciTransport } from './http/transport.js';
 import { isPlainAbsolutePath } from './http/url.js';
 import { Call } from './pipeline/call.js';
 import { ClientEvents } from './pipeline/client-events.js';
-import { compose } from './pipeline/compose.js';
 import type { BreakerState } from './pipeline/events.js';
 import { onAbort } from './pipeline/signals.js';
-import { type PipelineLayers, standardPipeline } from './pipeline/standard.js';
-import type { CallContext, Next, Strategy, WireHeaders, WireResponse } from './pipeline/types.js';
-import { Chaos } from './strategies/chaos/index.js';
-import type { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
-import type { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
-import { type ClientTelemetry, createTelemetry } from './telemetry/index.js';
+import type {
+  CallContext,
+  Next,
+  ResponseBody,
+  WireHeaders,
+  WireResponse,
+} from './pipeline/types.js';
 
 /**
  * Request headers as `fetch` takes them: a `Headers`, `[name, value]` pairs or a record.
@@ -82,7 +80,7 @@ export interface RawResponse {
    * `for await` of Buffers, or `dump()` to throw it away. Read it or dump it: an unread body
    * holds its connection.
    */
-  readonly body: IncomingBody;
+  readonly body: ResponseBody;
 }
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -94,7 +92,7 @@ const JSON_ACCEPT_AND_CONTENT_TYPE: WireHeaders = {
 
 /**
  * A resilient, observable HTTP client. Every call runs through the standard pipeline
- * (see `pipeline/standard.ts`). Create it once and share it; `close()` it on shutdown.
+ * (call-pipeline.ts shows every layer in order). Create it once and share it; `close()` it on shutdown.
  *
  * @example
  * const weather = createClient({ name: 'weather', baseUrl: 'http://weather:8080' });
@@ -106,55 +104,30 @@ export class SteadfastClient {
   /** Typed events of every strategy; telemetry adapters subscribe here. */
   readonly events = new ClientEvents();
   readonly #options: ResolvedOptions;
-  readonly #pipeline: Next;
-  readonly #strategies: Strategy[];
-  readonly #transport: UndiciTransport;
-  readonly #limiter: ConcurrencyLimiter;
-  readonly #breaker: PerOriginCircuitBreaker | undefined;
-  readonly #telemetry: ClientTelemetry;
+  readonly #pipeline: CallPipeline;
+  /** `#pipeline.execute`, read once: the hot path skips a property load per call. */
+  readonly #execute: Next;
   /** `baseUrl`'s origin, read once: `URL#origin` builds a new string on every read. */
   readonly #baseOrigin: string | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(options: ClientOptions, layers: Pick<PipelineLayers, 'chaos'> = {}) {
+  constructor(options: ClientOptions) {
     this.#options = resolveOptions(options);
     this.name = this.#options.name;
     this.#baseOrigin = this.#options.baseUrl?.origin;
-    const auth = this.#options.auth;
-    this.#telemetry = createTelemetry(this.#options.telemetry, {
-      client: this.name,
-      events: this.events,
-      auth,
-      origins: this.#options.origins,
-    });
-    const { strategies, limiter, breaker } = standardPipeline(this.#options, this.events, {
-      callTelemetry: this.#telemetry.callLayer,
-      attemptTelemetry: this.#telemetry.attemptLayer,
-      // The token goes only to the origins it belongs to, whatever the authorization does.
-      reauthorization: auth
-        ? scopeToOrigins(auth.createStrategy(this.events), this.#options.authOrigins, this.events)
-        : undefined,
-      chaos:
-        layers.chaos ??
-        (this.#options.chaos ? new Chaos(this.#options.chaos, this.events) : undefined),
-    });
-    this.#strategies = strategies;
-    this.#limiter = limiter;
-    this.#breaker = breaker;
-    this.#transport = new UndiciTransport(this.#options);
-    const transport = this.#transport;
-    this.#pipeline = compose(strategies, (ctx) => transport.execute(ctx));
+    this.#pipeline = buildCallPipeline(this.#options, this.events);
+    this.#execute = this.#pipeline.execute;
   }
 
   /** Calls in flight now. */
   get inflight(): number {
-    return this.#limiter.inflight;
+    return this.#pipeline.limiter.inflight;
   }
 
   /** The breaker state of each origin called so far. */
   get breakerStates(): ReadonlyMap<string, BreakerState> {
-    return this.#breaker?.states ?? new Map();
+    return this.#pipeline.breaker?.states ?? new Map();
   }
 
   /**
@@ -166,7 +139,7 @@ export class SteadfastClient {
   async fetch(input: string | URL | Request, init: RequestOptions = {}): Promise<Response> {
     const created = this.#context(input, init, undefined);
     const ctx = created instanceof Call ? created : await created;
-    const outcome = await this.#pipeline(ctx);
+    const outcome = await this.#execute(ctx);
     if (outcome.kind === 'error') throw this.#callError(outcome.error, ctx);
     if (ctx.signal) cancelBodyOnAbort(outcome.response, ctx);
     return toResponse(outcome.response, ctx);
@@ -181,7 +154,7 @@ export class SteadfastClient {
   async request(input: string | URL | Request, init: RequestOptions = {}): Promise<RawResponse> {
     const created = this.#context(input, init, undefined);
     const ctx = created instanceof Call ? created : await created;
-    const outcome = await this.#pipeline(ctx);
+    const outcome = await this.#execute(ctx);
     if (outcome.kind === 'error') throw this.#callError(outcome.error, ctx);
     if (ctx.signal) cancelBodyOnAbort(outcome.response, ctx);
     return outcome.response;
@@ -240,16 +213,15 @@ export class SteadfastClient {
     if (graceMs > 0) await this.#settled(graceMs);
     // Wake what waits (retry sleeps, the limiter's queue, token waits), then end what is on
     // the wire and destroy the sockets: each call ends with ClientClosedError.
-    for (const strategy of this.#strategies) await strategy.dispose?.();
-    await this.#transport.close((ctx) => new ClientClosedError(this.name, ctx.method, ctx.url));
-    this.#telemetry.dispose();
+    await this.#pipeline.close((ctx) => new ClientClosedError(this.name, ctx.method, ctx.url));
     await this.#options.auth?.close();
   }
 
   /** Resolves when no call and no response body is in flight, or after `graceMs`. */
   async #settled(graceMs: number): Promise<void> {
     const giveUpAt = performance.now() + graceMs;
-    while (this.#limiter.inflight > 0 || this.#transport.inflight > 0) {
+    const { limiter, transport } = this.#pipeline;
+    while (limiter.inflight > 0 || transport.inflight > 0) {
       const left = giveUpAt - performance.now();
       if (left <= 0) return;
       await new Promise((resolve) => setTimeout(resolve, Math.min(CLOSE_POLL_MS, left)));
@@ -307,7 +279,7 @@ export class SteadfastClient {
   ): Promise<T> {
     const created = this.#context(input, init, defaultHeaders);
     const call = created instanceof Call ? created : await created;
-    const outcome = await this.#pipeline(call);
+    const outcome = await this.#execute(call);
     if (outcome.kind === 'error') throw this.#callError(outcome.error, call);
     const { status, body } = outcome.response;
     if (status < 200 || status > 299) {

@@ -54,8 +54,12 @@ export type {
   CallContext,
   Next,
   Outcome,
+  RequestBody,
+  ResponseBody,
   RetryStopReason,
   Strategy,
+  Transport,
+  WireBody,
   WireResponse,
 } from './pipeline/types.js';
 export {

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { RequestBody, WireBody } from '../pipeline/types.js';
 
 /** A function that produces a fresh body for each attempt: always replayable. */
 export type BodyFactory = () => string | Uint8Array | Readable | ReadableStream<Uint8Array>;
@@ -18,20 +19,7 @@ export type BodyInput =
   | null
   | undefined;
 
-/** What undici's `request` accepts as a body. */
-export type WireBody = string | Uint8Array | Readable | null;
-
-/**
- * A request body, normalised once per call.
- * - `replayable`: false only for one-shot streams, which can be sent exactly once.
- * - `contentType`: the type implied by the body (URLSearchParams, Blob), if any.
- */
-export interface RequestBody {
-  readonly replayable: boolean;
-  readonly contentType: string | undefined;
-  /** The body for the next attempt. For one-shot bodies, a second call returns `undefined`. */
-  forAttempt(): WireBody | undefined;
-}
+export type { RequestBody, WireBody } from '../pipeline/types.js';
 
 const EMPTY: RequestBody = { replayable: true, contentType: undefined, forAttempt: () => null };
 

@@ -19,6 +19,7 @@
 
 import { NetworkError, ResponseTooLargeError, SteadfastError, TimeoutError } from '../errors.js';
 import type { TimeoutQueue } from '../pipeline/timeout-queue.js';
+import type { ResponseBody } from '../pipeline/types.js';
 import { errorCode } from './classify.js';
 
 /** What the body needs from the wire: flow control and cancellation (undici's dispatch controller). */
@@ -54,7 +55,7 @@ class BodyDumpedError extends Error {
   }
 }
 
-export class IncomingBody implements AsyncIterable<Buffer> {
+export class IncomingBody implements ResponseBody {
   /** The response's `content-type` (the type of `blob()`). */
   readonly contentType: string;
   readonly #source: BodySource | undefined;

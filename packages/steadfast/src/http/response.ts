@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
-import type { CallContext, WireResponse } from '../pipeline/types.js';
-import type { IncomingBody } from './incoming-body.js';
+import type { CallContext, ResponseBody, WireResponse } from '../pipeline/types.js';
 
 /** Statuses whose responses never carry a body (the `Response` constructor rejects one). */
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
@@ -186,7 +185,7 @@ class WireBackedResponse implements Response {
 
   /** Read the body once: straight from the wire body unless `body` was already exposed. */
   #read<T>(
-    direct: (body: IncomingBody) => Promise<T>,
+    direct: (body: ResponseBody) => Promise<T>,
     viaStream: (response: Response) => Promise<T>,
     empty: T,
     emptyIsError = false,

@@ -12,8 +12,7 @@ import {
 } from '../errors.js';
 import type { AttemptSignal } from '../pipeline/attempt-signal.js';
 import { TimeoutQueue } from '../pipeline/timeout-queue.js';
-import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
-import type { WireBody } from './body.js';
+import type { CallContext, Next, Outcome, Transport, WireBody } from '../pipeline/types.js';
 import { errorCode } from './classify.js';
 import { IncomingBody } from './incoming-body.js';
 
@@ -34,7 +33,7 @@ export interface TransportSettings {
  * It knows every attempt it has on the wire, from dispatch until the response body is
  * finished, so that `close()` can end them all and nothing is left holding a socket.
  */
-export class UndiciTransport implements Strategy {
+export class UndiciTransport implements Transport {
   readonly name = 'transport';
   readonly #dispatcher: Dispatcher;
   readonly #owned: boolean;

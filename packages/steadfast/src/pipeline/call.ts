@@ -1,6 +1,5 @@
-import type { RequestBody } from '../http/body.js';
 import type { AttemptSignal } from './attempt-signal.js';
-import type { CallContext, RetryStopReason, WireHeaders } from './types.js';
+import type { CallContext, RequestBody, RetryStopReason, WireHeaders } from './types.js';
 
 /** What a call is made of, as the client resolved it from `fetch(input, init)`. */
 export type CallInit = Pick<

@@ -1,6 +1,47 @@
-import type { RequestBody } from '../http/body.js';
-import type { IncomingBody } from '../http/incoming-body.js';
+import type { Readable } from 'node:stream';
 import type { AttemptSignal } from './attempt-signal.js';
+
+// The contract of the pipeline: what strategies, the transport and the client exchange.
+// This folder imports nothing of the SDK but errors.ts; http/, strategies/, auth/ and
+// telemetry/ implement or use what is declared here.
+
+/** A request body as sent on the wire for one attempt (what undici's `request` accepts). */
+export type WireBody = string | Uint8Array | Readable | null;
+
+/**
+ * A request body, normalised once per call (http/body.ts makes them).
+ * - `replayable`: false only for one-shot streams, which can be sent exactly once.
+ * - `contentType`: the type implied by the body (URLSearchParams, Blob), if any.
+ */
+export interface RequestBody {
+  readonly replayable: boolean;
+  readonly contentType: string | undefined;
+  /** The body for the next attempt. For one-shot bodies, a second call returns `undefined`. */
+  forAttempt(): WireBody | undefined;
+}
+
+/**
+ * A response body as it arrives (http/incoming-body.ts is the one the transport makes).
+ * Read it whole, stream it, or `dump()` it: an unread body holds its connection.
+ */
+export interface ResponseBody extends AsyncIterable<Buffer> {
+  /** The response's `content-type` (the type of `blob()`). */
+  readonly contentType: string;
+  readonly bodyUsed: boolean;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  bytes(): Promise<Uint8Array<ArrayBuffer>>;
+  blob(): Promise<Blob>;
+  /** A web stream of the body. */
+  stream(): ReadableStream<Uint8Array<ArrayBuffer>>;
+  /** Throw the body away, keeping the connection when little is left. */
+  dump(): Promise<void>;
+  /** End the body with `error` (readers see it) and release the connection. */
+  destroy(error: Error): void;
+  /** `callback` runs once when the body is fully read, dumped or destroyed. */
+  onFinished(callback: () => void): void;
+}
 
 /** Headers as sent on the wire: lower-case names, one string value each. */
 export type WireHeaders = Record<string, string>;
@@ -12,7 +53,7 @@ export interface WireResponse {
   readonly statusText?: string;
   readonly headers: Record<string, string | string[] | undefined>;
   /** The body as it arrives. Strategies that discard a response must call `discard()`. */
-  readonly body: IncomingBody;
+  readonly body: ResponseBody;
 }
 
 /**
@@ -104,4 +145,13 @@ export interface Strategy {
 /** Milliseconds left before the deadline (may be negative). */
 export function timeLeft(ctx: CallContext): number {
   return ctx.deadline - performance.now();
+}
+
+/** The terminal of the pipeline: sends one wire attempt (http/transport.ts is undici's). */
+export interface Transport {
+  execute(ctx: CallContext): Promise<Outcome>;
+  /** Wire attempts, and response bodies still being read, in flight now. */
+  readonly inflight: number;
+  /** End what is in flight with `reasonFor(ctx)` and destroy the sockets. */
+  close(reasonFor: (ctx: CallContext) => Error): Promise<void>;
 }

@@ -1,0 +1,101 @@
+import { scopeToOrigins } from './auth/token-scope.js';
+import type { ResolvedOptions } from './config/options.js';
+import { UndiciTransport } from './http/transport.js';
+import type { ClientEvents } from './pipeline/client-events.js';
+import { compose } from './pipeline/compose.js';
+import type { CallContext, Next, Strategy, Transport } from './pipeline/types.js';
+import { AttemptBoundary } from './strategies/attempt-boundary.js';
+import { AttemptTimeout } from './strategies/attempt-timeout.js';
+import { CallBoundary } from './strategies/call-boundary.js';
+import { Chaos } from './strategies/chaos/index.js';
+import { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
+import { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
+import { Deadline } from './strategies/deadline.js';
+import { Retry } from './strategies/retry/index.js';
+import { createTelemetry } from './telemetry/index.js';
+
+/** A client's call pipeline, built once per client. */
+export interface CallPipeline {
+  /** Run one call through every layer. */
+  readonly execute: Next;
+  /** Every layer in order, outermost first (the transport is the terminal, not in here). */
+  readonly strategies: readonly Strategy[];
+  readonly limiter: ConcurrencyLimiter;
+  readonly breaker: PerOriginCircuitBreaker | undefined;
+  readonly transport: Transport;
+  /**
+   * Wake what waits in the layers (retry sleeps, the limiter's queue, token waits), end what
+   * is on the wire with `reasonFor(ctx)` and destroy the sockets, then unsubscribe telemetry.
+   */
+  close(reasonFor: (ctx: CallContext) => Error): Promise<void>;
+}
+
+/**
+ * THE composition root: every layer of a call, in order, outermost first. This is the one
+ * place to read the pipeline; client.ts only creates calls and hands them to it.
+ *
+ *  1. call span           telemetry: the logical-call span (off when tracing is off)
+ *  2. call boundary       callStart / callEnd events: what the call metrics count
+ *  3. concurrency limit   rejects at once when full; outside retry, so never retried
+ *  4. deadline            one total timeout every inner layer sees (`ctx.deadline`)
+ *  5. retry               transient outcomes only: backoff + jitter, Retry-After, budget
+ *  6. re-authorization    a token per attempt, only to its origins; a 401 re-sends once
+ *  7. circuit breaker     per origin; sees every wire attempt, 401 re-sends included
+ *  8. attempt span        telemetry: the CLIENT span of each wire attempt, `traceparent`
+ *  9. attempt boundary    attemptStart / attemptEnd events
+ * 10. attempt timeout     min(attempt timeout, time left to the deadline)
+ * 11. chaos               injected faults, just above the wire, so every layer meets them
+ *                         as it would meet real ones (off unless `chaos` is configured)
+ * 12. transport           undici keep-alive pools (the terminal)
+ *
+ * `transport` replaces 12 (benchmarks put a no-op there to time the layers alone).
+ */
+export function buildCallPipeline(
+  options: ResolvedOptions,
+  events: ClientEvents,
+  transport: Transport = new UndiciTransport(options),
+): CallPipeline {
+  const auth = options.auth;
+  const telemetry = createTelemetry(options.telemetry, {
+    client: options.name,
+    events,
+    auth,
+    origins: options.origins,
+  });
+  const limiter = new ConcurrencyLimiter(
+    options.concurrency.limit,
+    options.concurrency.queue,
+    events,
+    options.name,
+  );
+  const breaker = options.circuitBreaker
+    ? new PerOriginCircuitBreaker(options.circuitBreaker, events, options.name)
+    : undefined;
+
+  const strategies = [
+    telemetry.callLayer,
+    new CallBoundary(events),
+    limiter,
+    new Deadline(options.totalTimeoutMs),
+    options.retry ? new Retry(options.retry, events) : undefined,
+    auth ? scopeToOrigins(auth.createStrategy(events), options.authOrigins, events) : undefined,
+    breaker,
+    telemetry.attemptLayer,
+    new AttemptBoundary(events),
+    new AttemptTimeout(options.attemptTimeoutMs, events),
+    options.chaos ? new Chaos(options.chaos, events) : undefined,
+  ].filter((s): s is Strategy => s !== undefined);
+
+  return {
+    execute: compose(strategies, (ctx) => transport.execute(ctx)),
+    strategies,
+    limiter,
+    breaker,
+    transport,
+    async close(reasonFor) {
+      for (const strategy of strategies) await strategy.dispose?.();
+      await transport.close(reasonFor);
+      telemetry.dispose();
+    },
+  };
+}
