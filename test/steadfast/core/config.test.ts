@@ -5,7 +5,7 @@ import {
   InvalidConfigurationError,
   isInvalidConfigurationError,
 } from '../../../packages/steadfast/src/index.js';
-import { NO_TELEMETRY } from './support.js';
+import { NO_TELEMETRY } from '../support.js';
 
 type Options = Parameters<typeof createClient>[0];
 

@@ -6,7 +6,7 @@ import {
   withInjectedFault,
 } from '../../../packages/steadfast/src/index.js';
 import type { FaultInjectedEvent } from '../../../packages/steadfast/src/pipeline/events.js';
-import { type Client, recordEvents, useHarness } from '../core/support.js';
+import { type Client, recordEvents, useHarness } from '../support.js';
 
 const h = useHarness();
 

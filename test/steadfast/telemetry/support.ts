@@ -130,7 +130,7 @@ export function sampleValue(
 }
 
 /** Retries that keep the suite fast: constant 1 ms, no jitter, no budget. */
-export { FAST_RETRY } from '../core/support.js';
+export { FAST_RETRY } from '../support.js';
 
 /**
  * The per-file harness of the telemetry tests: tracing set up once; after each test the

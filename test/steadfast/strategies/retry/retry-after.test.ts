@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAST_RETRY, recordEvents, useHarness } from './support.js';
+import { FAST_RETRY, recordEvents, useHarness } from '../../support.js';
 
 const h = useHarness();
 

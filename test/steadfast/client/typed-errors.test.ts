@@ -13,7 +13,7 @@ import {
   type SteadfastError,
 } from '../../../packages/steadfast/src/index.js';
 import { closedPort } from '../../helpers/http-server.js';
-import { NO_TELEMETRY, rejectionOf, useHarness } from './support.js';
+import { NO_TELEMETRY, rejectionOf, useHarness } from '../support.js';
 
 const h = useHarness();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitOpenError, isCircuitOpenError } from '../../../packages/steadfast/src/index.js';
 import type { ScriptedServer } from '../../helpers/http-server.js';
-import { FAST_RETRY, recordEvents, rejectionOf, sleep, useHarness } from './support.js';
+import { FAST_RETRY, recordEvents, rejectionOf, sleep, useHarness } from '../support.js';
 
 const h = useHarness();
 

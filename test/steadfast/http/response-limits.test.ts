@@ -10,7 +10,7 @@ import {
   ResponseTooLargeError,
   TimeoutError,
 } from '../../../packages/steadfast/src/index.js';
-import { NO_TELEMETRY, rejectionOf, useHarness } from './support.js';
+import { NO_TELEMETRY, rejectionOf, useHarness } from '../support.js';
 
 const h = useHarness();
 

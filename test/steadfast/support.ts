@@ -3,7 +3,7 @@
  * after each test, fast retry settings, and a recorder of the client's typed events.
  */
 import { afterEach } from 'vitest';
-import { createClient } from '../../../packages/steadfast/src/index.js';
+import { createClient } from '../../packages/steadfast/src/index.js';
 import type {
   BreakerRejectedEvent,
   BreakerTransitionEvent,
@@ -11,13 +11,13 @@ import type {
   RetryEvent,
   RetryGiveUpEvent,
   TimeoutEvent,
-} from '../../../packages/steadfast/src/pipeline/events.js';
+} from '../../packages/steadfast/src/pipeline/events.js';
 import {
   type Script,
   type ScriptedServer,
   type ScriptedServerOptions,
   startScriptedServer,
-} from '../../helpers/http-server.js';
+} from '../helpers/http-server.js';
 
 export type ClientOptions = Parameters<typeof createClient>[0];
 export type Client = ReturnType<typeof createClient>;

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AbortError, isAbortError } from '../../../packages/steadfast/src/index.js';
-import { FAST_RETRY, recordEvents, rejectionOf, sleep, useHarness } from './support.js';
+import { FAST_RETRY, recordEvents, rejectionOf, sleep, useHarness } from '../support.js';
 
 const h = useHarness();
 

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { closedPort } from '../../helpers/http-server.js';
-import { FAST_RETRY, recordEvents, rejectionOf, useHarness } from './support.js';
+import { closedPort } from '../../../helpers/http-server.js';
+import { FAST_RETRY, recordEvents, rejectionOf, useHarness } from '../../support.js';
 
 const h = useHarness();
 

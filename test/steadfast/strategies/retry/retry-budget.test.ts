@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isRetryBudgetExhaustedError } from '../../../packages/steadfast/src/index.js';
-import { FAST_RETRY, recordEvents, useHarness } from './support.js';
+import { isRetryBudgetExhaustedError } from '../../../../packages/steadfast/src/index.js';
+import { FAST_RETRY, recordEvents, useHarness } from '../../support.js';
 
 const h = useHarness();
 

@@ -6,7 +6,7 @@ import {
   isTimeoutError,
   PoolExhaustedError,
 } from '../../../packages/steadfast/src/index.js';
-import { recordEvents, sleep, useHarness } from './support.js';
+import { recordEvents, sleep, useHarness } from '../support.js';
 
 const h = useHarness();
 

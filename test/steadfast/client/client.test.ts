@@ -6,7 +6,7 @@ import {
   isTimeoutError,
 } from '../../../packages/steadfast/src/index.js';
 import { closedPort } from '../../helpers/http-server.js';
-import { rejectionOf, useHarness } from './support.js';
+import { rejectionOf, useHarness } from '../support.js';
 
 const h = useHarness();
 

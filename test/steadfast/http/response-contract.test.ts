@@ -6,7 +6,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { ScriptedResponse } from '../../helpers/http-server.js';
-import { useHarness } from './support.js';
+import { useHarness } from '../support.js';
 
 const h = useHarness();
 

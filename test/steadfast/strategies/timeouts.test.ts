@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isTimeoutError, TimeoutError } from '../../../packages/steadfast/src/index.js';
-import { FAST_RETRY, recordEvents, rejectionOf, useHarness } from './support.js';
+import { FAST_RETRY, recordEvents, rejectionOf, useHarness } from '../support.js';
 
 const h = useHarness();
 

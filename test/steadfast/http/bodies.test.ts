@@ -5,7 +5,7 @@ import {
   NonReplayableBodyError,
 } from '../../../packages/steadfast/src/index.js';
 import type { RecordedRequest } from '../../helpers/http-server.js';
-import { recordEvents, rejectionOf, useHarness } from './support.js';
+import { recordEvents, rejectionOf, useHarness } from '../support.js';
 
 const h = useHarness();
 

@@ -3,7 +3,7 @@ import {
   ConcurrencyLimitedError,
   isConcurrencyLimitedError,
 } from '../../../packages/steadfast/src/index.js';
-import { FAST_RETRY, recordEvents, rejectionOf, useHarness } from './support.js';
+import { FAST_RETRY, recordEvents, rejectionOf, useHarness } from '../support.js';
 
 const h = useHarness();
 

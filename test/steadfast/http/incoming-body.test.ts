@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sleep, useHarness } from './support.js';
+import { sleep, useHarness } from '../support.js';
 
 const h = useHarness();
 const MiB = 1024 * 1024;

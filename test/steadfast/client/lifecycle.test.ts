@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../../packages/steadfast/src/index.js';
-import { sleep, useHarness } from './support.js';
+import { sleep, useHarness } from '../support.js';
 
 const h = useHarness();
 const CHILD = fileURLToPath(new URL('./fixtures/close-child.ts', import.meta.url));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useHarness } from './support.js';
+import { useHarness } from '../support.js';
 
 const h = useHarness();
 const JSON_BODY = {

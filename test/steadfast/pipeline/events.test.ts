@@ -11,7 +11,7 @@ import type {
   CallStartEvent,
 } from '../../../packages/steadfast/src/pipeline/events.js';
 import { closedPort } from '../../helpers/http-server.js';
-import { type Client, FAST_RETRY, recordEvents, rejectionOf, useHarness } from './support.js';
+import { type Client, FAST_RETRY, recordEvents, rejectionOf, useHarness } from '../support.js';
 
 const h = useHarness();
 
