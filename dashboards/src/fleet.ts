@@ -1,4 +1,4 @@
-// The "Steadfast fleet" dashboard of TELEMETRY.md, as code. `generate.ts` writes it to
+// The "Steadfast fleet" dashboard (docs/deploying.md), as code. `generate.ts` writes it to
 // dashboards/steadfast-fleet.json; a test fails when the committed JSON drifts.
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';

@@ -1,4 +1,4 @@
-// The metric contract of TELEMETRY.md, in one place: the dashboards, the alert rules and
+// The metric contract of docs/telemetry.md, in one place: the dashboards, the alert rules and
 // their tests import it, so a panel or rule that names anything else fails a test.
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -10,7 +10,7 @@ export interface MetricFamily {
   readonly help: string;
 }
 
-/** The families the SDK exports (TELEMETRY.md, "Metrics"). */
+/** The families the SDK exports (docs/telemetry.md, "Metrics"). */
 export const SDK_METRICS = [
   {
     name: 'http_client_request_duration_seconds',
@@ -130,8 +130,8 @@ export const SDK_METRICS = [
 ] as const satisfies readonly MetricFamily[];
 
 /**
- * prom-client's default Node.js/process metrics the "Workers" row reads. TELEMETRY.md calls
- * them optional: the worker app registers them (`collectDefaultMetrics`) on its registry.
+ * prom-client's default Node.js/process metrics the "Workers" row reads. They are optional:
+ * the worker app registers them (`collectDefaultMetrics`) on its registry.
  */
 export const RUNTIME_METRICS = [
   {

@@ -1,4 +1,4 @@
-// Its own module (`steadfast/redis`): only apps that share tokens load ioredis.
+// Its own package (`@steadfast/redis`): only apps that share tokens load ioredis.
 import { redisTokenStore } from '@steadfast/redis';
 import type { ClientOptions } from 'steadfast';
 import { clientCredentials, createClient, memoryTokenStore, type SteadfastClient } from 'steadfast';

@@ -13,7 +13,7 @@
 // const results = await runDashboardQueries(prom, await allVariables(prom, '2m'));
 // expect(results.filter((r) => r.error || r.seriesCount === 0)).toEqual([]);
 // await prom.stop();
-// (test/deploy/fleet-dashboards.test.ts does exactly this against real workers.)
+// (test/kit/deploy/fleet-dashboards.test.ts does exactly this against real workers.)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';

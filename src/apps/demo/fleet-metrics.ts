@@ -44,7 +44,7 @@ export const ZERO_COUNTERS: FleetCounters = Object.freeze({
   breakerRejections: 0,
 });
 
-/** Read the counters of the telemetry contract (TELEMETRY.md) out of one exposition. */
+/** Read the counters of the telemetry contract (docs/telemetry.md) out of one exposition. */
 export function countersOf(samples: readonly Sample[]): FleetCounters {
   const kinds = sumBy(samples, 'steadfast_calls_total', 'kind');
   const kind = (name: string) => kinds[name] ?? 0;

@@ -1,5 +1,5 @@
 // The generated Grafana dashboard: committed JSON equals the generator's output, and every
-// panel follows the rules of TELEMETRY.md (unit, description, datasource variable,
+// panel follows the house rules for panels (unit, description, datasource variable,
 // $__rate_interval in every rate) and selects only metrics of the contract.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +33,7 @@ const fleet = dashboards.get(DASHBOARD_FILE)!;
 const panels = (fleet as unknown as { panels: Panel[] }).panels;
 const dataPanels = panels.filter((p) => p.type !== 'row');
 
-/** TELEMETRY.md, "Dashboards": the rows, in order. */
+/** The dashboard's rows, in order: this list is their specification. */
 const ROWS = [
   'Overview',
   'Wire attempts',

@@ -196,7 +196,7 @@ beforeAll(async () => {
       rateLimitRate: 0.1,
       retryAfterSeconds: 1,
       // No spurious 401s here: each would (rightly) cost a fleet-wide re-fetch, and this run
-      // proves the fleet fetches once per token event (spurious 401s: test/auth).
+      // proves the fleet fetches once per token event (spurious 401s: test/redis).
       resetRate: 0.03,
       latencyMedianMs: 20,
       latencyP99Ms: 200,

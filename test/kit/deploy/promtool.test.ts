@@ -1,5 +1,5 @@
 // prometheus/: the real promtool accepts the config and the rules, the rule unit tests pass,
-// every alert of TELEMETRY.md exists, is unit-tested both ways, and has a runbook.
+// every required alert exists, is unit-tested both ways, and has a runbook (docs/operating.md).
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { metricNames } from '../../../dashboards/src/promql.js';
 import { REPO_ROOT, requireTool } from '../../helpers/prometheus.js';
 import { alertExpectations, loadRules, RULE_TESTS_DIR, RULES_DIR, yamlFiles } from './rules.js';
 
-/** TELEMETRY.md, "Alerts", each with the alert that implements it. */
+/** The alerts a fleet must have (this list is their specification), each with its rule. */
 const REQUIRED_ALERTS = {
   'breaker open for 5 m': 'SteadfastCircuitBreakerOpen',
   'breaker flapping': 'SteadfastCircuitBreakerFlapping',

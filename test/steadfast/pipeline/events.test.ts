@@ -1,5 +1,5 @@
 /**
- * The typed events telemetry subscribes to (TELEMETRY.md): one call start/end per logical
+ * The typed events telemetry subscribes to (docs/telemetry.md): one call start/end per logical
  * call, one attempt start/end per wire attempt — with the attempt number and `error.type` —
  * and nothing for attempts that never reached the wire.
  */

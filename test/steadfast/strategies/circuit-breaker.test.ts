@@ -206,10 +206,10 @@ describe('circuit breaker', () => {
   });
 });
 
-// Issue 2 says "only transient failures count (never 4xx)"; ARCHITECTURE.md names only
-// 401/403/404. 408 and 429 are transient for retry, but they are 4xx: by the issue's words
-// (which win over the brief) they must not open the breaker either.
-describe('circuit breaker and transient 4xx (issue 2: "never 4xx")', () => {
+// Only transient failures count toward opening the breaker, never a 4xx. 408 and 429 are
+// transient for retry, but they describe this request or this client's rate, not the
+// origin's health: they must not open the breaker either (docs/pipeline.md).
+describe('circuit breaker and transient 4xx (retried, never counted)', () => {
   it.each([408, 429])('is not tripped by %i responses', async (status) => {
     const server = await h.server(() => ({ status }));
     const client = breakerClient(server);

@@ -1,5 +1,5 @@
 // Token management. The Redis store is not re-exported here, so importing this barrel does
-// not load ioredis: import it from '../../../redis/src/redis-token-store.js' (published as `steadfast/redis`).
+// not load ioredis: it is its own package, `@steadfast/redis` (packages/redis).
 export type { AuthCircuitOptions } from './auth-circuit.js';
 export { type ClientCredentialsAuthorization, clientCredentials } from './client-credentials.js';
 export {

@@ -33,7 +33,7 @@ export function toHeaders(raw: WireResponse['headers']): Headers {
  * linked to `Response.prototype` below: `instanceof Response` holds and
  * `Object.prototype.toString` says "[object Response]". What does not work is calling the
  * platform's methods on it directly (`Response.prototype.text.call(res)`), which nobody does.
- * test/core/response-contract.test.ts compares it with what global `fetch` returns.
+ * test/steadfast/http/response-contract.test.ts compares it with what global `fetch` returns.
  */
 class WireBackedResponse implements Response {
   readonly #status: number;
