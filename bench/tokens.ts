@@ -24,7 +24,7 @@ import { request } from 'undici';
 import { TokenEvents } from '../packages/steadfast/dist/auth/events.js';
 import { clientCredentials, memoryTokenStore } from '../packages/steadfast/dist/auth/index.js';
 import { requestClientCredentialsToken } from '../packages/steadfast/dist/auth/token-endpoint.js';
-import { TokenManager } from '../packages/steadfast/dist/auth/token-manager.js';
+import { systemClock, TokenManager } from '../packages/steadfast/dist/auth/token-manager/index.js';
 import { emptyBody } from '../packages/steadfast/dist/http/body.js';
 import { ClientEvents } from '../packages/steadfast/dist/pipeline/client-events.js';
 import type { CallContext, Outcome, Strategy } from '../packages/steadfast/dist/pipeline/types.js';
@@ -126,6 +126,8 @@ async function main(): Promise<void> {
       backoffMaxMs: 60_000,
       configurationErrorBackoffMs: 300_000,
       storeBreakMs: 5000,
+      clock: systemClock,
+      random: Math.random,
     });
     await manager.acquire();
     const map = new Map([['k', { value: 'token' }]]);

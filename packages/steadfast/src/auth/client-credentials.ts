@@ -8,7 +8,7 @@ import { type ClientCredentialsOptions, normalizeClientCredentials } from './opt
 import { createReauthorizeStrategy } from './reauthorize-strategy.js';
 import { memoryTokenStore } from './store/memory.js';
 import { requestClientCredentialsToken } from './token-endpoint.js';
-import { type LocalToken, TokenManager } from './token-manager.js';
+import { type LocalToken, systemClock, TokenManager } from './token-manager/index.js';
 import type { Authorization } from './types.js';
 
 /** What {@link clientCredentials} returns: an `Authorization` plus direct token access. */
@@ -114,6 +114,8 @@ export function clientCredentials(
     backoffMaxMs: config.backoffMaxMs,
     configurationErrorBackoffMs: config.configurationErrorBackoffMs,
     storeBreakMs: config.storeBreakMs,
+    clock: systemClock,
+    random: Math.random,
   });
   const circuit = new AuthCircuit(
     {

@@ -4,7 +4,7 @@ import type { ReauthorizeEvent } from '../pipeline/events.js';
 import { onAbort } from '../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 import type { AuthCircuit } from './auth-circuit.js';
-import type { LocalToken, TokenManager } from './token-manager.js';
+import type { LocalToken, TokenManager } from './token-manager/index.js';
 import { decideOnChallenges, parseWwwAuthenticate } from './www-authenticate.js';
 
 /** Settings of the re-authorization strategy. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_CREDENTIALS_DEFAULTS as D } from '../../../packages/steadfast/src/auth/options.js';
-import { refreshTiming } from '../../../packages/steadfast/src/auth/timing.js';
+import { CLIENT_CREDENTIALS_DEFAULTS as D } from '../../../../packages/steadfast/src/auth/options.js';
+import { refreshTiming } from '../../../../packages/steadfast/src/auth/token-manager/timing.js';
 
 const defaults = {
   hardSkewMs: D.hardSkewMs,

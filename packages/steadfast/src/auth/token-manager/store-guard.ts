@@ -1,5 +1,6 @@
-import type { TokenEvents } from './events.js';
-import type { TokenStore } from './store/types.js';
+import type { TokenEvents } from '../events.js';
+import type { TokenStore } from '../store/types.js';
+import type { Clock, Timer } from './clock.js';
 
 /** Thrown by {@link StoreGuard.run} while the store is considered down. Internal. */
 export class StoreUnavailable extends Error {
@@ -27,10 +28,11 @@ export class StoreGuard {
   readonly #credential: string;
   readonly #breakMs: number;
   readonly #onRecovered: () => Promise<void>;
+  readonly #clock: Clock;
   #up = true;
   /** What `storeState` last reported (none yet: the gauge exists from the first answer on). */
   #reported: boolean | undefined;
-  #probeTimer: NodeJS.Timeout | undefined;
+  #probeTimer: Timer | undefined;
   /** The probe in progress: one at a time, shared by everyone who asks. */
   #probing: Promise<boolean> | undefined;
   #closed = false;
@@ -40,6 +42,7 @@ export class StoreGuard {
     events: TokenEvents;
     credential: string;
     breakMs: number;
+    clock: Clock;
     /** The store answers again. The probe that found it back resolves after this. */
     onRecovered: () => Promise<void>;
   }) {
@@ -48,6 +51,7 @@ export class StoreGuard {
     this.#credential = init.credential;
     this.#breakMs = init.breakMs;
     this.#onRecovered = init.onRecovered;
+    this.#clock = init.clock;
   }
 
   /** False from a store failure until a probe is answered. */
@@ -72,18 +76,18 @@ export class StoreGuard {
   #bounded<T>(promise: Promise<T>): Promise<T> {
     const timeoutMs = this.#store.operationTimeoutMs;
     if (!Number.isFinite(timeoutMs)) return promise;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const timeout = new Promise<never>((_, reject) => {
       // Timers run before I/O in an event-loop turn: after a stall of this process (GC, a
       // busy CPU) the timer may fire although Redis's answer already sits in the socket.
       // Give I/O one more turn (setImmediate runs after the poll phase) before declaring
       // the store down, so our own stall is not mistaken for a Redis outage.
-      timer = setTimeout(
+      timer = this.#clock.setTimeout(
         () => setImmediate(() => reject(new Error('token store timeout'))),
         timeoutMs,
       );
     });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([promise, timeout]).finally(() => timer?.cancel());
   }
 
   /**
@@ -130,7 +134,7 @@ export class StoreGuard {
 
   async #markUp(): Promise<void> {
     this.#up = true;
-    clearTimeout(this.#probeTimer);
+    this.#probeTimer?.cancel();
     this.#probeTimer = undefined;
     this.#report(true);
     await this.#onRecovered().catch(() => {});
@@ -145,16 +149,19 @@ export class StoreGuard {
 
   #scheduleProbe(): void {
     if (this.#closed || this.#probeTimer) return;
-    this.#probeTimer = setTimeout(() => {
-      this.#probeTimer = undefined;
-      this.hint();
-    }, this.#breakMs);
-    this.#probeTimer.unref();
+    this.#probeTimer = this.#clock.setTimeout(
+      () => {
+        this.#probeTimer = undefined;
+        this.hint();
+      },
+      this.#breakMs,
+      true, // a probe alone never keeps the process alive
+    );
   }
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#probeTimer);
+    this.#probeTimer?.cancel();
     this.#probeTimer = undefined;
   }
 }

@@ -1,10 +1,12 @@
-import { TokenUnavailableError } from '../errors.js';
-import type { TokenEndpointError } from './errors.js';
+import { TokenUnavailableError } from '../../errors.js';
+import type { RandomSource } from '../../pipeline/seeded-random.js';
+import type { TokenEndpointError } from '../errors.js';
 import {
   type BackoffApplied,
   type BackoffPolicy,
   backoffDurationMs,
-} from './store/backoff-policy.js';
+} from '../store/backoff-policy.js';
+import type { Clock } from './clock.js';
 
 const MAX_RETRY_AFTER_MS = 3600 * 1000; // never honour a Retry-After longer than 1 h
 
@@ -27,18 +29,22 @@ export interface TokenBackoffOptions {
  */
 export class TokenBackoff {
   readonly #options: TokenBackoffOptions;
+  readonly #clock: Clock;
+  readonly #random: RandomSource;
   #until = 0;
   #reason = '';
   /** Consecutive failures: the fleet's count when the store gave it, else our own. */
   #failures = 0;
 
-  constructor(options: TokenBackoffOptions) {
+  constructor(options: TokenBackoffOptions, clock: Clock, random: RandomSource) {
     this.#options = options;
+    this.#clock = clock;
+    this.#random = random;
   }
 
   /** True while no token request may be sent. */
   get active(): boolean {
-    return performance.now() < this.#until;
+    return this.#clock.now() < this.#until;
   }
 
   /** How the backoff grows after `failure`: fixed for configuration errors, else doubling. */
@@ -50,7 +56,7 @@ export class TokenBackoff {
     return {
       baseMs: this.#options.backoffMinMs,
       maxMs: this.#options.backoffMaxMs,
-      jitter: 0.5 + Math.random() / 2, // 50–100 % of the doubled delay
+      jitter: 0.5 + this.#random() / 2, // 50–100 % of the doubled delay
       atLeastMs: Math.min(failure.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS),
     };
   }
@@ -66,7 +72,7 @@ export class TokenBackoff {
   ): TokenUnavailableError {
     this.#failures = applied?.failures ?? this.#failures + 1;
     const backoffMs = applied?.durationMs ?? backoffDurationMs(policy, this.#failures);
-    this.#until = performance.now() + backoffMs;
+    this.#until = this.#clock.now() + backoffMs;
     this.#reason = failure.errorType;
     return new TokenUnavailableError(
       this.#options.credential,
@@ -83,7 +89,7 @@ export class TokenBackoff {
 
   /** Another instance's failure: wait as long as the fleet-wide backoff still runs. */
   fleetBackoff(remainingMs: number, reason: string | undefined): TokenUnavailableError {
-    this.#until = performance.now() + remainingMs;
+    this.#until = this.#clock.now() + remainingMs;
     this.#reason = reason ?? 'backoff';
     return new TokenUnavailableError(
       this.#options.credential,
@@ -93,7 +99,7 @@ export class TokenBackoff {
   }
 
   throwIfActive(): void {
-    const left = this.#until - performance.now();
+    const left = this.#until - this.#clock.now();
     if (left > 0) {
       throw new TokenUnavailableError(
         this.#options.credential,
