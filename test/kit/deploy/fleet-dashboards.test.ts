@@ -43,7 +43,6 @@ const WORKERS = 3;
  * dashboard. The test below holds every other query to returning data; remove an entry
  * once its cause is fixed (the `todo` entries list them in every run).
  */
-const KNOWN_GAPS: Record<string, string> = {};
 const ADMIN_TOKEN = 'fleet-dashboards-admin-token';
 const IDP_ADMIN_TOKEN = 'fleet-dashboards-idp-admin-token';
 const WORKER_SECRET = 'worker-secret-for-tests';
@@ -234,21 +233,13 @@ afterAll(async () => {
 });
 
 describe('the fleet dashboard against a real fleet and a real Prometheus', () => {
-  it('every panel query returns data (but the known gaps)', () => {
+  it('every panel query returns data', () => {
     expect(results.length).toBeGreaterThan(20);
     const empty = results
       .filter((r) => r.error !== undefined || r.seriesCount === 0)
-      .filter((r) => r.error !== undefined || !(`${r.panelTitle}/${r.refId}` in KNOWN_GAPS))
       .map((r) => `${r.row} / ${r.panelTitle} / ${r.refId}: ${r.error ?? 'no data'} (${r.sent})`);
     expect(empty).toEqual([]);
-    // every known gap names a real query
-    const names = new Set(results.map((r) => `${r.panelTitle}/${r.refId}`));
-    expect(Object.keys(KNOWN_GAPS).filter((k) => !names.has(k))).toEqual([]);
   });
-
-  for (const [query, why] of Object.entries(KNOWN_GAPS)) {
-    it.todo(`panel query ${query} returns data: ${why}`);
-  }
 
   it('every dashboard variable offers the fleet’s values', async () => {
     // "All" jobs is the list of worker jobs, not `.*` (which would count Prometheus itself)
