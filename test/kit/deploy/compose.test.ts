@@ -369,14 +369,68 @@ describe('otel/collector.yaml', () => {
 describe('Dockerfile', () => {
   const text = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
   const stages = text.split(/^FROM /m).slice(1);
+  const build = stages[0] ?? '';
   const runtime = stages.at(-1) ?? '';
+  const workspaces = (
+    JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }
+  ).workspaces;
+  const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  /** `COPY <sources...> <target>` lines of a stage (not --from=), joined continuations. */
+  const copies = (stage: string) =>
+    [...stage.replace(/\\\n/g, ' ').matchAll(/^COPY (?!--from)(.+)$/gm)].map((m) => {
+      const words = m[1]!.trim().split(/\s+/);
+      return { sources: words.slice(0, -1), target: words.at(-1)! };
+    });
+  /** Does a .dockerignore pattern (`x`, `**\/x`) match a repo path or one of its parents? */
+  const isIgnored = (path: string) =>
+    ignored.some((pattern) => {
+      const parts = path.split('/');
+      const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+      if (pattern.startsWith('**/')) return parts.includes(pattern.slice(3));
+      return prefixes.includes(pattern);
+    });
 
   it('is multi-stage: dev dependencies to build, production dependencies to run', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages[0]).toMatch(/RUN npm ci(?! [^\n]*--omit=dev)/);
-    expect(stages[0]).toMatch(/npm run build/);
+    expect(build).toMatch(/RUN npm ci(?! [^\n]*--omit=dev)/);
+    expect(build).toMatch(/npm run build/);
     expect(runtime).toMatch(/RUN npm ci [^\n]*--omit=dev/);
     expect(runtime).toMatch(/COPY --from=\S+ \/app\/dist/);
+  });
+
+  it('installs with the workspace layout: every package manifest before npm ci, in both stages', () => {
+    expect(workspaces.length).toBe(3);
+    for (const stage of [build, runtime]) {
+      const beforeInstall = stage.slice(0, stage.indexOf('RUN npm ci'));
+      const copied = copies(beforeInstall).flatMap((c) => c.sources);
+      expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json']));
+      for (const workspace of workspaces) expect(copied).toContain(`${workspace}/package.json`);
+    }
+  });
+
+  it('builds the packages and the kit from their sources, and runs their built dist/', () => {
+    const built = copies(build).flatMap((c) => c.sources);
+    expect(built).toEqual(
+      expect.arrayContaining(['src', 'tsconfig.base.json', 'tsconfig.build.json']),
+    );
+    for (const workspace of workspaces) {
+      expect(built).toEqual(
+        expect.arrayContaining([`${workspace}/src`, `${workspace}/tsconfig.json`]),
+      );
+      expect(runtime).toContain(`COPY --from=build /app/${workspace}/dist ./${workspace}/dist`);
+    }
+  });
+
+  it('copies only paths that exist and that .dockerignore lets into the context', () => {
+    const sources = stages.flatMap((stage) => copies(stage).flatMap((c) => c.sources));
+    expect(sources.length).toBeGreaterThan(10);
+    for (const source of sources) {
+      expect(existsSync(join(REPO_ROOT, source)), `${source} exists`).toBe(true);
+      expect(isIgnored(source), `${source} is not in .dockerignore`).toBe(false);
+    }
   });
 
   it('runs as a non-root user with the CLI as entrypoint', () => {
@@ -386,9 +440,34 @@ describe('Dockerfile', () => {
     expect(runtime).toContain('ENTRYPOINT ["node", "dist/cli/main.js"]');
   });
 
-  it('has a .dockerignore that keeps node_modules and the repo history out', () => {
-    const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
-    expect(ignore).toEqual(expect.arrayContaining(['node_modules', '.git', 'dist']));
-    expect(ignore).not.toContain('src');
+  it("has a HEALTHCHECK on the worker's /healthz at METRICS_PORT, which other app services override", () => {
+    // the instruction with its continuation lines joined
+    const healthcheck = /^HEALTHCHECK (.+)$/m.exec(runtime.replace(/\\\n/g, ' '))?.[1] ?? '';
+    expect(healthcheck).toContain('/healthz');
+    expect(healthcheck).toContain('process.env.METRICS_PORT');
+    expect(healthcheck).toContain(`||${WORKER_METRICS_PORT})`);
+    expect(healthcheck).toContain('127.0.0.1');
+    // every compose service of the image serves /healthz on METRICS_PORT or says how it is probed
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (s.build === undefined) continue;
+      const isWorker = [s.command ?? []].flat()[0] === 'worker';
+      if (!isWorker) {
+        expect(
+          s.healthcheck?.test,
+          `${name} overrides or disables the image's healthcheck`,
+        ).toBeDefined();
+      }
+    }
+    expect(compose.services['load-generator']?.healthcheck?.test).toEqual(['NONE']);
+  });
+
+  it('has a .dockerignore that keeps node_modules, build output and the repo history out', () => {
+    expect(ignored).toEqual(
+      expect.arrayContaining(['node_modules', '**/node_modules', '.git', 'dist', '**/dist']),
+    );
+    expect(isIgnored('packages/steadfast/dist')).toBe(true);
+    expect(isIgnored('packages/redis/node_modules')).toBe(true);
+    expect(isIgnored('src')).toBe(false);
+    expect(isIgnored('packages/steadfast/src')).toBe(false);
   });
 });
