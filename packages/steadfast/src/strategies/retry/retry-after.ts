@@ -11,6 +11,9 @@ export function parseRetryAfter(
   const text = raw.trim();
   if (text === '') return undefined;
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Every HTTP-date form starts with a day name; without this, Date.parse would read "1.5" or
+  // "-5" as a date long past and the retry would go at once instead of after its backoff.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMs);
