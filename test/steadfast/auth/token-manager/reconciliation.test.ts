@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { createFleet, fingerprintOf, settle } from './harness.js';
+
+describe('reconciliation once the store answers again: the longest-lived token wins', () => {
+  it('keeps the token fetched alone when it lives longer, and the fleet adopts it', async () => {
+    const { clock, store, idp, instance } = createFleet();
+    const a = instance();
+    const c = instance();
+    await c.manager.acquire(); // token 1 in the store
+    a.connection.down('throw');
+    await clock.advance(60_000);
+    await a.manager.acquire(); // token 2, alone, a minute younger
+
+    a.connection.up();
+    await clock.advance(5000); // the guard's probe finds the store back; a offers token 2
+
+    expect((await store.read('billing-key')).token?.fingerprint).toBe(fingerprintOf(2));
+    expect(a.manager.peek()?.fingerprint).toBe(fingerprintOf(2));
+    expect(c.manager.peek()?.fingerprint).toBe(fingerprintOf(2)); // through the announcement
+    expect(idp.requests).toBe(2);
+  });
+
+  it("adopts the store's token when that one lives longer than its own", async () => {
+    const { clock, store, idp, instance } = createFleet();
+    const a = instance();
+    const c = instance();
+    a.connection.down('throw');
+    await a.manager.acquire(); // token 1, alone
+    await clock.advance(60_000);
+    await c.manager.acquire(); // token 2 in the store, a minute younger
+
+    a.connection.up({ reconnected: true }); // the reconnection is the hint: no wait for the timer
+    await settle();
+
+    expect(a.connection.calls.offer).toBe(1);
+    expect(a.manager.peek()?.fingerprint).toBe(fingerprintOf(2));
+    expect((await store.read('billing-key')).token?.fingerprint).toBe(fingerprintOf(2));
+    expect(idp.requests).toBe(2);
+  });
+
+  // The race fixed in f36b150 (seen once in CI: a fleet converged on 2 tokens).
+  it('ends on a newer token announced while the answer to its offer was still in flight', async () => {
+    const { clock, store, idp, instance } = createFleet();
+    const a = instance();
+    const c = instance();
+    a.connection.down('throw');
+    await a.manager.acquire(); // token 1, alone
+    await clock.advance(60_000);
+    await c.manager.acquire(); // token 2 (X) in the store, longer-lived than a's
+    await clock.advance(60_000);
+
+    a.connection.up();
+    a.connection.holdReplies('offer');
+    await clock.advance(5000); // a's probe: the offer runs, the store keeps X, the answer is held
+    expect(a.connection.calls.offer).toBe(1);
+
+    // c replaces X with token 3 (B); its announcement reaches a before a's offer answer.
+    await c.manager.invalidate(fingerprintOf(2));
+    await c.manager.acquire(fingerprintOf(2));
+    await settle();
+    expect((await store.read('billing-key')).token?.fingerprint).toBe(fingerprintOf(3));
+    a.connection.deliverReplies(); // "the store keeps X": a holds X for a moment
+    await settle();
+
+    expect(a.manager.peek()?.fingerprint).toBe(fingerprintOf(3));
+    expect(idp.requests).toBe(3);
+  });
+
+  // The other half of f36b150: a hint that comes during a flight is not lost.
+  it('ends on a newer token announced while its own flight was adopting an older one', async () => {
+    const { clock, store, idp, instance } = createFleet();
+    const a = instance();
+    const c = instance();
+    await a.manager.acquire(); // token 1
+    await clock.advance(3000_000);
+    a.connection.down('throw'); // a misses what follows (its guard never noticed)
+    await c.manager.invalidate(fingerprintOf(1));
+    await c.manager.acquire(fingerprintOf(1)); // token 2 (X) in the store
+    a.connection.up();
+    await clock.advance(570_000); // token 1 is past its hard limit
+
+    a.connection.holdReplies('read');
+    const fromA = a.manager.acquire(); // a's flight reads X; the answer is in flight
+    await settle();
+    await c.manager.invalidate(fingerprintOf(2));
+    await c.manager.acquire(fingerprintOf(2)); // token 3 (B), announced to a during its flight
+    expect((await store.read('billing-key')).token?.fingerprint).toBe(fingerprintOf(3));
+    a.connection.deliverReplies();
+    expect((await fromA).fingerprint).toBe(fingerprintOf(2));
+    await settle();
+
+    expect(a.manager.peek()?.fingerprint).toBe(fingerprintOf(3));
+    expect(idp.requests).toBe(3);
+  });
+});
