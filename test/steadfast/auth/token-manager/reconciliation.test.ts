@@ -38,7 +38,9 @@ describe('reconciliation once the store answers again: the longest-lived token w
     expect(idp.requests).toBe(2);
   });
 
-  // The race fixed in f36b150 (seen once in CI: a fleet converged on 2 tokens).
+  // Regression (seen once in CI: a fleet converged on 2 tokens): a look for a longer-lived
+  // token, asked by an announcement, was dropped when the reconciliation installed another
+  // token first.
   it('ends on a newer token announced while the answer to its offer was still in flight', async () => {
     const { clock, store, idp, instance } = createFleet();
     const a = instance();
@@ -66,7 +68,7 @@ describe('reconciliation once the store answers again: the longest-lived token w
     expect(idp.requests).toBe(3);
   });
 
-  // The other half of f36b150: a hint that comes during a flight is not lost.
+  // Regression, the same race through a flight: a hint that comes during a flight runs after it.
   it('ends on a newer token announced while its own flight was adopting an older one', async () => {
     const { clock, store, idp, instance } = createFleet();
     const a = instance();

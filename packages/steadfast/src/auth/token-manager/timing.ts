@@ -23,9 +23,9 @@ export interface RefreshTimingOptions {
 /**
  * The hard skew is min(`hardSkewMs`, `hardSkewRatio` × lifetime); the soft window is
  * `softWindowRatio` × lifetime clamped to [`minSoftWindowMs`, `maxSoftWindowMs`], but
- * never more than half of what is left after the hard skew. TOKENS.md clamps at 60 s
- * only; without the half-lifetime cap a token shorter than ~2 min would be "in the soft
- * window" from the moment it is minted and the fleet would refresh it continuously.
+ * never more than half of what is left after the hard skew: with the 60 s floor alone, a
+ * token shorter than ~2 min would be "in the soft window" from the moment it is minted and
+ * the fleet would refresh it continuously (docs/tokens.md, "Where this differs").
  */
 export function refreshTiming(lifetimeMs: number, options: RefreshTimingOptions): RefreshTiming {
   const hardSkewMs = Math.min(options.hardSkewMs, options.hardSkewRatio * lifetimeMs);
