@@ -1,6 +1,6 @@
 // `steadfast` alone (with its peers): a client calls a loopback server and reads the answer.
 import { createClient, isSteadfastError } from 'steadfast';
-import { numberAt } from 'steadfast/options';
+import { numberOption, optionsObject, parseOptions } from 'steadfast/options';
 import { json, serve } from './loopback.js';
 
 const api = await serve((req, res) => json(res, 200, { path: req.url }));
@@ -8,7 +8,10 @@ const client = createClient({ name: 'consumer', baseUrl: api.url, retry: { maxRe
 try {
   const body = await client.getJson<{ path: string }>('/hello');
   const response = await client.fetch('/fetched');
-  const limit = numberAt({ limit: 3 }, 'limit', 'limit', 1, { min: 0, max: 10 });
+  const limits = optionsObject('Limits', 'A consumer-declared options object.', {
+    limit: numberOption({ default: 1, min: 0, max: 10, doc: 'A limit.' }),
+  });
+  const { limit } = parseOptions(limits, { limit: 3 });
   console.log(
     JSON.stringify({
       path: body.path,
