@@ -1,364 +1,75 @@
+// Generated from the options schemas by scripts/generate-options.ts: do not edit.
+// Change an option (its type, default, range or prose) in its schema, then run
+// `npm run generate:options`. (options.ts)
+
 import type { ConnectionOptions } from 'node:tls';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { InvalidConfigurationError } from 'steadfast';
-import {
-  type Bag,
-  booleanAt,
-  describeType,
-  numberAt,
-  objectAt,
-  objectWithMethodsAt,
-  onlyKeys,
-  textAt,
-} from 'steadfast/options';
+import type { Cluster, Redis } from 'ioredis';
+
+export { MAX_DB, type RedisStoreSettings, redisStoreSettings } from './options-schema.js';
 
 /** Options of {@link redisTokenStore}. Give exactly one of `url`, `clusterNodes` or `client`. */
 export interface RedisTokenStoreOptions {
   /**
-   * `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. ACL users go in the
-   * userinfo (percent-encode reserved characters of the password); `db` is an integer
-   * 0–{@link MAX_DB} (default 0). No query or fragment. The store opens (and closes) its
-   * own fail-fast connection.
+   * `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. ACL users go in the userinfo
+   * (percent-encode reserved characters of the password); `db` is an integer 0–{@link MAX_DB}
+   * (default 0). No query or fragment. The store opens (and closes) its own fail-fast connection.
+   *
+   * @defaultValue none
    */
   readonly url?: string;
   /**
-   * Seed node URLs of a Redis Cluster (same syntax as `url`, TLS and ACL included; a
-   * cluster has only db 0). An array of 1–64 URLs.
+   * Seed node URLs of a Redis Cluster (same syntax as `url`, TLS and ACL included; a cluster has
+   * only db 0). An array of 1–64 URLs.
+   *
+   * @defaultValue none
    */
   readonly clusterNodes?: readonly string[];
   /**
-   * An ioredis `Redis` or `Cluster` you manage (the store never closes it). Configure it to
-   * fail fast (`enableOfflineQueue: false`, `commandTimeout`, `maxRetriesPerRequest: 0`);
-   * the token manager also bounds every operation by `commandTimeoutMs`.
+   * An ioredis `Redis` or `Cluster` you manage (the store never closes it). Configure it to fail
+   * fast (`enableOfflineQueue: false`, `commandTimeout`, `maxRetriesPerRequest: 0`); the token
+   * manager also bounds every operation by `commandTimeoutMs`.
+   *
+   * @defaultValue none
    */
   readonly client?: Redis | Cluster;
   /**
-   * Prefix of every key and channel, to namespace apps and environments: at most 128
-   * characters, no braces or whitespace. Default: `steadfast:`.
+   * Prefix of every key and channel, to namespace apps and environments: at most 128 characters,
+   * no braces or whitespace.
+   *
+   * @defaultValue `'steadfast:'`
    */
   readonly keyPrefix?: string;
   /**
-   * AES-256-GCM key for token records at rest: a Uint8Array of exactly 32 bytes, or a
-   * string of 64 hex digits, or canonical padded base64 of 32 bytes (44 characters, as
-   * `openssl rand -base64 32` prints). Default: none (records are plain JSON; the client
-   * secret is never stored either way). Every instance of the fleet needs the same key.
+   * AES-256-GCM key for token records at rest: a Uint8Array of exactly 32 bytes, or a string of 64
+   * hex digits, or canonical padded base64 of 32 bytes (44 characters, as `openssl rand -base64
+   * 32` prints). Every instance of the fleet needs the same key.
+   *
+   * @defaultValue none (records are plain JSON; the client secret is never stored either way)
    */
   readonly encryptionKey?: string | Uint8Array;
-  /** Per-command timeout (ms, 1–60 000); a frozen Redis costs at most this per call path. Default: 200. */
+  /**
+   * Per-command timeout, in ms, in [1, 60 000]; a frozen Redis costs at most this per call path.
+   *
+   * @defaultValue `200` (200 ms)
+   */
   readonly commandTimeoutMs?: number;
-  /** Connection timeout (ms, 1–60 000). Default: 1000 (1 s). */
+  /**
+   * Connection timeout, in ms, in [1, 60 000].
+   *
+   * @defaultValue `1_000` (1 s)
+   */
   readonly connectTimeoutMs?: number;
   /**
-   * Extra TLS options for `rediss://` URLs and cluster nodes, e.g. `{ ca }` for a private CA;
-   * only with a `rediss://` URL. Default: none (Node's default trust store, server name
-   * from the URL).
+   * Extra TLS options for `rediss://` URLs and cluster nodes, e.g. `{ ca }` for a private CA; only
+   * with a `rediss://` URL.
+   *
+   * @defaultValue none (Node's default trust store, server name from the URL)
    */
   readonly tls?: ConnectionOptions;
-  /** Subscribe to "new token" announcements (a hint that wakes waiters early). Default: true. */
+  /**
+   * Subscribe to "new token" announcements (a hint that wakes waiters early).
+   *
+   * @defaultValue `true`
+   */
   readonly pubsub?: boolean;
-}
-
-const DEFAULTS = {
-  keyPrefix: 'steadfast:',
-  commandTimeoutMs: 200, // 200 ms: fail fast, never block a call on Redis
-  connectTimeoutMs: 1000, // 1 s
-  pubsub: true,
-} as const;
-
-const COMMAND_TIMEOUT_BACKSTOP_MS = 1000; // 1 s beyond the manager's own bound
-
-/**
- * Highest `db` accepted in a URL. Redis has 16 databases unless configured otherwise; a
- * db the server does not have makes the store unusable (reported as down), never a crash.
- */
-export const MAX_DB = 65_535;
-const MAX_CLUSTER_NODES = 64;
-
-const OPTION_KEYS = [
-  'url',
-  'clusterNodes',
-  'client',
-  'keyPrefix',
-  'encryptionKey',
-  'commandTimeoutMs',
-  'connectTimeoutMs',
-  'tls',
-  'pubsub',
-] as const satisfies readonly (keyof RedisTokenStoreOptions)[];
-
-/** What the store calls on a client it is given: how an ioredis Redis or Cluster is recognised. */
-const CLIENT_METHODS = ['defineCommand', 'duplicate', 'on', 'once', 'off', 'disconnect'] as const;
-
-/** What the store needs once its options are checked. */
-export interface RedisStoreSettings {
-  readonly prefix: string;
-  readonly commandTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  readonly pubsub: boolean;
-  readonly encryptionKey: Buffer | undefined;
-  /** The connection to use, and whether the store opened it (and so closes it). */
-  readonly client: Redis | Cluster;
-  readonly ownsClient: boolean;
-}
-
-/** ioredis options that make a dead or frozen Redis fail fast instead of queueing. */
-function failFastOptions(commandTimeoutMs: number, connectTimeoutMs: number): RedisOptions {
-  return {
-    enableOfflineQueue: false, // a disconnected Redis fails at once instead of queueing
-    maxRetriesPerRequest: 0, // no per-command retries: the token manager has its own plan
-    // The token manager bounds each operation itself (see StoreGuard); ioredis's own
-    // timeout is a backstop that frees commands a frozen Redis never answers.
-    commandTimeout: commandTimeoutMs + COMMAND_TIMEOUT_BACKSTOP_MS,
-    connectTimeout: connectTimeoutMs,
-    enableReadyCheck: true,
-    // Reconnect quickly at first, then every 2 s: recovery is noticed within seconds.
-    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
-  };
-}
-
-interface RedisNode {
-  readonly host: string;
-  readonly port: number;
-  readonly tls: boolean;
-  readonly options: RedisOptions;
-}
-
-/** A %-decoded userinfo part; a bad escape is a configuration error, not a `URIError`. */
-function userinfoPart(field: string, part: 'user name' | 'password', raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new InvalidConfigurationError(
-      field,
-      `has a malformed %-escape in its ${part} (percent-encode reserved characters, e.g. %40 for @)`,
-    );
-  }
-}
-
-/**
- * One `redis://` or `rediss://` URL. Never quoted back: it may carry a password. The db is
- * checked here because ioredis would send `SELECT NaN` for `/abc` and crash the process
- * with an unhandled `ReplyError` on the next reconnect.
- */
-function nodeFromUrl(field: string, value: unknown, cluster: boolean): RedisNode {
-  if (typeof value !== 'string') {
-    throw new InvalidConfigurationError(
-      field,
-      `must be a redis:// or rediss:// URL string, got ${describeType(value)}`,
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidConfigurationError(
-      field,
-      'is not a valid URL (expected redis://host:port or rediss://host:port)',
-    );
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new InvalidConfigurationError(
-      field,
-      `must use redis:// or rediss://, got ${url.protocol}//`,
-    );
-  }
-  if (!url.hostname) throw new InvalidConfigurationError(field, 'must name a host');
-  if (url.search || url.hash || value.includes('?') || value.includes('#')) {
-    throw new InvalidConfigurationError(
-      field,
-      'must not have a query or fragment (give TLS settings in `tls`)',
-    );
-  }
-  const options: RedisOptions = {};
-  if (url.username) options.username = userinfoPart(field, 'user name', url.username);
-  if (url.password) options.password = userinfoPart(field, 'password', url.password);
-  const path = url.pathname.replace(/^\//, '');
-  if (path !== '') {
-    const db = /^\d{1,5}$/.test(path) ? Number(path) : Number.NaN;
-    if (!(db >= 0 && db <= MAX_DB)) {
-      throw new InvalidConfigurationError(
-        field,
-        `must end in /db with db an integer in [0, ${MAX_DB}], or in nothing (db 0)`,
-      );
-    }
-    if (cluster && db !== 0) {
-      throw new InvalidConfigurationError(field, 'a Redis Cluster has only db 0');
-    }
-    if (db !== 0) options.db = db;
-  }
-  // `new URL` checked the port is at most 65535; an empty one is the default.
-  const port = url.port ? Number(url.port) : 6379;
-  if (port === 0) throw new InvalidConfigurationError(field, 'must name a port in [1, 65535]');
-  return { host: url.hostname, port, tls: url.protocol === 'rediss:', options };
-}
-
-/**
- * AES-256-GCM needs exactly 32 bytes. Strings are decoded strictly: 64 hex digits, or
- * canonical padded base64 of 32 bytes. Node's lenient base64 decoder would turn 43 `a`s
- * (or any typo) into some 32 bytes, and a fleet whose instances decode different keys
- * silently stops sharing tokens. Messages never show the key.
- */
-function encryptionKeyAt(bag: Bag): Buffer | undefined {
-  const value = bag.encryptionKey;
-  if (value === undefined) return undefined;
-  const rule =
-    'must be 32 bytes for AES-256-GCM: a Uint8Array of length 32, 64 hex digits, or padded base64 of 32 bytes (44 characters)';
-  if (value instanceof Uint8Array) {
-    if (value.length !== 32) {
-      throw new InvalidConfigurationError('encryptionKey', `${rule}; got ${value.length} bytes`);
-    }
-    return Buffer.from(value);
-  }
-  if (typeof value !== 'string') {
-    throw new InvalidConfigurationError('encryptionKey', `${rule}; got ${describeType(value)}`);
-  }
-  if (/^[0-9a-f]{64}$/i.test(value)) return Buffer.from(value, 'hex');
-  if (/^[A-Za-z0-9+/]{43}=$/.test(value)) {
-    const key = Buffer.from(value, 'base64');
-    // Canonical: the unused low bits of the last character are zero, so the text
-    // round-trips and exactly one string stands for each key.
-    if (key.length === 32 && key.toString('base64') === value) return key;
-  }
-  throw new InvalidConfigurationError(
-    'encryptionKey',
-    `${rule}; got a string of ${value.length} characters that is neither`,
-  );
-}
-
-/**
- * Checks the options of {@link redisTokenStore} the way `createClient` checks its own
- * (unknown keys, types, ranges, URLs; `null` is never "the default") and opens the
- * connection unless the caller gave a client. Throws `InvalidConfigurationError` naming
- * the field; messages never show a password or the encryption key.
- */
-export function redisStoreSettings(input: RedisTokenStoreOptions): RedisStoreSettings {
-  const bag = objectAt(input, 'options');
-  onlyKeys(bag, OPTION_KEYS, '');
-  const given = (['url', 'clusterNodes', 'client'] as const).filter((k) => bag[k] !== undefined);
-  if (given.length !== 1) {
-    throw new InvalidConfigurationError(
-      given[1] ?? 'url',
-      `give exactly one of \`url\`, \`clusterNodes\` or \`client\`${given.length > 1 ? `, got ${given.join(' and ')}` : ''}`,
-    );
-  }
-  // '' is a valid prefix (no namespace); textAt would call it empty.
-  const prefix =
-    bag.keyPrefix === ''
-      ? ''
-      : textAt(bag, 'keyPrefix', 'keyPrefix', {
-          optional: true,
-          maxLength: 128,
-          pattern: /^[^{}\s]*$/,
-          rule: 'without braces or whitespace (braces would break the Redis Cluster hash tag)',
-        });
-  const timeout = { min: 1, max: 60_000, integer: true };
-  const commandTimeoutMs = numberAt(
-    bag,
-    'commandTimeoutMs',
-    'commandTimeoutMs',
-    DEFAULTS.commandTimeoutMs,
-    timeout,
-  );
-  const connectTimeoutMs = numberAt(
-    bag,
-    'connectTimeoutMs',
-    'connectTimeoutMs',
-    DEFAULTS.connectTimeoutMs,
-    timeout,
-  );
-  const encryptionKey = encryptionKeyAt(bag);
-  const pubsub = booleanAt(bag, 'pubsub', 'pubsub', DEFAULTS.pubsub);
-  const tls = bag.tls === undefined ? undefined : (objectAt(bag.tls, 'tls') as ConnectionOptions);
-  const base = {
-    prefix: prefix ?? DEFAULTS.keyPrefix,
-    commandTimeoutMs,
-    connectTimeoutMs,
-    pubsub,
-    encryptionKey,
-  };
-
-  if (given[0] === 'client') {
-    if (tls) throw new InvalidConfigurationError('tls', 'applies to rediss:// URLs only');
-    const client = objectWithMethodsAt<Redis | Cluster>(
-      bag,
-      'client',
-      'client',
-      CLIENT_METHODS,
-      'an ioredis Redis or Cluster instance',
-    )!;
-    if (typeof (client as { status?: unknown }).status !== 'string') {
-      throw new InvalidConfigurationError('client', 'must be an ioredis Redis or Cluster instance');
-    }
-    return { ...base, client, ownsClient: false };
-  }
-
-  const failFast = failFastOptions(commandTimeoutMs, connectTimeoutMs);
-  if (given[0] === 'url') {
-    const node = nodeFromUrl('url', bag.url, false);
-    checkTlsUse(tls, [node]);
-    const client = new Redis({
-      ...failFast,
-      ...node.options,
-      ...(node.tls ? { tls: { servername: node.host, ...tls } } : {}),
-      host: node.host,
-      port: node.port,
-    });
-    return { ...base, client: closeOnFailedSelect(client), ownsClient: true };
-  }
-
-  const seeds = bag.clusterNodes;
-  if (!Array.isArray(seeds)) {
-    throw new InvalidConfigurationError(
-      'clusterNodes',
-      `must be an array of redis:// URLs, got ${describeType(seeds)}`,
-    );
-  }
-  if (seeds.length === 0 || seeds.length > MAX_CLUSTER_NODES) {
-    throw new InvalidConfigurationError(
-      'clusterNodes',
-      `must list 1–${MAX_CLUSTER_NODES} node URLs, got ${seeds.length}`,
-    );
-  }
-  const nodes = seeds.map((seed, i) => nodeFromUrl(`clusterNodes[${i}]`, seed, true));
-  checkTlsUse(tls, nodes);
-  const first = nodes[0]!;
-  const client = new Cluster(
-    nodes.map((n) => ({ host: n.host, port: n.port })),
-    {
-      enableOfflineQueue: false,
-      redisOptions: {
-        ...failFast,
-        ...first.options,
-        ...(first.tls ? { tls: { servername: first.host, ...tls } } : {}),
-      },
-      clusterRetryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
-      slotsRefreshTimeout: connectTimeoutMs,
-    },
-  );
-  return { ...base, client, ownsClient: true };
-}
-
-/** `tls` only means something with `rediss://`; a cluster's nodes share one scheme. */
-function checkTlsUse(tls: ConnectionOptions | undefined, nodes: readonly RedisNode[]): void {
-  if (nodes.some((n) => n.tls !== nodes[0]!.tls)) {
-    throw new InvalidConfigurationError(
-      'clusterNodes',
-      'must all use redis:// or all use rediss://',
-    );
-  }
-  if (tls && !nodes[0]!.tls) {
-    throw new InvalidConfigurationError('tls', 'applies to rediss:// URLs only');
-  }
-}
-
-/**
- * A db the server does not have fails `SELECT` when the connection opens; ioredis reports
- * it as an `error` event and would then run commands against db 0. Close the connection
- * instead: the store is then down (each instance works alone) and never writes elsewhere.
- */
-function closeOnFailedSelect(client: Redis): Redis {
-  client.on('error', (error: Error) => {
-    if (error?.name === 'ReplyError' && /\bDB index\b/i.test(error.message)) client.disconnect();
-  });
-  return client;
 }

@@ -1,33 +1,10 @@
 // The app-side OpenTelemetry bootstrap: the one file of Steadfast that touches the OTel
 // SDK. It imports `@opentelemetry/sdk-node` lazily, so importing the library stays light.
 import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import { InvalidConfigurationError } from 'steadfast';
-import {
-  type Bag,
-  booleanAt,
-  MAX_TIMEOUT_MS,
-  numberAt,
-  objectAt,
-  onlyKeys,
-  textAt,
-} from 'steadfast/options';
+import { resolveStartOptions } from './start-options.js';
+import type { StartTelemetryOptions } from './start-options-types.js';
 
-/** Options of {@link startTelemetry}. Everything else comes from the `OTEL_*` variables. */
-export interface StartTelemetryOptions {
-  /**
-   * `service.name` when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` sets one
-   * (the environment wins). Default: none (the SDK's `unknown_service:node`).
-   */
-  readonly serviceName?: string;
-  /** Instrumentations to register, e.g. `new UndiciInstrumentation()`. Default: none. */
-  readonly instrumentations?: NodeSDKConfiguration['instrumentations'];
-  /** Flush and shut down on SIGTERM and SIGINT. Default `true`. */
-  readonly handleSignals?: boolean;
-  /** Longest wait for the final flush, in ms, in [0, 2^31 − 1]. Default 5000 (5 s). */
-  readonly shutdownTimeoutMs?: number;
-  /** Further NodeSDK configuration; overrides what the environment would pick. */
-  readonly sdk?: Partial<NodeSDKConfiguration>;
-}
+export type { StartTelemetryOptions } from './start-options-types.js';
 
 /** Flushes and stops the OpenTelemetry SDK. Idempotent: every call returns the same promise. */
 export type ShutdownTelemetry = () => Promise<void>;
@@ -53,8 +30,13 @@ export type ShutdownTelemetry = () => Promise<void>;
  * await shutdown();
  */
 export async function startTelemetry(options?: StartTelemetryOptions): Promise<ShutdownTelemetry> {
-  const { serviceName, instrumentations, handleSignals, timeoutMs, sdkConfig } =
-    resolveStartOptions(options);
+  const {
+    serviceName,
+    instrumentations,
+    handleSignals,
+    shutdownTimeoutMs: timeoutMs,
+    sdk: sdkConfig,
+  } = resolveStartOptions(options);
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const env = process.env;
   const config: Partial<NodeSDKConfiguration> = {};
@@ -94,32 +76,4 @@ export async function startTelemetry(options?: StartTelemetryOptions): Promise<S
     for (const signal of signals) process.once(signal, onSignal);
   }
   return shutdown;
-}
-
-function resolveStartOptions(input: unknown) {
-  const bag: Bag = input === undefined ? {} : objectAt(input, 'options');
-  onlyKeys(
-    bag,
-    ['serviceName', 'instrumentations', 'handleSignals', 'shutdownTimeoutMs', 'sdk'],
-    '',
-  );
-  const instrumentations = bag.instrumentations;
-  if (instrumentations !== undefined && !Array.isArray(instrumentations)) {
-    throw new InvalidConfigurationError(
-      'instrumentations',
-      'must be an array of OpenTelemetry instrumentations',
-    );
-  }
-  return {
-    serviceName: textAt(bag, 'serviceName', 'serviceName', { optional: true, maxLength: 255 }),
-    instrumentations: instrumentations as NodeSDKConfiguration['instrumentations'] | undefined,
-    handleSignals: booleanAt(bag, 'handleSignals', 'handleSignals', true),
-    timeoutMs: numberAt(bag, 'shutdownTimeoutMs', 'shutdownTimeoutMs', 5_000, {
-      min: 0,
-      max: MAX_TIMEOUT_MS,
-    }),
-    sdkConfig: (bag.sdk === undefined
-      ? {}
-      : objectAt(bag.sdk, 'sdk')) as Partial<NodeSDKConfiguration>,
-  };
 }

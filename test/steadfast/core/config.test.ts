@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveOptions } from '../../../packages/steadfast/src/config/validate.js';
 import {
   createClient,
   DEFAULTS,
@@ -35,20 +36,30 @@ describe('options are validated at construction', () => {
     await client.close();
   });
 
-  it('defaults to the standard pipeline of ARCHITECTURE.md', () => {
-    expect(DEFAULTS).toMatchObject({
-      concurrency: { limit: 1000, queue: 0 },
-      totalTimeoutMs: 30_000,
-      attemptTimeoutMs: 10_000,
-      retry: { maxRetries: 3, backoff: 'exponential', jitter: true, baseDelayMs: 2_000 },
-      circuitBreaker: {
-        failureRatio: 0.1,
-        minimumThroughput: 100,
-        samplingDurationMs: 30_000,
-        breakDurationMs: 5_000,
-      },
-    });
+  it('resolves a client given only a name to DEFAULTS', () => {
+    const options = resolveOptions({ name: 'defaults' });
+    expect(options).toMatchObject(DEFAULTS);
+    expect((options.retry as { random: unknown }).random).toBe(Math.random);
+    expect(options.chaos).toBe(false);
   });
+
+  it.each([
+    ['totalTimeoutMs', 2 ** 31 - 1, 2 ** 31],
+    ['maxResponseBytes', 0, -1],
+    ['retry.maxRetries', 100, 101],
+    ['circuitBreaker.breakDurationMs', 1, 0],
+  ] as const)(
+    'accepts %s at the edge of its range and refuses one step past it',
+    (path, edge, past) => {
+      const at = (value: number) =>
+        path
+          .split('.')
+          .reverse()
+          .reduce<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+      expect(() => resolveOptions({ name: 'edges', ...at(edge) } as Options)).not.toThrow();
+      expect(configErrorOf(at(past)).field).toBe(path);
+    },
+  );
 
   it('accepts the full documented shape', async () => {
     const client = createClient({

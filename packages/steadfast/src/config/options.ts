@@ -1,87 +1,181 @@
+// Generated from the options schemas by scripts/generate-options.ts: do not edit.
+// Change an option (its type, default, range or prose) in its schema, then run
+// `npm run generate:options`. (options.ts)
+
 import type { Dispatcher } from 'undici';
 import type { Authorization } from '../auth/types.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
-import type { ChaosOptions, ResolvedChaosOptions } from '../strategies/chaos/types.js';
-import type { TelemetryOptions } from '../telemetry/index.js';
+import type { ChaosOptions } from '../strategies/chaos/types.js';
+import type { TelemetryOptions } from '../telemetry/types.js';
+import type { BackoffKind } from './resolved.js';
 
-/** Backoff shapes. `exponential` doubles `baseDelayMs` per retry. */
-export type BackoffKind = 'constant' | 'linear' | 'exponential';
+export type { BackoffKind, ResolvedOptions } from './resolved.js';
 
 /** Retry budget: caps retries as a share of calls in a sliding window. */
 export interface RetryBudgetOptions {
-  /** Share of calls in the window that may be retried. Default 0.2 (20 %). */
+  /**
+   * Share of calls in the window that may be retried, in [0, 1].
+   *
+   * @defaultValue `0.2` (20 %)
+   */
   readonly ratio?: number;
-  /** Retries per second always allowed, whatever the traffic. Default 10. */
+  /**
+   * Retries per second always allowed, whatever the traffic.
+   *
+   * @defaultValue `10`
+   */
   readonly minRetriesPerSecond?: number;
-  /** Sliding window length. Default 10 000 ms. */
+  /**
+   * Sliding window length, in [1 000, 600 000] ms.
+   *
+   * @defaultValue `10_000` (10 s)
+   */
   readonly windowMs?: number;
 }
 
 /** Options of the retry strategy. */
 export interface RetryOptions {
-  /** Re-sends after the first attempt. Default 3. `0` disables retries. */
+  /**
+   * Re-sends after the first attempt, in [0, 100]. `0` disables retries.
+   *
+   * @defaultValue `3`
+   */
   readonly maxRetries?: number;
-  /** Default `exponential`. */
+  /**
+   * Shape of the delays between attempts.
+   *
+   * @defaultValue `'exponential'`
+   */
   readonly backoff?: BackoffKind;
-  /** Decorrelated jitter on the backoff delay. Default true. */
+  /**
+   * Decorrelated jitter on the backoff delay.
+   *
+   * @defaultValue `true`
+   */
   readonly jitter?: boolean;
-  /** Default 2 000 ms. */
+  /**
+   * Delay before the first retry, in ms.
+   *
+   * @defaultValue `2_000` (2 s)
+   */
   readonly baseDelayMs?: number;
-  /** Upper bound of a backoff delay. Default 30 000 ms. */
+  /**
+   * Upper bound of a backoff delay, in ms; at least `baseDelayMs`.
+   *
+   * @defaultValue `30_000` (30 s)
+   */
   readonly maxDelayMs?: number;
   /**
-   * Longest `Retry-After` the retry strategy waits for. A longer one (or one past the
-   * deadline) ends the call at once with the server's response: it never re-sends before
-   * the server's `Retry-After`. Default 60 000 ms.
+   * Longest `Retry-After` the retry strategy waits for, in ms. A longer one (or one past the
+   * deadline) ends the call at once with the server's response: it never re-sends before the
+   * server's `Retry-After`.
+   *
+   * @defaultValue `60_000` (1 min)
    */
   readonly maxRetryAfterMs?: number;
-  /** Retry POST/PATCH on ambiguous failures too. Default false (only with `Idempotency-Key`). */
+  /**
+   * Retry POST/PATCH on ambiguous failures too; otherwise only with an `Idempotency-Key`.
+   *
+   * @defaultValue `false`
+   */
   readonly retryUnsafeMethods?: boolean;
   /**
-   * Decide whether an outcome is worth retrying. Receives the default decision, so it can
-   * extend (`byDefault || ...`) or replace the rule. Method and budget rules still apply.
+   * Decide whether an outcome is worth retrying. Receives the default decision, so it can extend
+   * (`byDefault || ...`) or replace the rule. Method and budget rules still apply.
+   *
+   * @defaultValue the default decision
    */
   readonly shouldRetry?: (outcome: Outcome, ctx: CallContext, byDefault: boolean) => boolean;
-  /** Retry budget, or `false` for none. Default `{ ratio: 0.2, minRetriesPerSecond: 10, windowMs: 10 000 }`. */
+  /**
+   * Retry budget: caps retries as a share of calls in a sliding window. `false` turns it off.
+   *
+   * @defaultValue on, with the defaults of {@link RetryBudgetOptions}
+   */
   readonly budget?: RetryBudgetOptions | false;
-  /** Source of randomness for jitter, in [0, 1). Default `Math.random`; pass a seeded one for repeatable runs. */
+  /**
+   * Source of randomness for jitter, in [0, 1); pass a seeded one for repeatable runs.
+   *
+   * @defaultValue `Math.random`
+   */
   readonly random?: () => number;
 }
 
 /** Options of the per-origin circuit breaker (opossum). */
 export interface CircuitBreakerOptions {
-  /** Failure ratio (0..1] of transient failures that opens the breaker. Default 0.1. */
+  /**
+   * Failure ratio, in (0, 1], of transient failures that opens the breaker.
+   *
+   * @defaultValue `0.1` (10 %)
+   */
   readonly failureRatio?: number;
-  /** Attempts in the sampling window before the ratio is considered. Default 100. */
+  /**
+   * Attempts in the sampling window before the ratio is considered.
+   *
+   * @defaultValue `100`
+   */
   readonly minimumThroughput?: number;
-  /** Sampling window. Must be ≥ 2 × attemptTimeoutMs. Default 30 000 ms. */
+  /**
+   * Sampling window, in ms. Must be ≥ 2 × attemptTimeoutMs.
+   *
+   * @defaultValue `30_000` (30 s)
+   */
   readonly samplingDurationMs?: number;
-  /** How long the breaker stays open before a half-open probe. Default 5 000 ms. */
+  /**
+   * How long the breaker stays open before a half-open probe, in ms.
+   *
+   * @defaultValue `5_000` (5 s)
+   */
   readonly breakDurationMs?: number;
   /**
-   * Most origins with a breaker at once. A closed breaker unused for a sampling window is
-   * dropped anyway; past this many, the least recently used one goes. Default 1 000.
+   * Most origins with a breaker at once. A closed breaker unused for a sampling window is dropped
+   * anyway; past this many, the least recently used one goes.
+   *
+   * @defaultValue `1_000`
    */
   readonly maxOrigins?: number;
 }
 
 /** Options of the concurrency limiter. */
 export interface ConcurrencyOptions {
-  /** Calls in flight at once. Default 1000. */
+  /**
+   * Calls in flight at once.
+   *
+   * @defaultValue `1_000`
+   */
   readonly limit?: number;
-  /** Calls that may wait for a slot. Default 0 (reject at once). */
+  /**
+   * Calls that may wait for a slot; `0` rejects at once when full.
+   *
+   * @defaultValue `0`
+   */
   readonly queue?: number;
 }
 
 /** Options of the undici transport. */
 export interface TransportOptions {
-  /** Keep-alive connections per origin. Default 128. */
+  /**
+   * Keep-alive connections per origin.
+   *
+   * @defaultValue `128`
+   */
   readonly connectionsPerOrigin?: number;
-  /** Idle keep-alive socket lifetime. Default 4 000 ms. */
+  /**
+   * Idle keep-alive socket lifetime, in ms.
+   *
+   * @defaultValue `4_000` (4 s)
+   */
   readonly keepAliveTimeoutMs?: number;
-  /** TCP/TLS connect timeout. Default 10 000 ms. */
+  /**
+   * TCP/TLS connect timeout, in ms.
+   *
+   * @defaultValue `10_000` (10 s)
+   */
   readonly connectTimeoutMs?: number;
-  /** Use this undici Dispatcher instead of creating one (the client will not close it). */
+  /**
+   * Use this undici Dispatcher instead of creating one (the client will not close it).
+   *
+   * @defaultValue a new undici Agent, closed with the client
+   */
   readonly dispatcher?: Dispatcher;
 }
 
@@ -89,72 +183,93 @@ export interface TransportOptions {
 export interface ClientOptions {
   /** Low-cardinality client name: span names and the `client` metric label. Required. */
   readonly name: string;
-  /** Base URL relative paths resolve against, e.g. `http://weather:8080/api/`. */
+  /**
+   * Base URL relative paths resolve against, e.g. `http://weather:8080/api/`.
+   *
+   * @defaultValue none (every call gives an absolute URL)
+   */
   readonly baseUrl?: string;
-  /** OAuth2 authorization (e.g. `clientCredentials(...)`). Default: none. */
+  /**
+   * OAuth2 authorization (e.g. `clientCredentials(...)`).
+   *
+   * @defaultValue none
+   */
   readonly auth?: Authorization;
-  /** Concurrency limiter. Default `{ limit: 1000, queue: 0 }`. */
+  /**
+   * Options of the concurrency limiter.
+   *
+   * @defaultValue on, with the defaults of {@link ConcurrencyOptions}
+   */
   readonly concurrency?: ConcurrencyOptions;
-  /** Deadline for the whole call, backoff included. Default 30 000 ms. */
+  /**
+   * Deadline for the whole call, backoff included, in ms.
+   *
+   * @defaultValue `30_000` (30 s)
+   */
   readonly totalTimeoutMs?: number;
-  /** Bound on one wire attempt. Must be ≤ totalTimeoutMs. Default 10 000 ms. */
+  /**
+   * Bound on one wire attempt, in ms. Must be ≤ totalTimeoutMs.
+   *
+   * @defaultValue `10_000` (10 s)
+   */
   readonly attemptTimeoutMs?: number;
   /**
-   * Largest response body read whole — `text()`, `json()`, `arrayBuffer()`, `bytes()`,
-   * `blob()` and the JSON helpers — in bytes; a larger one rejects with
-   * `ResponseTooLargeError` and its connection is closed. Streaming reads are not limited.
-   * Overridable per call. Default 33 554 432 (32 MiB).
+   * Largest response body read whole — `text()`, `json()`, `arrayBuffer()`, `bytes()`, `blob()`
+   * and the JSON helpers — in bytes; a larger one rejects with `ResponseTooLargeError` and its
+   * connection is closed. Streaming reads are not limited. Overridable per call.
+   *
+   * @defaultValue `33_554_432` (32 MiB)
    */
   readonly maxResponseBytes?: number;
   /**
-   * While a response body is being read, the longest the server may send nothing; then the
+   * While a response body is being read, the longest the server may send nothing, in ms; then the
    * read rejects with a `TimeoutError` of kind `body` and the connection is closed.
-   * Default 30 000 ms.
+   *
+   * @defaultValue `30_000` (30 s)
    */
   readonly bodyTimeoutMs?: number;
   /**
-   * Origins besides `baseUrl`'s that may receive the access token of `auth`. The token is
-   * attached only to requests for these origins; a request to any other origin is sent
-   * without it (the call span says so). Default: `baseUrl`'s origin only.
+   * Origins besides `baseUrl`'s that may receive the access token of `auth`. The token is attached
+   * only to requests for these origins; a request to any other origin is sent without it (the call
+   * span says so).
+   *
+   * @defaultValue `baseUrl`'s origin only
    */
   readonly authOrigins?: readonly string[];
-  /** Retry strategy, or `false` to disable. */
+  /**
+   * Options of the retry strategy. `false` turns it off.
+   *
+   * @defaultValue on, with the defaults of {@link RetryOptions}
+   */
   readonly retry?: RetryOptions | false;
-  /** Per-origin circuit breaker, or `false` to disable. */
+  /**
+   * Options of the per-origin circuit breaker (opossum). `false` turns it off.
+   *
+   * @defaultValue on, with the defaults of {@link CircuitBreakerOptions}
+   */
   readonly circuitBreaker?: CircuitBreakerOptions | false;
-  /** undici transport settings. */
+  /**
+   * Options of the undici transport.
+   *
+   * @defaultValue on, with the defaults of {@link TransportOptions}
+   */
   readonly transport?: TransportOptions;
-  /** Metrics and tracing. Default: both on (metrics on the SDK's default registry). */
+  /**
+   * Metrics and tracing.
+   *
+   * @defaultValue both on (metrics on the SDK's default registry)
+   */
   readonly telemetry?: TelemetryOptions;
-  /** Extra origins this client calls besides `baseUrl` (bounded `server_address` label values). */
+  /**
+   * Extra origins this client calls besides `baseUrl` (bounded `server_address` label values).
+   *
+   * @defaultValue `baseUrl`'s origin only
+   */
   readonly origins?: readonly string[];
-  /** Fault injection for rehearsals (see `ChaosOptions`). Default: off (not in the pipeline). */
+  /**
+   * Fault injection for rehearsals. `false` turns it off.
+   *
+   * @defaultValue off
+   */
   readonly chaos?: ChaosOptions | false;
-}
-
-/** Options after validation and defaults: everything present, read-only. */
-export interface ResolvedOptions {
-  readonly name: string;
-  readonly baseUrl: URL | undefined;
-  readonly auth: Authorization | undefined;
-  readonly concurrency: Required<ConcurrencyOptions>;
-  readonly totalTimeoutMs: number;
-  readonly attemptTimeoutMs: number;
-  readonly maxResponseBytes: number;
-  readonly bodyTimeoutMs: number;
-  /** Origins the token of `auth` may be sent to: `baseUrl`'s and `authOrigins`. */
-  readonly authOrigins: ReadonlySet<string>;
-  readonly retry:
-    | (Required<Omit<RetryOptions, 'budget' | 'shouldRetry'>> & {
-        readonly budget: Required<RetryBudgetOptions> | false;
-        readonly shouldRetry: RetryOptions['shouldRetry'];
-      })
-    | false;
-  readonly circuitBreaker: Required<CircuitBreakerOptions> | false;
-  readonly transport: Required<Omit<TransportOptions, 'dispatcher'>> & {
-    readonly dispatcher: Dispatcher | undefined;
-  };
-  readonly telemetry: TelemetryOptions | undefined;
-  readonly origins: readonly string[];
-  readonly chaos: ResolvedChaosOptions | false;
 }

@@ -1,29 +1,59 @@
 import type { TracerProvider } from '@opentelemetry/api';
 import {
-  type Bag,
-  numberAt,
-  objectAt,
-  objectWithMethodsAt,
-  onlyKeys,
-  sectionAt,
-} from '../config/rules.js';
+  numberOption,
+  objectWithMethods,
+  optionsObject,
+  parseOptions,
+  section,
+} from '../config/schema.js';
 import { MAX_MAX_SERIES_PER_FAMILY, MIN_MAX_SERIES_PER_FAMILY } from './metrics/series-cap.js';
 import type { MetricsRegistry } from './types.js';
-
-/** Telemetry options after validation. `undefined` fields mean "the default". */
-export interface ResolvedTelemetry {
-  readonly tracing: false | { readonly tracerProvider: TracerProvider | undefined };
-  readonly metrics:
-    | false
-    | {
-        readonly registry: MetricsRegistry | undefined;
-        readonly maxSeriesPerFamily: number | undefined;
-      };
-}
 
 /** What a prom-client Registry has that the SDK uses to register and find its families. */
 export const REGISTRY_METHODS = ['getSingleMetric', 'getMetricsAsArray', 'registerMetric'];
 export const REGISTRY_RULE = 'a prom-client Registry';
+
+export const tracingSchema = optionsObject('TracingOptions', 'Tracing of a client.', {
+  tracerProvider: objectWithMethods<TracerProvider>(['getTracer'], {
+    type: 'TracerProvider',
+    what: 'an OpenTelemetry TracerProvider',
+    doc: 'Where the spans go.',
+    defaultText: 'the global TracerProvider',
+  }),
+});
+
+export const metricsSchema = optionsObject('MetricsOptions', 'Metrics of a client.', {
+  registry: objectWithMethods<MetricsRegistry>(REGISTRY_METHODS, {
+    type: 'MetricsRegistry',
+    what: REGISTRY_RULE,
+    doc: 'The prom-client registry the families are registered on.',
+    defaultText: "the SDK's default registry",
+  }),
+  maxSeriesPerFamily: numberOption({
+    integer: true,
+    min: MIN_MAX_SERIES_PER_FAMILY,
+    max: MAX_MAX_SERIES_PER_FAMILY,
+    doc: 'Most label combinations one metric family keeps.',
+    defaultText: "the registry's cap",
+  }),
+});
+
+/** A client's `telemetry` options: `false` turns a signal off, absent is the default. */
+export const telemetrySchema = optionsObject('TelemetryOptions', 'Metrics and tracing.', {
+  tracing: section(tracingSchema, true),
+  metrics: section(metricsSchema, true),
+});
+
+/** Telemetry options after validation. `undefined` fields mean "the default". */
+export interface ResolvedTelemetry {
+  readonly tracing: false | { readonly tracerProvider?: TracerProvider | undefined };
+  readonly metrics:
+    | false
+    | {
+        readonly registry?: MetricsRegistry | undefined;
+        readonly maxSeriesPerFamily?: number | undefined;
+      };
+}
 
 /**
  * Validate a client's `telemetry` options like the rest of `createClient`'s: unknown keys,
@@ -32,44 +62,5 @@ export const REGISTRY_RULE = 'a prom-client Registry';
  * is the default, and `null` is neither (it fails).
  */
 export function resolveTelemetry(input: unknown): ResolvedTelemetry {
-  const bag: Bag = input === undefined ? {} : objectAt(input, 'telemetry');
-  onlyKeys(bag, ['tracing', 'metrics'], 'telemetry');
-
-  const tracingBag = sectionAt(bag, 'tracing', 'telemetry.tracing');
-  let tracing: ResolvedTelemetry['tracing'] = false;
-  if (tracingBag) {
-    onlyKeys(tracingBag, ['tracerProvider'], 'telemetry.tracing');
-    tracing = {
-      tracerProvider: objectWithMethodsAt<TracerProvider>(
-        tracingBag,
-        'tracerProvider',
-        'telemetry.tracing.tracerProvider',
-        ['getTracer'],
-        'an OpenTelemetry TracerProvider',
-      ),
-    };
-  }
-
-  const metricsBag = sectionAt(bag, 'metrics', 'telemetry.metrics');
-  let metrics: ResolvedTelemetry['metrics'] = false;
-  if (metricsBag) {
-    onlyKeys(metricsBag, ['registry', 'maxSeriesPerFamily'], 'telemetry.metrics');
-    const registry = objectWithMethodsAt<MetricsRegistry>(
-      metricsBag,
-      'registry',
-      'telemetry.metrics.registry',
-      REGISTRY_METHODS,
-      REGISTRY_RULE,
-    );
-    const maxSeriesPerFamily =
-      metricsBag.maxSeriesPerFamily === undefined
-        ? undefined
-        : numberAt(metricsBag, 'maxSeriesPerFamily', 'telemetry.metrics.maxSeriesPerFamily', 0, {
-            integer: true,
-            min: MIN_MAX_SERIES_PER_FAMILY,
-            max: MAX_MAX_SERIES_PER_FAMILY,
-          });
-    metrics = { registry, maxSeriesPerFamily };
-  }
-  return { tracing, metrics };
+  return parseOptions(telemetrySchema, input === undefined ? {} : input, 'telemetry');
 }

@@ -1,0 +1,330 @@
+import type { Dispatcher } from 'undici';
+import {
+  customOption,
+  type DefaultsOf,
+  defaultsOf,
+  describe,
+  functionOption,
+  numberOption,
+  objectWithMethods,
+  oneOfOption,
+  optionsObject,
+  type Problem,
+  parseOptions,
+  requiredText,
+  textOption,
+} from '../config/schema.js';
+import { memoryTokenStore } from './store/memory.js';
+import type { TokenStore } from './store/types.js';
+
+/**
+ * The options of `clientCredentials`, each declared once: type, default, range and prose.
+ * auth/options.ts (the documented `ClientCredentialsOptions`) is generated from it.
+ */
+
+const DAY_MS = 86_400_000;
+/** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const MAX_SCOPES = 256;
+/** `credential` is a metric label. */
+const CREDENTIAL = /^[\w.:@/-]{1,128}$/;
+const CREDENTIAL_RULE = '1–128 characters of letters, digits and . _ : @ / -';
+
+/**
+ * The methods a {@link TokenStore} has, read off the in-memory store (which implements the
+ * whole interface), so the check follows the interface when it grows: a store given in
+ * `store` is recognised by them (duck-typed, like createClient's dispatcher).
+ */
+function storeMethods(): string[] {
+  const prototype = Object.getPrototypeOf(memoryTokenStore()) as object;
+  return Object.getOwnPropertyNames(prototype).filter(
+    (name) =>
+      name !== 'constructor' &&
+      typeof Object.getOwnPropertyDescriptor(prototype, name)?.value === 'function',
+  );
+}
+
+/**
+ * An absolute http(s) URL without userinfo or fragment (and without a query unless
+ * `query`). Messages never quote the URL: it could carry a password or a key.
+ */
+function httpUrlProblem(value: unknown, query: boolean): string | undefined {
+  if (typeof value !== 'string') return `must be a URL string, got ${describe(value)}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a valid absolute URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `must use http: or https:, got ${url.protocol}`;
+  }
+  if (url.username || url.password) return 'must not carry credentials (user:password@)';
+  if (url.hash || value.includes('#')) return 'must not have a fragment (#...)';
+  if (!query && (url.search || value.includes('?'))) return 'must not have a query (?...)';
+  return undefined;
+}
+
+/** RFC 8707 §2: an absolute URI without a fragment. Never quoted back. */
+function absoluteUriProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `must be a string, got ${describe(value)}`;
+  if (value.length === 0) return 'must not be empty';
+  try {
+    if (new URL(value).hash === '' && !value.includes('#')) return undefined;
+  } catch {
+    // not a URI
+  }
+  return 'must be an absolute URI without a fragment (RFC 8707)';
+}
+
+/** Scopes as a space-separated string or a list; a wrong list entry is named `scope[i]`. */
+function scopeProblem(value: unknown): Problem {
+  const list = Array.isArray(value);
+  if (typeof value !== 'string' && !list) {
+    return `must be a space-separated string or a list of strings, got ${describe(value)}`;
+  }
+  const tokens: unknown[] = list ? value : (value as string).split(' ');
+  if (tokens.length > MAX_SCOPES) return `must have at most ${MAX_SCOPES} scopes`;
+  for (const [i, token] of tokens.entries()) {
+    const at = (message: string): Problem => (list ? [i, message] : message);
+    if (typeof token !== 'string') return at(`must be a string, got ${describe(token)}`);
+    // An empty string from a double space is skipped; an empty list entry is a mistake.
+    if (token === '' && !list) continue;
+    if (!SCOPE_TOKEN.test(token) || token.length > 1024) {
+      return at(
+        'scope tokens must be printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3)',
+      );
+    }
+  }
+  return undefined;
+}
+
+/** In ms, from `min` to `max`. */
+const ms = (defaultMs: number, min: number, max: number, doc: string) =>
+  numberOption({ default: defaultMs, min, max, doc });
+
+export const clientCredentialsSchema = optionsObject(
+  'ClientCredentialsOptions',
+  'Options of {@link clientCredentials}. Every duration is in milliseconds.',
+  {
+    tokenUrl: customOption<string>((value) => httpUrlProblem(value, true), {
+      type: 'string',
+      doc: 'The token endpoint. Give this or `issuer`.',
+    }),
+    // RFC 8414 §2: an issuer has no query or fragment; a token endpoint may have a query.
+    issuer: customOption<string>((value) => httpUrlProblem(value, false), {
+      type: 'string',
+      doc: "The authorization server's issuer; the token endpoint is discovered from `/.well-known/oauth-authorization-server` (RFC 8414), then `/.well-known/openid-configuration`, on the first token request.",
+    }),
+    clientId: requiredText({
+      doc: 'The client identifier registered with the authorization server.',
+    }),
+    clientSecret: requiredText({
+      secret: true,
+      doc: 'Sent to the token endpoint only; never stored, logged or emitted.',
+    }),
+    clientAuthMethod: oneOfOption(['client_secret_basic', 'client_secret_post'] as const, {
+      default: 'client_secret_basic',
+      type: 'ClientAuthMethod',
+      doc: 'How the client authenticates to the token endpoint.',
+    }),
+    scope: customOption<string | readonly string[]>(scopeProblem, {
+      type: 'string | readonly string[]',
+      doc: 'Scopes, as a space-separated string or a list.',
+    }),
+    audience: textOption({ doc: '`audience` form parameter (Auth0, Okta style).' }),
+    resource: customOption<string>(absoluteUriProblem, {
+      type: 'string',
+      doc: '`resource` indicator (RFC 8707).',
+    }),
+    credential: textOption({
+      pattern: CREDENTIAL,
+      rule: `${CREDENTIAL_RULE} (it is a metric label)`,
+      doc: 'Low-cardinality name for metrics, events and errors.',
+      defaultText: '`clientId`',
+    }),
+    store: objectWithMethods<TokenStore>(storeMethods(), {
+      type: 'TokenStore',
+      what: 'a token store from memoryTokenStore() or redisTokenStore()',
+      doc: 'Where tokens are shared.',
+      defaultText: '{@link memoryTokenStore} (this process only)',
+    }),
+    dispatcher: objectWithMethods<Dispatcher>(['dispatch'], {
+      type: 'Dispatcher',
+      what: 'an undici Dispatcher (Agent, Pool, ProxyAgent, ...)',
+      doc: 'undici dispatcher for the token endpoint (proxies, TLS options).',
+      defaultText: "undici's global dispatcher",
+    }),
+    defaultLifetimeMs: ms(
+      300_000, // 5 min
+      1_000,
+      DAY_MS,
+      'Lifetime assumed when the response has no `expires_in`.',
+    ),
+    maxLifetimeMs: ms(
+      7 * DAY_MS, // 7 days
+      1_000,
+      366 * DAY_MS,
+      'Longer `expires_in` values are rejected as malformed.',
+    ),
+    tokenEndpointTimeoutMs: ms(10_000, 100, 120_000, 'Timeout of one token-endpoint request.'),
+    leaseMs: ms(
+      12_000,
+      200,
+      300_000,
+      'Fleet-wide refresh lease; must exceed `tokenEndpointTimeoutMs`.',
+    ),
+    hardSkewMs: ms(
+      30_000,
+      0,
+      3_600_000,
+      'Never send a token closer than this to its expiry (capped at 10 % of the lifetime).',
+    ),
+    softWindowRatio: numberOption({
+      default: 0.2,
+      above: 0,
+      max: 0.5,
+      doc: 'Soft (refresh-ahead) window as a share of the lifetime, in (0, 0.5].',
+    }),
+    minSoftWindowMs: ms(
+      60_000,
+      0,
+      DAY_MS,
+      'Lower clamp of the soft window (never more than half the lifetime).',
+    ),
+    maxSoftWindowMs: ms(600_000, 0, DAY_MS, 'Upper clamp of the soft window.'),
+    backoffMinMs: ms(
+      1_000,
+      1,
+      3_600_000,
+      'First backoff after a retryable token-endpoint failure; doubles per failure.',
+    ),
+    backoffMaxMs: ms(
+      60_000,
+      1,
+      3_600_000,
+      'Cap of that backoff (a longer `Retry-After` wins, up to 1 h).',
+    ),
+    configurationErrorBackoffMs: ms(
+      300_000,
+      1,
+      DAY_MS,
+      'Backoff after `invalid_client`, `invalid_scope`, `unauthorized_client`, ….',
+    ),
+    storeBreakMs: ms(
+      5_000,
+      10,
+      600_000,
+      'How long the store stays bypassed after a failure before it is probed again.',
+    ),
+    maxReauthorizations: numberOption({
+      default: 1,
+      min: 0,
+      max: 3,
+      integer: true,
+      doc: 'Re-sends after a 401 per call, in [0, 3].',
+    }),
+    minTokenAgeMs: ms(
+      30_000,
+      0,
+      3_600_000,
+      'A re-sent call rejected with a token younger than this counts toward the auth circuit.',
+    ),
+    authCircuitThreshold: numberOption({
+      default: 3,
+      min: 1,
+      max: 1000,
+      integer: true,
+      doc: 'Fresh-token rejections within `authCircuitWindowMs` that open the auth circuit.',
+    }),
+    authCircuitWindowMs: ms(60_000, 1, DAY_MS, 'Window in which the rejections are counted.'),
+    authCircuitCooldownMs: ms(
+      30_000,
+      1,
+      DAY_MS,
+      'First cool-down of the auth circuit; doubles per re-open.',
+    ),
+    authCircuitMaxCooldownMs: ms(600_000, 1, DAY_MS, 'Cap of that cool-down.'),
+    logError: functionOption<(message: string) => void>({
+      type: '(message: string) => void',
+      doc: 'Where the auth circuit writes its one error line.',
+      defaultText: '`console.error`',
+    }),
+  },
+  [
+    (o) =>
+      (o.tokenUrl === undefined) === (o.issuer === undefined)
+        ? ['tokenUrl', 'give exactly one of `tokenUrl` or `issuer`']
+        : undefined,
+    (o) =>
+      o.credential === undefined && !CREDENTIAL.test(o.clientId)
+        ? [
+            'credential',
+            `defaults to clientId, which is not a valid metric label: give \`credential\` (${CREDENTIAL_RULE})`,
+          ]
+        : undefined,
+    (o) =>
+      o.leaseMs <= o.tokenEndpointTimeoutMs
+        ? [
+            'leaseMs',
+            `must exceed tokenEndpointTimeoutMs (${o.tokenEndpointTimeoutMs} ms), so a lease never lapses during a request`,
+          ]
+        : undefined,
+    (o) =>
+      o.maxSoftWindowMs < o.minSoftWindowMs
+        ? [
+            'maxSoftWindowMs',
+            `must be ≥ minSoftWindowMs (${o.minSoftWindowMs}), got ${o.maxSoftWindowMs}`,
+          ]
+        : undefined,
+    (o) =>
+      o.backoffMaxMs < o.backoffMinMs
+        ? ['backoffMaxMs', `must be ≥ backoffMinMs (${o.backoffMinMs}), got ${o.backoffMaxMs}`]
+        : undefined,
+    (o) =>
+      o.authCircuitMaxCooldownMs < o.authCircuitCooldownMs
+        ? [
+            'authCircuitMaxCooldownMs',
+            `must be ≥ authCircuitCooldownMs (${o.authCircuitCooldownMs}), got ${o.authCircuitMaxCooldownMs}`,
+          ]
+        : undefined,
+  ],
+);
+
+/** The defaults of `clientCredentials`, read off its schema, and the hard-skew cap. */
+export const CLIENT_CREDENTIALS_DEFAULTS: DefaultsOf<typeof clientCredentialsSchema.entries> & {
+  readonly hardSkewRatio: number;
+} = Object.freeze({
+  ...defaultsOf(clientCredentialsSchema),
+  hardSkewRatio: 0.1, // the hard skew is at most 10 % of a token's lifetime
+});
+
+type Parsed = ReturnType<typeof parseClientCredentials>;
+const parseClientCredentials = (input: unknown) => parseOptions(clientCredentialsSchema, input);
+
+/** What the token manager is built from. */
+export type NormalizedClientCredentials = Readonly<
+  Omit<Parsed, 'scope' | 'credential' | 'logError'> & {
+    readonly scopes: readonly string[];
+    readonly credential: string;
+    readonly logError: (message: string) => void;
+    readonly hardSkewRatio: number;
+  }
+>;
+
+/**
+ * Validate once, at construction, the way `createClient` does: unknown keys, types,
+ * ranges and URLs fail with `InvalidConfigurationError` naming the field; `null` is never
+ * read as "use the default". Messages never echo the secret.
+ */
+export function normalizeClientCredentials(input: unknown): NormalizedClientCredentials {
+  const { scope, credential, logError, ...options } = parseClientCredentials(input);
+  const tokens = scope === undefined ? [] : typeof scope === 'string' ? scope.split(' ') : scope;
+  return {
+    ...options,
+    scopes: tokens.filter((s) => s !== ''),
+    credential: credential ?? options.clientId,
+    logError: logError ?? ((message: string) => console.error(message)),
+    hardSkewRatio: CLIENT_CREDENTIALS_DEFAULTS.hardSkewRatio,
+  };
+}

@@ -1,0 +1,37 @@
+import type { Authorization } from '../auth/types.js';
+import type { ResolvedChaosOptions } from '../strategies/chaos/types.js';
+import type { TelemetryOptions } from '../telemetry/types.js';
+import type {
+  BACKOFF_KINDS,
+  circuitBreakerSchema,
+  concurrencySchema,
+  retrySchema,
+  transportSchema,
+} from './client-schema.js';
+import type { Resolved } from './schema.js';
+
+/** Backoff shapes. `exponential` doubles `baseDelayMs` per retry. */
+export type BackoffKind = (typeof BACKOFF_KINDS)[number];
+
+type Retry = Resolved<typeof retrySchema>;
+
+/** Options after validation and defaults (config/validate.ts): everything present, read-only. */
+export interface ResolvedOptions {
+  readonly name: string;
+  readonly baseUrl: URL | undefined;
+  readonly auth: Authorization | undefined;
+  readonly concurrency: Readonly<Resolved<typeof concurrencySchema>>;
+  readonly totalTimeoutMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly bodyTimeoutMs: number;
+  /** Origins the token of `auth` may be sent to: `baseUrl`'s and `authOrigins`. */
+  readonly authOrigins: ReadonlySet<string>;
+  readonly retry: (Readonly<Omit<Retry, 'random'>> & { readonly random: () => number }) | false;
+  readonly circuitBreaker: Readonly<Resolved<typeof circuitBreakerSchema>> | false;
+  readonly transport: Readonly<Resolved<typeof transportSchema>>;
+  readonly telemetry: TelemetryOptions | undefined;
+  /** `baseUrl`'s origin and `origins`, without repeats. */
+  readonly origins: readonly string[];
+  readonly chaos: ResolvedChaosOptions | false;
+}
