@@ -31,8 +31,6 @@ const KNOWN_OFFENDERS: readonly string[] = [
   'README.md missing: src/pipeline',
   'README.md missing: src/strategies',
   'README.md missing: src/telemetry',
-  'packages/steadfast/src/auth/token-manager/timing.ts missing: TOKENS.md',
-  'scripts/generate-options.ts missing: test/steadfast/config/generated-options.test.ts',
 ];
 
 /** Every file git tracks or would track (untracked, not ignored) that the working tree holds. */
@@ -189,7 +187,10 @@ function linkTargetsOf(file: string, text: string): Finding[] {
 function findingsOf(file: string): Finding[] {
   const text = readFileSync(join(root, file), 'utf8');
   if (file.endsWith('.md')) {
-    return [...findingsIn(file, 1, text), ...linkTargetsOf(file, text)];
+    // A document may tell where an import used to be; its code blocks are compiled by
+    // code-blocks.test.ts, which catches an import path that does not exist.
+    const findings = findingsIn(file, 1, text).filter((f) => !/^steadfast\//.test(f.reference));
+    return [...findings, ...linkTargetsOf(file, text)];
   }
   if (file.endsWith('.sh') || file === '.ci/run') {
     return text.split('\n').flatMap((content, index) => {
