@@ -9,7 +9,7 @@ import { createClient } from '../../../packages/steadfast/src/index.js';
 import { renderMetrics } from '../../../packages/steadfast/src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
 import { startScriptedServer } from '../../helpers/http-server.js';
-import { setUpTracing, startTokenServer, type Tracing } from './support.js';
+import { FAST_RETRY, setUpTracing, startTokenServer, type Tracing } from './support.js';
 
 let tracing: Tracing;
 const logs: string[] = [];
@@ -76,13 +76,7 @@ describe('nothing secret is emitted', () => {
     const idp = await startTokenServer(tokenPrefix);
     const badIdp = await echoingIdp(secret);
     const telemetry = { tracing: { tracerProvider: tracing.provider }, metrics: { registry } };
-    const retry = {
-      maxRetries: 3,
-      backoff: 'constant',
-      jitter: false,
-      baseDelayMs: 1,
-      budget: false,
-    } as const;
+    const retry = FAST_RETRY;
     const good = createClient({
       name: 'good',
       baseUrl: api.url,
