@@ -13,8 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { redisTokenStoreOptionsSchema } from '../packages/redis/src/options-schema.js';
 import { clientCredentialsSchema } from '../packages/steadfast/src/auth/options-schema.js';
 import {
+  chaosSchema,
   circuitBreakerSchema,
   clientSchema,
+  closeSchema,
   concurrencySchema,
   retryBudgetSchema,
   retrySchema,
@@ -25,6 +27,12 @@ import {
   type DescribedOption,
   describeOptions,
 } from '../packages/steadfast/src/config/schema.js';
+import {
+  metricsSchema,
+  telemetrySchema,
+  tracingSchema,
+} from '../packages/steadfast/src/telemetry/options.js';
+import { metricsRouterSchema } from '../packages/steadfast/src/telemetry/router.js';
 import { startTelemetryOptionsSchema } from '../packages/telemetry-node/src/start-options.js';
 
 /** One generated file: the interfaces of `schemas`, after `prelude` and before `postlude`. */
@@ -56,7 +64,26 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       concurrencySchema,
       transportSchema,
       clientSchema,
+      closeSchema,
     ],
+  },
+  {
+    path: 'packages/steadfast/src/strategies/chaos/options.ts',
+    prelude: '',
+    schemas: [chaosSchema],
+  },
+  {
+    path: 'packages/steadfast/src/telemetry/telemetry-options.ts',
+    prelude: [
+      "import type { TracerProvider } from '@opentelemetry/api';",
+      "import type { MetricsRegistry } from './types.js';",
+    ].join('\n'),
+    schemas: [tracingSchema, metricsSchema, telemetrySchema],
+  },
+  {
+    path: 'packages/steadfast/src/telemetry/router-options.ts',
+    prelude: "import type { MetricsRegistry } from './types.js';",
+    schemas: [metricsRouterSchema],
   },
   {
     path: 'packages/steadfast/src/auth/options.ts',

@@ -1,7 +1,8 @@
 import { buildCallPipeline, type CallPipeline } from './call-pipeline.js';
-import type { ClientOptions, ResolvedOptions } from './config/options.js';
-import { numberAt } from './config/rules.js';
-import { MAX_RESPONSE_BYTES_RULE, resolveOptions } from './config/validate.js';
+import { clientSchema, closeSchema } from './config/client-schema.js';
+import type { ClientOptions, CloseOptions, ResolvedOptions } from './config/options.js';
+import { parseOptions } from './config/schema.js';
+import { resolveOptions } from './config/validate.js';
 import {
   AbortError,
   ClientClosedError,
@@ -56,15 +57,6 @@ export interface RequestOptions {
   readonly idempotent?: boolean;
   /** This call's limit on a body read whole (bytes). Default: the client's `maxResponseBytes`. */
   readonly maxResponseBytes?: number;
-}
-
-/** Options of `client.close()`. */
-export interface CloseOptions {
-  /**
-   * Let calls in flight finish for up to this long before they are ended with
-   * `ClientClosedError`. New calls are refused at once either way. Default 0.
-   */
-  readonly graceMs?: number;
 }
 
 const CLOSE_POLL_MS = 10; // how often close({ graceMs }) looks whether the calls have ended
@@ -194,13 +186,7 @@ export class SteadfastClient {
   close(options: CloseOptions = {}): Promise<void> {
     let graceMs: number;
     try {
-      graceMs = numberAt(
-        options as unknown as Record<string, unknown>,
-        'graceMs',
-        'close.graceMs',
-        0,
-        { min: 0, max: 2 ** 31 - 1 },
-      );
+      ({ graceMs } = parseOptions(closeSchema, options, 'close'));
     } catch (error) {
       return Promise.reject(error as InvalidConfigurationError);
     }
@@ -423,7 +409,7 @@ export class SteadfastClient {
 /** A per-call `maxResponseBytes`, checked like the client option. */
 function perCallLimit(value: unknown): number {
   try {
-    return numberAt({ value }, 'value', 'maxResponseBytes', 0, MAX_RESPONSE_BYTES_RULE);
+    return parseOptions(clientSchema.entries.maxResponseBytes, value, 'maxResponseBytes');
   } catch (error) {
     throw new InvalidRequestError((error as Error).message);
   }

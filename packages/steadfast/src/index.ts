@@ -38,6 +38,7 @@ export type {
   BackoffKind,
   CircuitBreakerOptions,
   ClientOptions,
+  CloseOptions,
   ConcurrencyOptions,
   RetryBudgetOptions,
   RetryOptions,

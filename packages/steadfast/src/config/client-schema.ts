@@ -207,13 +207,15 @@ const CHAOS_RATES = [
   'resetRate',
 ] as const;
 
-/** The chaos options (their interface, `ChaosOptions`, lives with the chaos strategy). */
+/** The chaos options (their interface, `ChaosOptions`, is generated into strategies/chaos/options.ts). */
 export const chaosSchema = optionsObject(
   'ChaosOptions',
-  'Fault injection for rehearsals.',
+  "Fault injection (Simmy-style), opt-in: without `chaos` in the client options the layer is not in the pipeline at all. It sits just above the wire, inside the attempt timeout, so an injected fault meets retry, breaker, re-authorization and timeouts exactly like a real one. Three triggers, checked in this order for every wire attempt: the request header (`x-steadfast-chaos: 503`, stripped before sending); the async context (`withInjectedFault('503', () => client.fetch(...))`); the rates below, one seeded draw per attempt. Every injection emits `events.faultInjected`; injected responses carry `x-steadfast-chaos: injected` and injected errors have `injected: true` (the caller sees a `NetworkError` with it as `cause`), so nobody mistakes them for real faults.",
   {
     serviceUnavailableRate: CHAOS_RATE('Share of attempts answered `503` without being sent.'),
-    rateLimitRate: CHAOS_RATE('Share of attempts answered `429`.'),
+    rateLimitRate: CHAOS_RATE(
+      'Share of attempts answered `429` with `Retry-After: retryAfterSeconds`, without being sent.',
+    ),
     retryAfterSeconds: numberOption({
       default: 1,
       min: 0,
@@ -221,9 +223,13 @@ export const chaosSchema = optionsObject(
       integer: true,
       doc: '`Retry-After` of an injected 429, in seconds.',
     }),
-    unauthorizedRate: CHAOS_RATE('Share of attempts answered `401 invalid_token`.'),
-    resetRate: CHAOS_RATE('Share of attempts failed with an `ECONNRESET` network error.'),
-    latencyRate: CHAOS_RATE('Share of attempts delayed by `latencyMs`.'),
+    unauthorizedRate: CHAOS_RATE(
+      'Share of attempts answered `401 invalid_token` (rehearses re-authorization).',
+    ),
+    resetRate: CHAOS_RATE('Share of attempts failed with an `ECONNRESET` network error, not sent.'),
+    latencyRate: CHAOS_RATE(
+      'Share of attempts delayed by `latencyMs` before being sent for real. Drawn apart from the other faults (an attempt can be delayed and then answered 503). The other four rates add up to at most 1.',
+    ),
     latencyMs: numberOption({
       default: 1000, // 1 s
       min: 0,
@@ -239,7 +245,7 @@ export const chaosSchema = optionsObject(
       {
         default: 'x-steadfast-chaos',
         type: 'string | false',
-        doc: 'Request header that asks for a fault, or `false` for none.',
+        doc: 'Request header that asks for a fault, or `false` to ignore headers. Values: `503`, `429`, `401`, `reset`, `latency` (or `latency=250` for 250 ms), optionally `*N` to inject on the first N attempts only (`503*1`: the first attempt fails, the retry goes through). Without `*N` every attempt of the call gets the fault.',
       },
     ),
     seed: numberOption({
@@ -389,3 +395,13 @@ export const clientSchema = optionsObject(
         : undefined,
   ],
 );
+
+/** Options of `client.close()`. */
+export const closeSchema = optionsObject('CloseOptions', 'Options of `client.close()`.', {
+  graceMs: numberOption({
+    default: 0,
+    min: 0,
+    max: MAX_TIMEOUT_MS,
+    doc: 'Let calls in flight finish for up to this long before they are ended with `ClientClosedError`. New calls are refused at once either way.',
+  }),
+});

@@ -267,9 +267,29 @@ export interface ClientOptions {
    */
   readonly origins?: readonly string[];
   /**
-   * Fault injection for rehearsals. `false` turns it off.
+   * Fault injection (Simmy-style), opt-in: without `chaos` in the client options the layer is not
+   * in the pipeline at all. It sits just above the wire, inside the attempt timeout, so an
+   * injected fault meets retry, breaker, re-authorization and timeouts exactly like a real one.
+   * Three triggers, checked in this order for every wire attempt: the request header
+   * (`x-steadfast-chaos: 503`, stripped before sending); the async context
+   * (`withInjectedFault('503', () => client.fetch(...))`); the rates below, one seeded draw per
+   * attempt. Every injection emits `events.faultInjected`; injected responses carry
+   * `x-steadfast-chaos: injected` and injected errors have `injected: true` (the caller sees a
+   * `NetworkError` with it as `cause`), so nobody mistakes them for real faults. `false` turns it
+   * off.
    *
    * @defaultValue off
    */
   readonly chaos?: ChaosOptions | false;
+}
+
+/** Options of `client.close()`. */
+export interface CloseOptions {
+  /**
+   * Let calls in flight finish for up to this long before they are ended with `ClientClosedError`.
+   * New calls are refused at once either way.
+   *
+   * @defaultValue `0`
+   */
+  readonly graceMs?: number;
 }

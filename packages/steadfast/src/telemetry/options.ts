@@ -6,43 +6,62 @@ import {
   parseOptions,
   section,
 } from '../config/schema.js';
-import { MAX_MAX_SERIES_PER_FAMILY, MIN_MAX_SERIES_PER_FAMILY } from './metrics/series-cap.js';
+import {
+  DEFAULT_MAX_SERIES_PER_FAMILY,
+  MAX_MAX_SERIES_PER_FAMILY,
+  MIN_MAX_SERIES_PER_FAMILY,
+} from './metrics/series-cap.js';
 import type { MetricsRegistry } from './types.js';
 
 /** What a prom-client Registry has that the SDK uses to register and find its families. */
 export const REGISTRY_METHODS = ['getSingleMetric', 'getMetricsAsArray', 'registerMetric'];
 export const REGISTRY_RULE = 'a prom-client Registry';
 
-export const tracingSchema = optionsObject('TracingOptions', 'Tracing of a client.', {
-  tracerProvider: objectWithMethods<TracerProvider>(['getTracer'], {
-    type: 'TracerProvider',
-    what: 'an OpenTelemetry TracerProvider',
-    doc: 'Where the spans go.',
-    defaultText: 'the global TracerProvider',
-  }),
-});
+export const tracingSchema = optionsObject(
+  'TracingOptions',
+  'Tracing options of a client (`telemetry.tracing`).',
+  {
+    tracerProvider: objectWithMethods<TracerProvider>(['getTracer'], {
+      type: 'TracerProvider',
+      what: 'an OpenTelemetry TracerProvider',
+      doc: 'Where spans go. With no provider registered the OpenTelemetry API is a no-op and tracing costs a few hundred nanoseconds per call.',
+      defaultText:
+        'the global provider (`trace.getTracerProvider()`), i.e. what the app registered (`startTelemetry()` of `@steadfast/telemetry-node`, or its own NodeSDK)',
+    }),
+  },
+);
 
-export const metricsSchema = optionsObject('MetricsOptions', 'Metrics of a client.', {
-  registry: objectWithMethods<MetricsRegistry>(REGISTRY_METHODS, {
-    type: 'MetricsRegistry',
-    what: REGISTRY_RULE,
-    doc: 'The prom-client registry the families are registered on.',
-    defaultText: "the SDK's default registry",
-  }),
-  maxSeriesPerFamily: numberOption({
-    integer: true,
-    min: MIN_MAX_SERIES_PER_FAMILY,
-    max: MAX_MAX_SERIES_PER_FAMILY,
-    doc: 'Most label combinations one metric family keeps.',
-    defaultText: "the registry's cap",
-  }),
-});
+export const metricsSchema = optionsObject(
+  'MetricsOptions',
+  'Metrics options of a client (`telemetry.metrics`).',
+  {
+    registry: objectWithMethods<MetricsRegistry>(REGISTRY_METHODS, {
+      type: 'MetricsRegistry',
+      what: REGISTRY_RULE,
+      doc: "The prom-client registry the SDK's families are registered in (once per registry, however many clients share it). Exemplars (`trace_id`, `span_id`) are recorded only on an OpenMetrics registry.",
+      defaultText: '{@link metricsRegistry}, an OpenMetrics registry the SDK creates',
+    }),
+    maxSeriesPerFamily: numberOption({
+      integer: true,
+      min: MIN_MAX_SERIES_PER_FAMILY,
+      max: MAX_MAX_SERIES_PER_FAMILY,
+      doc: `The most series one family may hold in the registry, counted as a scrape sees them: a counter or gauge label set is 1 series, a histogram label set is one per bucket plus \`+Inf\`, \`_sum\` and \`_count\`. Past it, new label sets are recorded in one overflow series whose labels are all \`_OTHER\`. A whole number in [${MIN_MAX_SERIES_PER_FAMILY}, ${MAX_MAX_SERIES_PER_FAMILY}]. Set by the first client of a registry; another client of that registry may repeat it but not change it.`,
+      // Applied where the registry's cap is set (metrics/series-cap.ts), not here: a client
+      // that does not name it must not override the cap an earlier client set.
+      defaultText: `\`${DEFAULT_MAX_SERIES_PER_FAMILY}\` (OpenTelemetry's default cardinality limit), or the cap an earlier client set on the registry`,
+    }),
+  },
+);
 
 /** A client's `telemetry` options: `false` turns a signal off, absent is the default. */
-export const telemetrySchema = optionsObject('TelemetryOptions', 'Metrics and tracing.', {
-  tracing: section(tracingSchema, true),
-  metrics: section(metricsSchema, true),
-});
+export const telemetrySchema = optionsObject(
+  'TelemetryOptions',
+  'Telemetry options of a client (`createClient({ telemetry })`): spans per call and per attempt, and prom-client metric families. Both signals are on by default; `false` turns one off.',
+  {
+    tracing: section(tracingSchema, true),
+    metrics: section(metricsSchema, true),
+  },
+);
 
 /** Telemetry options after validation. `undefined` fields mean "the default". */
 export interface ResolvedTelemetry {

@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  type Bag,
-  functionAt,
-  objectAt,
-  objectWithMethodsAt,
-  onlyKeys,
-  textAt,
-} from '../config/rules.js';
-import { InvalidConfigurationError } from '../errors.js';
+  functionOption,
+  objectWithMethods,
+  optionsObject,
+  parseOptions,
+  type TextSpec,
+  textOption,
+} from '../config/schema.js';
 import {
   negotiateFormat,
   OPENMETRICS_CONTENT_TYPE,
@@ -16,22 +15,10 @@ import {
 } from './metrics/exposition.js';
 import { metricsRegistry } from './metrics/registry.js';
 import { REGISTRY_METHODS, REGISTRY_RULE } from './options.js';
+import type { MetricsRouterOptions } from './router-options.js';
 import type { MetricsRegistry } from './types.js';
 
-/** Options of {@link metricsRouter}. */
-export interface MetricsRouterOptions {
-  /** The registry to serve. Default: {@link metricsRegistry} (the SDK's default). */
-  readonly registry?: MetricsRegistry;
-  /** Path of the metrics route: `/` and no query, fragment or space. Default `/metrics`. */
-  readonly metricsPath?: string;
-  /** Path of the health route, like `metricsPath` and not the same. Default `/healthz`. */
-  readonly healthPath?: string;
-  /**
-   * Health check: resolve `false` (or throw) to answer 503. Default: always healthy
-   * (the process is up and the event loop answers).
-   */
-  readonly health?: () => boolean | Promise<boolean>;
-}
+export type { MetricsRouterOptions } from './router-options.js';
 
 /** An Express-compatible request handler (`app.use(metricsRouter())`). */
 export type MetricsRequestHandler = (
@@ -124,29 +111,47 @@ function reply(
   res.end(head ? undefined : body);
 }
 
-const ROUTE_PATH = {
+const ROUTE_PATH: TextSpec = {
+  doc: '',
   pattern: /^\/[^?#\s]*$/,
   rule: 'a path starting with "/", without query, fragment or spaces',
   maxLength: 256,
-  optional: true,
-} as const;
+};
+
+/** The options of {@link metricsRouter} (their interface is generated into router-options.ts). */
+export const metricsRouterSchema = optionsObject(
+  'MetricsRouterOptions',
+  'Options of {@link metricsRouter}.',
+  {
+    registry: objectWithMethods<MetricsRegistry>(REGISTRY_METHODS, {
+      type: 'MetricsRegistry',
+      what: REGISTRY_RULE,
+      doc: 'The registry to serve.',
+      defaultText: "{@link metricsRegistry} (the SDK's default)",
+    }),
+    metricsPath: textOption({
+      ...ROUTE_PATH,
+      default: '/metrics',
+      doc: 'Path of the metrics route: `/` and no query, fragment or space.',
+    }),
+    healthPath: textOption({
+      ...ROUTE_PATH,
+      default: '/healthz',
+      doc: 'Path of the health route, like `metricsPath` and not the same.',
+    }),
+    health: functionOption<() => boolean | Promise<boolean>>({
+      type: '() => boolean | Promise<boolean>',
+      doc: 'Health check: resolve `false` (or throw) to answer 503.',
+      defaultText: 'always healthy (the process is up and the event loop answers)',
+    }),
+  },
+  [
+    (o) =>
+      o.healthPath === o.metricsPath ? ['healthPath', 'must differ from metricsPath'] : undefined,
+  ],
+);
 
 function resolveRouterOptions(input: unknown) {
-  const bag: Bag = input === undefined ? {} : objectAt(input, 'options');
-  onlyKeys(bag, ['registry', 'metricsPath', 'healthPath', 'health'], '');
-  const registry =
-    objectWithMethodsAt<MetricsRegistry>(
-      bag,
-      'registry',
-      'registry',
-      REGISTRY_METHODS,
-      REGISTRY_RULE,
-    ) ?? metricsRegistry;
-  const metricsPath = textAt(bag, 'metricsPath', 'metricsPath', ROUTE_PATH) ?? '/metrics';
-  const healthPath = textAt(bag, 'healthPath', 'healthPath', ROUTE_PATH) ?? '/healthz';
-  if (healthPath === metricsPath) {
-    throw new InvalidConfigurationError('healthPath', 'must differ from metricsPath');
-  }
-  const health = functionAt<() => boolean | Promise<boolean>>(bag, 'health', 'health');
-  return { registry, metricsPath, healthPath, health };
+  const options = parseOptions(metricsRouterSchema, input === undefined ? {} : input);
+  return { ...options, registry: options.registry ?? metricsRegistry };
 }

@@ -1,4 +1,4 @@
-import { objectAt, onlyKeys } from '../../config/rules.js';
+import { optionsObject, parseOptions } from '../../config/schema.js';
 import { type BackoffApplied, type BackoffPolicy, backoffDurationMs } from './backoff-policy.js';
 import type { InvalidationResult, StoredToken, StoreReadResult, TokenStore } from './types.js';
 
@@ -131,6 +131,12 @@ class MemoryTokenStore implements TokenStore {
   async detach(): Promise<void> {}
 }
 
+const MEMORY_STORE_OPTIONS = optionsObject(
+  'MemoryTokenStoreOptions',
+  'Options of {@link memoryTokenStore}: none yet.',
+  {},
+);
+
 /** Options of {@link memoryTokenStore}: none yet. */
 export type MemoryTokenStoreOptions = Readonly<Record<string, never>>;
 
@@ -148,6 +154,6 @@ export type MemoryTokenStoreOptions = Readonly<Record<string, never>>;
 export function memoryTokenStore(options?: MemoryTokenStoreOptions): TokenStore {
   // No options today: validated like every factory's, so a misplaced option (say a
   // `keyPrefix` meant for redisTokenStore) fails instead of being ignored.
-  if (options !== undefined) onlyKeys(objectAt(options, 'options'), [], '');
+  if (options !== undefined) parseOptions(MEMORY_STORE_OPTIONS, options);
   return new MemoryTokenStore();
 }
