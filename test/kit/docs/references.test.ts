@@ -21,18 +21,6 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
-/**
- * References in files other people are changing right now, which they will fix: each entry
- * must still be an offender, so the list only shrinks (remove an entry once its file is fixed).
- */
-const KNOWN_OFFENDERS: readonly string[] = [
-  'README.md missing: src/auth',
-  'README.md missing: src/http',
-  'README.md missing: src/pipeline',
-  'README.md missing: src/strategies',
-  'README.md missing: src/telemetry',
-];
-
 /** Every file git tracks or would track (untracked, not ignored) that the working tree holds. */
 function repositoryFiles(): string[] {
   const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
@@ -212,8 +200,6 @@ const scanned = files.filter(
     f === '.ci/run',
 );
 const format = (f: Finding) => `${f.file}:${f.line} ${f.problem}: ${f.reference}`;
-const key = (f: Finding) => `${f.file} ${f.problem}: ${f.reference}`;
-
 describe('references in comments and documents', () => {
   const findings = scanned.flatMap(findingsOf);
 
@@ -224,13 +210,7 @@ describe('references in comments and documents', () => {
   });
 
   it('point only at files and folders of the repository, and cite no issue numbers', () => {
-    const pending = new Set(KNOWN_OFFENDERS);
-    expect(findings.filter((f) => !pending.has(key(f))).map(format)).toEqual([]);
-  });
-
-  it('list as known offenders only references that still offend', () => {
-    const current = new Set(findings.map(key));
-    expect(KNOWN_OFFENDERS.filter((entry) => !current.has(entry))).toEqual([]);
+    expect(findings.map(format)).toEqual([]);
   });
 });
 
