@@ -309,8 +309,17 @@ class RedisTokenStore implements TokenStore {
             });
       subscriber.on('error', () => {});
       // Resubscribed after a reconnection (not the first connection): announcements may have
-      // been missed meanwhile.
-      subscriber.once('ready', () => subscriber.on('ready', this.#announceReady));
+      // been missed meanwhile, so the managers look at the store once. ioredis emits 'ready'
+      // just before it re-sends SUBSCRIBE: a look made at once could read the store before
+      // another instance stores a token and announce it before the subscription is back, and
+      // miss both. A PING sent after the SUBSCRIBE is answered after it, so the look comes
+      // when no announcement can be lost any more.
+      const resubscribed = () =>
+        setImmediate(() => {
+          if (subscriber instanceof Cluster) this.#announceReady();
+          else subscriber.ping().then(this.#announceReady, () => {});
+        });
+      subscriber.once('ready', () => subscriber.on('ready', resubscribed));
       subscriber.on('message', (channel: string, fingerprint: string) => {
         for (const listener of this.#listeners.get(channel) ?? []) listener(fingerprint);
       });

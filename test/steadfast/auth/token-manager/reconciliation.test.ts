@@ -94,4 +94,58 @@ describe('reconciliation once the store answers again: the longest-lived token w
     expect(a.manager.peek()?.fingerprint).toBe(fingerprintOf(3));
     expect(idp.requests).toBe(3);
   });
+
+  // Regression (seen in CI under load: a fleet kept two tokens after Redis came back). After an
+  // outage every instance fetches alone at about the same moment, so the tokens expire
+  // within milliseconds of each other, and the store's TTL and an instance's own clock may
+  // rank two such tokens differently. The store's ranking must win.
+  it("takes the store's token when it expires at about the same time as its own", async () => {
+    const { clock, store, instance } = createFleet();
+    const a = instance();
+    const held = await a.manager.acquire(); // token 1, in the store too
+    await clock.advance(1000);
+    // Another instance's token, stored as if it expired 5 ms before a's (a skewed view of
+    // who lives longer), replaces token 1 and is announced.
+    const remaining = held.hardAt - clock.now();
+    await store.invalidate('billing-key', held.fingerprint);
+    await store.offer(
+      'billing-key',
+      {
+        value: 'token-x',
+        fingerprint: 'fingerprint-x',
+        type: 'Bearer',
+        issuedAt: Date.now(),
+        lifetimeMs: held.lifetimeMs,
+        generation: 0,
+      },
+      remaining - 5,
+    );
+    await settle();
+
+    expect(a.manager.peek()?.fingerprint).toBe('fingerprint-x');
+  });
+
+  it('keeps its own token when the store holds one that expires clearly earlier', async () => {
+    const { clock, store, instance } = createFleet();
+    const a = instance();
+    const held = await a.manager.acquire();
+    await clock.advance(1000);
+    const remaining = held.hardAt - clock.now();
+    await store.invalidate('billing-key', held.fingerprint);
+    await store.offer(
+      'billing-key',
+      {
+        value: 'token-x',
+        fingerprint: 'fingerprint-x',
+        type: 'Bearer',
+        issuedAt: Date.now(),
+        lifetimeMs: held.lifetimeMs,
+        generation: 0,
+      },
+      remaining - 60_000, // a minute older: adopting it would make the fleet refresh sooner
+    );
+    await settle();
+
+    expect(a.manager.peek()?.fingerprint).toBe(held.fingerprint);
+  });
 });

@@ -3,6 +3,16 @@ import { refreshTiming } from './timing.js';
 import type { LocalToken, TokenManagerConfig } from './types.js';
 
 const SOFT_JITTER_RATIO = 0.1; // each instance enters the soft window up to 10 % later
+/**
+ * Two tokens whose expiries are this close are the same age for {@link LocalCache.adoptIfLater}
+ * (5 % of the lifetime, at most 1 s), and the store's one wins. After an outage every
+ * instance fetches alone at about the same moment, so the fleet's tokens expire within
+ * milliseconds of each other; compared exactly, each instance's view (its clock, the
+ * store's TTL rounded and read a round trip late) could rank them differently and the fleet
+ * would keep two tokens. Deferring to the store makes the ranking the store's alone.
+ */
+const SAME_AGE_RATIO = 0.05;
+const SAME_AGE_MAX_MS = 1000;
 
 /** A store read whose token this instance may hold: present, unexpired, not the rejected one. */
 export function usable(
@@ -80,10 +90,15 @@ export class LocalCache {
     return local;
   }
 
-  /** Hold the store's token if it is another one and lives longer than `current`. */
+  /**
+   * Hold the store's token if it is another one and does not expire before `current`
+   * (within the same-age margin: then the store's token wins, so the fleet agrees on one).
+   */
   adoptIfLater(current: LocalToken, read: StoreReadResult): boolean {
+    if (!usable(read, current.fingerprint)) return false;
     const remaining = current.hardAt - this.#config.clock.now();
-    if (!usable(read, current.fingerprint) || read.ttlMs <= remaining) return false;
+    const sameAgeMs = Math.min(SAME_AGE_MAX_MS, current.lifetimeMs * SAME_AGE_RATIO);
+    if (read.ttlMs <= remaining - sameAgeMs) return false;
     this.#config.events.cacheLookup.emit({
       credential: this.#config.credential,
       level: 'store',
