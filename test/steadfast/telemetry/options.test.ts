@@ -1,8 +1,15 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Counter } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { InvalidConfigurationError } from '../../../packages/steadfast/src/errors.js';
 import { createClient, metricsRouter } from '../../../packages/steadfast/src/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
+import {
+  type ResolvedTelemetry,
+  resolveTelemetry,
+} from '../../../packages/steadfast/src/telemetry/options.js';
 import { setUpTracing } from './support.js';
 
 /** The error `make` throws (or undefined), for table rows that expect one. */
@@ -109,20 +116,37 @@ describe('telemetry options of createClient', () => {
     },
   );
 
-  it('accepts what the docs show', async () => {
+  it('accepts what the docs show, each signal on unless it is false', () => {
     const { provider } = setUpTracing();
     const registry = createOpenMetricsRegistry();
-    const good: unknown[] = [
-      undefined,
-      {},
-      { tracing: false, metrics: false },
-      { tracing: {}, metrics: {} },
-      { tracing: { tracerProvider: provider } },
-      { metrics: { registry } },
-      { metrics: { registry: createOpenMetricsRegistry(), maxSeriesPerFamily: 100 } },
-      { metrics: { registry: createOpenMetricsRegistry(), maxSeriesPerFamily: 10_000_000 } },
+    const good: [unknown, ResolvedTelemetry][] = [
+      [undefined, { tracing: {}, metrics: {} }],
+      [{}, { tracing: {}, metrics: {} }],
+      [
+        { tracing: false, metrics: false },
+        { tracing: false, metrics: false },
+      ],
+      [
+        { tracing: {}, metrics: {} },
+        { tracing: {}, metrics: {} },
+      ],
+      [
+        { tracing: { tracerProvider: provider } },
+        { tracing: { tracerProvider: provider }, metrics: {} },
+      ],
+      [{ metrics: { registry } }, { tracing: {}, metrics: { registry } }],
+      [
+        { metrics: { registry, maxSeriesPerFamily: 100 } },
+        { tracing: {}, metrics: { registry, maxSeriesPerFamily: 100 } },
+      ],
+      [
+        { metrics: { maxSeriesPerFamily: 10_000_000 } },
+        { tracing: {}, metrics: { maxSeriesPerFamily: 10_000_000 } },
+      ],
     ];
-    for (const telemetry of good) await make(telemetry).close();
+    for (const [telemetry, resolved] of good) {
+      expect(resolveTelemetry(telemetry)).toEqual(resolved);
+    }
   });
 });
 
@@ -150,10 +174,41 @@ describe('metricsRouter options', () => {
     expect((error as InvalidConfigurationError).field).toBe(field);
   });
 
-  it('accepts the documented forms', () => {
-    metricsRouter();
-    metricsRouter({});
-    metricsRouter({ registry, metricsPath: '/ops/metrics', healthPath: '/ops/health' });
-    metricsRouter({ health: () => true });
+  it('serves the documented forms on their paths', async () => {
+    const answers = async (handler: ReturnType<typeof metricsRouter>, paths: string[]) => {
+      const server = createServer((req, res) =>
+        handler(req, res, () => {
+          res.statusCode = 404;
+          res.end();
+        }),
+      );
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      try {
+        const statuses: number[] = [];
+        for (const path of paths) {
+          const response = await fetch(`http://127.0.0.1:${port}${path}`);
+          await response.arrayBuffer();
+          statuses.push(response.status);
+        }
+        return statuses;
+      } finally {
+        server.close();
+      }
+    };
+    expect(await answers(metricsRouter(), ['/metrics', '/healthz', '/ops/metrics'])).toEqual([
+      200, 200, 404,
+    ]);
+    expect(await answers(metricsRouter({}), ['/metrics', '/healthz'])).toEqual([200, 200]);
+    const custom = metricsRouter({
+      registry,
+      metricsPath: '/ops/metrics',
+      healthPath: '/ops/health',
+    });
+    expect(await answers(custom, ['/ops/metrics', '/ops/health', '/metrics'])).toEqual([
+      200, 200, 404,
+    ]);
+    expect(await answers(metricsRouter({ health: () => false }), ['/healthz'])).toEqual([503]);
   });
 });

@@ -31,11 +31,6 @@ function configErrorOf(options: Record<string, unknown>): InvalidConfigurationEr
 }
 
 describe('options are validated at construction', () => {
-  it('accepts the defaults', async () => {
-    const client = createClient({ name: 'defaults', baseUrl: 'http://127.0.0.1:1' });
-    await client.close();
-  });
-
   it('resolves a client given only a name to DEFAULTS', () => {
     const options = resolveOptions({ name: 'defaults' });
     expect(options).toMatchObject(DEFAULTS);
@@ -61,34 +56,44 @@ describe('options are validated at construction', () => {
     },
   );
 
-  it('accepts the full documented shape', async () => {
-    const client = createClient({
+  it('accepts the full documented shape, and keeps what it was given', () => {
+    const shouldRetry = (_o: unknown, _c: unknown, byDefault: boolean) => byDefault;
+    const given = {
       name: 'weather',
       baseUrl: 'http://127.0.0.1:1',
-      totalTimeoutMs: 30_000,
-      attemptTimeoutMs: 10_000,
-      concurrency: { limit: 1000, queue: 0 },
+      totalTimeoutMs: 31_000,
+      attemptTimeoutMs: 9_000,
+      concurrency: { limit: 999, queue: 3 },
       retry: {
-        maxRetries: 3,
-        backoff: 'exponential',
-        jitter: true,
-        baseDelayMs: 2000,
-        maxDelayMs: 30_000,
-        maxRetryAfterMs: 60_000,
-        retryUnsafeMethods: false,
-        shouldRetry: (_o, _c, byDefault) => byDefault,
-        budget: { ratio: 0.2, minRetriesPerSecond: 10, windowMs: 10_000 },
+        maxRetries: 4,
+        backoff: 'linear',
+        jitter: false,
+        baseDelayMs: 1500,
+        maxDelayMs: 20_000,
+        maxRetryAfterMs: 50_000,
+        retryUnsafeMethods: true,
+        shouldRetry,
+        budget: { ratio: 0.3, minRetriesPerSecond: 5, windowMs: 8_000 },
         random: Math.random,
       },
       circuitBreaker: {
-        failureRatio: 0.1,
-        minimumThroughput: 100,
-        samplingDurationMs: 30_000,
-        breakDurationMs: 5_000,
+        failureRatio: 0.2,
+        minimumThroughput: 50,
+        samplingDurationMs: 20_000,
+        breakDurationMs: 4_000,
       },
       telemetry: NO_TELEMETRY,
+    } as const;
+    const resolved = resolveOptions(given as unknown as Options);
+    expect(resolved).toMatchObject({
+      name: given.name,
+      totalTimeoutMs: given.totalTimeoutMs,
+      attemptTimeoutMs: given.attemptTimeoutMs,
+      concurrency: given.concurrency,
+      retry: { ...given.retry, shouldRetry },
+      circuitBreaker: given.circuitBreaker,
     });
-    await client.close();
+    expect(resolved.baseUrl?.href).toBe('http://127.0.0.1:1/');
   });
 
   it('rejects an attempt timeout longer than the total timeout', () => {
@@ -113,8 +118,8 @@ describe('options are validated at construction', () => {
     expect(error.field).toMatch(/samplingDurationMs|attemptTimeoutMs/);
   });
 
-  it('accepts a short sampling window when the breaker is disabled', async () => {
-    const client = createClient({
+  it('accepts a long attempt timeout when the breaker, whose window it would outgrow, is off', () => {
+    const resolved = resolveOptions({
       name: 'x',
       baseUrl: 'http://127.0.0.1:1',
       attemptTimeoutMs: 20_000,
@@ -122,7 +127,8 @@ describe('options are validated at construction', () => {
       circuitBreaker: false,
       telemetry: NO_TELEMETRY,
     });
-    await client.close();
+    expect(resolved.circuitBreaker).toBe(false);
+    expect(resolved.attemptTimeoutMs).toBe(20_000);
   });
 
   it.each([
