@@ -14,8 +14,18 @@ import {
 import type { MetricsRegistry } from './types.js';
 
 /** What a prom-client Registry has that the SDK uses to register and find its families. */
-export const REGISTRY_METHODS = ['getSingleMetric', 'getMetricsAsArray', 'registerMetric'];
-export const REGISTRY_RULE = 'a prom-client Registry';
+const REGISTRY_METHODS = ['getSingleMetric', 'getMetricsAsArray', 'registerMetric'];
+const REGISTRY_RULE = 'a prom-client Registry';
+
+/** A `registry` option: a prom-client Registry (duck-typed, so another copy of prom-client passes). */
+export function registryOption(doc: string, defaultText: string) {
+  return objectWithMethods<MetricsRegistry>(REGISTRY_METHODS, {
+    type: 'MetricsRegistry',
+    what: REGISTRY_RULE,
+    doc,
+    defaultText,
+  });
+}
 
 export const tracingSchema = optionsObject(
   'TracingOptions',
@@ -35,12 +45,10 @@ export const metricsSchema = optionsObject(
   'MetricsOptions',
   'Metrics options of a client (`telemetry.metrics`).',
   {
-    registry: objectWithMethods<MetricsRegistry>(REGISTRY_METHODS, {
-      type: 'MetricsRegistry',
-      what: REGISTRY_RULE,
-      doc: "The prom-client registry the SDK's families are registered in (once per registry, however many clients share it). Exemplars (`trace_id`, `span_id`) are recorded only on an OpenMetrics registry.",
-      defaultText: '{@link metricsRegistry}, an OpenMetrics registry the SDK creates',
-    }),
+    registry: registryOption(
+      "The prom-client registry the SDK's families are registered in (once per registry, however many clients share it). Exemplars (`trace_id`, `span_id`) are recorded only on an OpenMetrics registry.",
+      '{@link metricsRegistry}, an OpenMetrics registry the SDK creates',
+    ),
     maxSeriesPerFamily: numberOption({
       integer: true,
       min: MIN_MAX_SERIES_PER_FAMILY,

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   functionOption,
-  objectWithMethods,
   optionsObject,
   parseOptions,
   type TextSpec,
@@ -14,9 +13,8 @@ import {
   TEXT_CONTENT_TYPE,
 } from './metrics/exposition.js';
 import { metricsRegistry } from './metrics/registry.js';
-import { REGISTRY_METHODS, REGISTRY_RULE } from './options.js';
+import { registryOption } from './options.js';
 import type { MetricsRouterOptions } from './router-options.js';
-import type { MetricsRegistry } from './types.js';
 
 export type { MetricsRouterOptions } from './router-options.js';
 
@@ -123,12 +121,10 @@ export const metricsRouterSchema = optionsObject(
   'MetricsRouterOptions',
   'Options of {@link metricsRouter}.',
   {
-    registry: objectWithMethods<MetricsRegistry>(REGISTRY_METHODS, {
-      type: 'MetricsRegistry',
-      what: REGISTRY_RULE,
-      doc: 'The registry to serve.',
-      defaultText: "{@link metricsRegistry} (the SDK's default)",
-    }),
+    registry: registryOption(
+      'The registry to serve.',
+      "{@link metricsRegistry} (the SDK's default)",
+    ),
     metricsPath: textOption({
       ...ROUTE_PATH,
       default: '/metrics',

@@ -1,5 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import type { TokenStore } from '../../../../packages/steadfast/src/auth/store/types.js';
+import type { LocalToken } from '../../../../packages/steadfast/src/auth/token-manager/index.js';
 import { createFleet, fingerprintOf, settle } from './harness.js';
+
+/** Another instance's token `fingerprint-x` replaces `held` in the store, with `ttlMs` to live, and is announced. */
+async function replaceStoredToken(store: TokenStore, held: LocalToken, ttlMs: number) {
+  await store.invalidate('billing-key', held.fingerprint);
+  const record = {
+    value: 'token-x',
+    fingerprint: 'fingerprint-x',
+    type: 'Bearer',
+    issuedAt: Date.now(),
+    lifetimeMs: held.lifetimeMs,
+    generation: 0,
+  };
+  await store.offer('billing-key', record, ttlMs);
+}
 
 describe('reconciliation once the store answers again: the longest-lived token wins', () => {
   it('keeps the token fetched alone when it lives longer, and the fleet adopts it', async () => {
@@ -107,19 +123,7 @@ describe('reconciliation once the store answers again: the longest-lived token w
     // Another instance's token, stored as if it expired 5 ms before a's (a skewed view of
     // who lives longer), replaces token 1 and is announced.
     const remaining = held.hardAt - clock.now();
-    await store.invalidate('billing-key', held.fingerprint);
-    await store.offer(
-      'billing-key',
-      {
-        value: 'token-x',
-        fingerprint: 'fingerprint-x',
-        type: 'Bearer',
-        issuedAt: Date.now(),
-        lifetimeMs: held.lifetimeMs,
-        generation: 0,
-      },
-      remaining - 5,
-    );
+    await replaceStoredToken(store, held, remaining - 5);
     await settle();
 
     expect(a.manager.peek()?.fingerprint).toBe('fingerprint-x');
@@ -131,19 +135,8 @@ describe('reconciliation once the store answers again: the longest-lived token w
     const held = await a.manager.acquire();
     await clock.advance(1000);
     const remaining = held.hardAt - clock.now();
-    await store.invalidate('billing-key', held.fingerprint);
-    await store.offer(
-      'billing-key',
-      {
-        value: 'token-x',
-        fingerprint: 'fingerprint-x',
-        type: 'Bearer',
-        issuedAt: Date.now(),
-        lifetimeMs: held.lifetimeMs,
-        generation: 0,
-      },
-      remaining - 60_000, // a minute older: adopting it would make the fleet refresh sooner
-    );
+    // A minute older: adopting it would make the fleet refresh sooner.
+    await replaceStoredToken(store, held, remaining - 60_000);
     await settle();
 
     expect(a.manager.peek()?.fingerprint).toBe(held.fingerprint);
