@@ -68,6 +68,8 @@ function newContext(): CallContext {
     attempt: 0,
     attempts: 0,
     retryStopReason: undefined,
+    overrides: undefined,
+    context: {},
     slots: new Map(),
   } as unknown as CallContext;
 }

@@ -62,6 +62,8 @@ function context(): CallContext {
     attempt: 0,
     attempts: 0,
     retryStopReason: undefined,
+    overrides: undefined,
+    context: {},
     slots: new Map(),
   };
 }

@@ -22,6 +22,7 @@ import {
   retrySchema,
   transportSchema,
 } from '../packages/steadfast/src/config/client-schema.js';
+import { callRetrySchema, callSchema } from '../packages/steadfast/src/config/request-schema.js';
 import {
   type AnyOptionsObject,
   type DescribedOption,
@@ -66,6 +67,15 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       clientSchema,
       closeSchema,
     ],
+  },
+  {
+    path: 'packages/steadfast/src/config/request-options.ts',
+    prelude: [
+      "import type { CallContext, Outcome } from '../pipeline/types.js';",
+      "import type { SearchParamsInput } from './request-schema.js';",
+      "import type { BackoffKind } from './resolved.js';",
+    ].join('\n'),
+    schemas: [callRetrySchema, callSchema],
   },
   {
     path: 'packages/steadfast/src/strategies/chaos/options.ts',

@@ -77,7 +77,8 @@ export function buildCallPipeline(
     new CallBoundary(events),
     limiter,
     new Deadline(options.totalTimeoutMs),
-    options.retry ? new Retry(options.retry, events) : undefined,
+    // Also with `retry: false`: a call may bring its own `retry`.
+    new Retry(options.retry, events),
     auth ? scopeToOrigins(auth.createStrategy(events), options.authOrigins, events) : undefined,
     breaker,
     telemetry.attemptLayer,

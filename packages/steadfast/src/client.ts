@@ -1,10 +1,15 @@
 import { buildCallPipeline, type CallPipeline } from './call-pipeline.js';
+import {
+  CallOptionsResolver,
+  hasCallOptions,
+  type ResolvedCallOptions,
+} from './config/call-options.js';
 import { clientSchema, closeSchema } from './config/client-schema.js';
 import type { ClientOptions, CloseOptions, ResolvedOptions } from './config/options.js';
+import type { CallOptions } from './config/request-options.js';
 import { parseOptions } from './config/schema.js';
 import { resolveOptions } from './config/validate.js';
 import {
-  AbortError,
   ClientClosedError,
   HttpStatusError,
   type InvalidConfigurationError,
@@ -21,6 +26,7 @@ import { isPlainAbsolutePath } from './http/url.js';
 import { Call } from './pipeline/call.js';
 import { ClientEvents } from './pipeline/client-events.js';
 import type { BreakerState } from './pipeline/events.js';
+import { callerAbortError } from './pipeline/outcomes.js';
 import { onAbort } from './pipeline/signals.js';
 import type {
   CallContext,
@@ -39,8 +45,19 @@ export type HeadersInput =
   | readonly (readonly [string, string])[]
   | Readonly<Record<string, string | undefined>>;
 
-/** Options of one call: what `fetch` accepts, plus Steadfast's own. */
-export interface RequestOptions {
+/**
+ * Options of one call: what `fetch` accepts, plus Steadfast's own (`CallOptions`: `timeoutMs`,
+ * `attemptTimeoutMs`, `retry`, `idempotencyKey`, `json`, `searchParams`, `context`).
+ *
+ * @example
+ * await client.fetch('/orders', {
+ *   method: 'POST',
+ *   json: { sku: 'A-1' },
+ *   idempotencyKey: true, // one key for every attempt: the POST may be retried
+ *   timeoutMs: 2_000,
+ * });
+ */
+export interface RequestOptions extends CallOptions {
   /** Default `GET`. */
   readonly method?: string;
   readonly headers?: HeadersInput;
@@ -101,6 +118,8 @@ export class SteadfastClient {
   readonly #execute: Next;
   /** `baseUrl`'s origin, read once: `URL#origin` builds a new string on every read. */
   readonly #baseOrigin: string | undefined;
+  /** Checks and resolves a call's own options (`timeoutMs`, `retry`, `json`, ...). */
+  readonly #callOptions: CallOptionsResolver;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -108,6 +127,7 @@ export class SteadfastClient {
     this.#options = resolveOptions(options);
     this.name = this.#options.name;
     this.#baseOrigin = this.#options.baseUrl?.origin;
+    this.#callOptions = new CallOptionsResolver(this.#options.retry);
     this.#pipeline = buildCallPipeline(this.#options, this.events);
     this.#execute = this.#pipeline.execute;
   }
@@ -163,11 +183,14 @@ export class SteadfastClient {
     return this.#json<T>(input, init, JSON_ACCEPT);
   }
 
-  /** POST a JSON body and parse the JSON answer. A non-2xx status rejects with `HttpStatusError`. */
+  /**
+   * POST a JSON body and parse the JSON answer. A non-2xx status rejects with `HttpStatusError`.
+   * For another method, pass `json` to `getJson`, `request` or `fetch`.
+   */
   async postJson<T = unknown>(
     input: string | URL,
     body: unknown,
-    init: Omit<RequestOptions, 'body'> = {},
+    init: Omit<RequestOptions, 'body' | 'json'> = {},
   ): Promise<T> {
     return this.#json<T>(
       input,
@@ -298,16 +321,24 @@ export class SteadfastClient {
     if (this.#closed) throw new ClientClosedError(this.name);
     if (typeof init !== 'object' || init === null)
       throw new InvalidRequestError(`${this.name}: the options of a call must be an object`);
+    // Steadfast's own options are checked only when the call gives one of them.
+    const own = hasCallOptions(init) ? this.#callOptions.resolve(init) : undefined;
+    if (own?.json !== undefined && init.body !== undefined && init.body !== null) {
+      throw new InvalidRequestError(
+        'Invalid option `json` of a call: give `json` or `body`, not both',
+        { field: 'json' },
+      );
+    }
     if (typeof input === 'object' && 'url' in input && !(input instanceof URL))
-      return this.#contextOfRequest(input, init, defaultHeaders);
-    const body = normalizeBody(init.body);
+      return this.#contextOfRequest(input, init, defaultHeaders, own);
+    const body = normalizeBody(own?.json ?? init.body);
     const signal = init.signal ?? undefined;
     if (body instanceof Promise) {
       return body.then((b) =>
-        this.#newCall(input, init.method, init.headers, signal, b, init, defaultHeaders),
+        this.#newCall(input, init.method, init.headers, signal, b, init, defaultHeaders, own),
       );
     }
-    return this.#newCall(input, init.method, init.headers, signal, body, init, defaultHeaders);
+    return this.#newCall(input, init.method, init.headers, signal, body, init, defaultHeaders, own);
   }
 
   /** A `Request` as input: its method, headers, signal and body, unless `init` overrides them. */
@@ -315,8 +346,9 @@ export class SteadfastClient {
     request: Request,
     init: RequestOptions,
     defaultHeaders: WireHeaders | undefined,
+    own: ResolvedCallOptions | undefined,
   ): Promise<Call> {
-    let requestBody: BodyInput = init.body;
+    let requestBody: BodyInput = own?.json ?? init.body;
     if (requestBody === undefined && request.body !== null)
       requestBody = new Uint8Array(await request.arrayBuffer());
     const body = await normalizeBody(requestBody);
@@ -328,6 +360,7 @@ export class SteadfastClient {
       body,
       init,
       defaultHeaders,
+      own,
     );
   }
 
@@ -339,12 +372,14 @@ export class SteadfastClient {
     body: RequestBody,
     init: RequestOptions,
     defaultHeaders: WireHeaders | undefined,
+    own: ResolvedCallOptions | undefined,
   ): Call {
     const upperMethod = method === undefined ? 'GET' : method.toUpperCase();
     const headers = toWireHeaders(headersInit);
     if (defaultHeaders) {
       for (const name in defaultHeaders) headers[name] ??= defaultHeaders[name]!;
     }
+    if (own !== undefined) ownHeaders(headers, own);
     if (body.contentType && headers['content-type'] === undefined)
       headers['content-type'] = body.contentType;
     let url: URL | undefined;
@@ -355,9 +390,12 @@ export class SteadfastClient {
       // "/path?query" against baseUrl: WHATWG resolution would keep it as it is, so skip the
       // parse (~1 µs); `ctx.url` is built from origin + path if someone asks for it.
       origin = baseOrigin;
-      path = target;
+      const query = own?.query;
+      path = query === undefined ? target : `${target}${target.includes('?') ? '&' : '?'}${query}`;
     } else {
       url = this.#resolveUrl(target);
+      const query = own?.query;
+      if (query !== undefined) url.search = url.search ? `${url.search}&${query}` : query;
       origin = url.origin;
       path = url.pathname + url.search;
     }
@@ -379,6 +417,8 @@ export class SteadfastClient {
         IDEMPOTENT_METHODS.has(upperMethod) ||
         init.idempotent === true ||
         headers['idempotency-key'] !== undefined,
+      overrides: own?.overrides,
+      context: own?.context,
     });
   }
 
@@ -406,6 +446,19 @@ export class SteadfastClient {
   }
 }
 
+/** The headers a call's own options imply: the `json` body's type, the `Idempotency-Key`. */
+function ownHeaders(headers: WireHeaders, own: ResolvedCallOptions): void {
+  if (own.json !== undefined) headers['content-type'] ??= 'application/json';
+  if (own.idempotencyKey === undefined) return;
+  if (headers['idempotency-key'] !== undefined) {
+    throw new InvalidRequestError(
+      'Invalid option `idempotencyKey` of a call: the headers carry an Idempotency-Key already; give one of the two',
+      { field: 'idempotencyKey' },
+    );
+  }
+  headers['idempotency-key'] = own.idempotencyKey;
+}
+
 /** A per-call `maxResponseBytes`, checked like the client option. */
 function perCallLimit(value: unknown): number {
   try {
@@ -423,12 +476,10 @@ function cancelBodyOnAbort(response: WireResponse, ctx: CallContext): void {
   const signal = ctx.signal!;
   const body = response.body;
   if (signal.aborted) {
-    body.destroy(new AbortError(ctx.method, ctx.url, { cause: signal.reason }));
+    body.destroy(callerAbortError(ctx));
     return;
   }
-  const forget = onAbort(signal, () =>
-    body.destroy(new AbortError(ctx.method, ctx.url, { cause: signal.reason })),
-  );
+  const forget = onAbort(signal, () => body.destroy(callerAbortError(ctx)));
   body.onFinished(forget);
 }
 

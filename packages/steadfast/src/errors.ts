@@ -95,10 +95,12 @@ export class TimeoutError extends SteadfastError {
     kind: 'attempt' | 'total' | 'body',
     timeoutMs: number,
     detail?: string,
+    options?: { cause?: unknown },
   ) {
     super(
       'ERR_STEADFAST_TIMEOUT',
       `${where(method, url)}: ${TIMEOUT_NAMES[kind]} of ${Math.round(timeoutMs)} ms elapsed${detail ? `; ${detail}` : ''}`,
+      options,
     );
     this.kind = kind;
     this.timeoutMs = timeoutMs;
@@ -163,8 +165,11 @@ export class NetworkError extends SteadfastError {
  * retried.
  */
 export class InvalidRequestError extends SteadfastError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The per-call option at fault (`timeoutMs`, `retry.maxRetries`, ...), when one is. */
+  readonly field: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; field?: string }) {
     super('ERR_STEADFAST_INVALID_REQUEST', message, options);
+    this.field = options?.field;
   }
 }
 

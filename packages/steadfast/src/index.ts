@@ -44,6 +44,8 @@ export type {
   RetryOptions,
   TransportOptions,
 } from './config/options.js';
+export type { CallOptions, CallRetryOptions } from './config/request-options.js';
+export type { SearchParamsInput } from './config/request-schema.js';
 export * from './errors.js';
 export type { BodyFactory, BodyInput } from './http/body.js';
 export { errorTypeOf, isTransient } from './http/classify.js';

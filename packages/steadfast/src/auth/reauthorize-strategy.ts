@@ -1,6 +1,7 @@
-import { AbortError, ClientClosedError, TimeoutError } from '../errors.js';
+import { ClientClosedError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { ReauthorizeEvent } from '../pipeline/events.js';
+import { callerAbortError, timeoutError } from '../pipeline/outcomes.js';
 import { onAbort } from '../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 import type { AuthCircuit } from './auth-circuit.js';
@@ -111,7 +112,7 @@ export function createReauthorizeStrategy(
 function bounded<T>(promise: Promise<T>, ctx: CallContext, closing: AbortSignal): Promise<T> {
   if (closing.aborted)
     return Promise.reject(new ClientClosedError(ctx.client, ctx.method, ctx.url));
-  if (ctx.signal?.aborted) return Promise.reject(new AbortError(ctx.method, ctx.url));
+  if (ctx.signal?.aborted) return Promise.reject(callerAbortError(ctx));
   const finite = Number.isFinite(ctx.deadline);
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -124,7 +125,7 @@ function bounded<T>(promise: Promise<T>, ctx: CallContext, closing: AbortSignal)
     const forgetCaller = ctx.signal
       ? onAbort(ctx.signal, () => {
           cleanup();
-          reject(new AbortError(ctx.method, ctx.url));
+          reject(callerAbortError(ctx));
         })
       : undefined;
     const forgetClosing = onAbort(closing, () => {
@@ -135,7 +136,7 @@ function bounded<T>(promise: Promise<T>, ctx: CallContext, closing: AbortSignal)
       timer = setTimeout(
         () => {
           cleanup();
-          reject(new TimeoutError(ctx.method, ctx.url, 'total', ctx.deadline - ctx.startedAt));
+          reject(timeoutError(ctx, 'total'));
         },
         Math.max(0, ctx.deadline - performance.now()),
       );

@@ -367,6 +367,34 @@ export function section<O extends AnyOptionsObject, On extends boolean>(
   return Object.assign(v.optional(either, on ? {} : false), { section: object }) as never;
 }
 
+/**
+ * A nested options object that may be left out — it then stays `undefined`, no defaults
+ * filled in — or turned off with `false`: a call's `retry`, which falls back to the
+ * client's. `defaultText` says what applies when it is left out.
+ */
+export function optionalSection<O extends AnyOptionsObject>(
+  object: O,
+  defaultText: string,
+): Nested<O, Resolved<O> | false, undefined> & { readonly defaultText: string } {
+  const either = v.lazy((input) =>
+    input === false ? OFF : isPlainObject(input) ? (object as Schema<unknown>) : NEITHER,
+  );
+  return Object.assign(v.optional(either), { section: object, defaultText }) as never;
+}
+
+/**
+ * The same option without its default: left out, it stays `undefined`. For a call's options
+ * that fall back to the client's value; `defaultText` says so in the generated TSDoc.
+ */
+export function withoutDefault<T>(
+  // biome-ignore lint/suspicious/noExplicitAny: any default
+  option: v.OptionalSchema<Schema<T>, any>,
+  defaultText: string,
+): Optional<T, undefined> {
+  const inner = option.wrapped;
+  return v.optional(withMeta(inner, { ...metaOf(inner), defaultText })) as never;
+}
+
 const OFF = v.literal(false);
 const NEITHER = v.custom<never>(
   () => false,
@@ -485,11 +513,16 @@ export function describeOptions(object: AnyOptionsObject): {
       default?: unknown;
       wrapped?: v.GenericSchema;
       section?: AnyOptionsObject;
+      defaultText?: string;
     };
     const optionalEntry = option.type === 'optional';
     const inner = (optionalEntry ? option.wrapped : option) as v.GenericSchema;
     const section = option.section;
-    const own = section ? metaOf(section) : metaOf(inner);
+    const own: OptionMeta = {
+      ...(section ? metaOf(section) : metaOf(inner)),
+      // an optionalSection() says what applies when it is left out
+      ...(option.defaultText === undefined ? {} : { defaultText: option.defaultText }),
+    };
     return {
       ...own,
       key,

@@ -1,5 +1,14 @@
 import type { AttemptSignal } from './attempt-signal.js';
-import type { CallContext, RequestBody, RetryStopReason, WireHeaders } from './types.js';
+import type {
+  CallContext,
+  CallOverrides,
+  RequestBody,
+  RetryStopReason,
+  WireHeaders,
+} from './types.js';
+
+/** The `context` of a call that gave none: one shared, frozen object. */
+const NO_CONTEXT: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** What a call is made of, as the client resolved it from `fetch(input, init)`. */
 export type CallInit = Pick<
@@ -17,6 +26,10 @@ export type CallInit = Pick<
 > & {
   /** The parsed URL when the client had to parse it; otherwise built from origin + path on demand. */
   readonly url: URL | undefined;
+  /** What the call changes of the client's settings. Default: nothing. */
+  readonly overrides?: CallOverrides | undefined;
+  /** The caller's `context` bag. Default: an empty frozen object. */
+  readonly context?: Readonly<Record<string, unknown>> | undefined;
 };
 
 /**
@@ -41,6 +54,8 @@ export class Call implements CallContext {
   attempt = 0;
   attempts = 0;
   retryStopReason: RetryStopReason | undefined = undefined;
+  readonly overrides: CallOverrides | undefined;
+  readonly context: Readonly<Record<string, unknown>>;
   #url: URL | undefined;
   #slots: Map<symbol, unknown> | undefined;
 
@@ -56,6 +71,8 @@ export class Call implements CallContext {
     this.maxResponseBytes = init.maxResponseBytes;
     this.signal = init.signal;
     this.idempotent = init.idempotent;
+    this.overrides = init.overrides;
+    this.context = init.context ?? NO_CONTEXT;
     this.startedAt = performance.now();
   }
 

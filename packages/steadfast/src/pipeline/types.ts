@@ -123,8 +123,33 @@ export interface CallContext {
   attempts: number;
   /** Set by the retry strategy when it stopped early; telemetry reports it. */
   retryStopReason: RetryStopReason | undefined;
+  /**
+   * What this call changes of the client's settings (its own `timeoutMs`,
+   * `attemptTimeoutMs`, `retry`), validated before the call started; `undefined` for a call
+   * that changes none, so a layer reads one field and goes on.
+   */
+  readonly overrides: CallOverrides | undefined;
+  /**
+   * The call's `context` option: the caller's own values, for hooks, event listeners and the
+   * chaos strategy to read. An empty frozen object when the call gave none.
+   */
+  readonly context: Readonly<Record<string, unknown>>;
   /** Free slots for adapters (e.g. the tracing adapter keeps its span here). */
   readonly slots: Map<symbol, unknown>;
+}
+
+/** The settings one call changes for itself (see `CallContext.overrides`). */
+export interface CallOverrides {
+  /** This call's total timeout, ms; the deadline is the sooner of it and the client's. */
+  readonly timeoutMs: number | undefined;
+  /** This call's bound on one wire attempt, ms, instead of the client's. */
+  readonly attemptTimeoutMs: number | undefined;
+  /**
+   * `false`: this call is never retried (re-authorization on a 401 still re-sends once). An
+   * object: this call's retry settings, the client's with the call's merged over them
+   * (config/request-schema.ts); the contract carries them unopened, for the retry strategy.
+   */
+  readonly retry: false | object | undefined;
 }
 
 /** Continue the pipeline with the next (inner) strategy. */

@@ -1,17 +1,18 @@
-import { PoolExhaustedError, TimeoutError } from '../errors.js';
+import { PoolExhaustedError } from '../errors.js';
 import { AttemptSignal } from '../pipeline/attempt-signal.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
-import { abortedOutcome } from '../pipeline/outcomes.js';
+import { abortedOutcome, timeoutError } from '../pipeline/outcomes.js';
 import { onAbort } from '../pipeline/signals.js';
 import { TimeoutQueue } from '../pipeline/timeout-queue.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 
 /**
  * Bounds one wire attempt by min(attempt timeout, time left to the deadline), up to the
- * response headers. It gives the transport one signal per attempt that fires on the
- * timeout or the caller's abort — one light `AttemptSignal`, no `AbortSignal.any()`. The
- * attempt timeouts of a client share one timer (`TimeoutQueue`); only an attempt cut
- * shorter by the deadline gets a timer of its own.
+ * response headers; the attempt timeout is the call's own `attemptTimeoutMs` when it gave
+ * one. It gives the transport one signal per attempt that fires on the timeout or the
+ * caller's abort — one light `AttemptSignal`, no `AbortSignal.any()`. The attempt timeouts
+ * of a client share one timer (`TimeoutQueue`); only an attempt cut shorter by the deadline,
+ * or with a call's own timeout, gets a timer of its own.
  */
 export class AttemptTimeout implements Strategy {
   readonly name = 'timeout';
@@ -27,19 +28,24 @@ export class AttemptTimeout implements Strategy {
   async execute(ctx: CallContext, next: Next): Promise<Outcome> {
     const now = performance.now();
     const left = ctx.deadline - now;
-    const kind = left < this.attemptTimeoutMs ? 'total' : 'attempt';
-    const timeoutMs = kind === 'total' ? left : this.attemptTimeoutMs;
+    const attemptMs = ctx.overrides?.attemptTimeoutMs ?? this.attemptTimeoutMs;
+    const kind = left < attemptMs ? 'total' : 'attempt';
+    const timeoutMs = kind === 'total' ? left : attemptMs;
     const callerSignal = ctx.signal;
     if (callerSignal?.aborted) return abortedOutcome(ctx);
-    if (timeoutMs <= 0) return this.#timedOut(ctx, kind, this.attemptTimeoutMs);
+    if (timeoutMs <= 0) return this.#timedOut(ctx, kind, attemptMs);
 
     const signal = new AttemptSignal();
     let timedOut = false;
     const onTimeout = () => {
       timedOut = true;
-      signal.abort(new TimeoutError(ctx.method, ctx.url, kind, timeoutMs));
+      signal.abort(timeoutError(ctx, kind, attemptMs));
     };
-    const pending = kind === 'attempt' ? this.#timeouts.add(onTimeout, now) : undefined;
+    // The shared timer keeps one duration: the client's.
+    const pending =
+      kind === 'attempt' && attemptMs === this.attemptTimeoutMs
+        ? this.#timeouts.add(onTimeout, now)
+        : undefined;
     const timer = pending ? undefined : setTimeout(onTimeout, timeoutMs);
     const forgetCaller = callerSignal
       ? onAbort(callerSignal, () => signal.abort(callerSignal.reason))
@@ -55,7 +61,7 @@ export class AttemptTimeout implements Strategy {
               this.events.timeout.emit({ ctx, kind, timeoutMs, poolExhausted: true });
             return outcome;
           }
-          return this.#timedOut(ctx, kind, timeoutMs);
+          return this.#timedOut(ctx, kind, attemptMs);
         }
         if (callerSignal?.aborted) return abortedOutcome(ctx);
       }
@@ -68,10 +74,10 @@ export class AttemptTimeout implements Strategy {
     }
   }
 
-  #timedOut(ctx: CallContext, kind: 'attempt' | 'total', timeoutMs: number): Outcome {
-    const reportedMs = kind === 'total' ? ctx.deadline - ctx.startedAt : timeoutMs;
+  #timedOut(ctx: CallContext, kind: 'attempt' | 'total', attemptMs: number): Outcome {
+    const error = timeoutError(ctx, kind, attemptMs);
     if (this.events.timeout.hasListeners)
-      this.events.timeout.emit({ ctx, kind, timeoutMs: reportedMs, poolExhausted: false });
-    return { kind: 'error', error: new TimeoutError(ctx.method, ctx.url, kind, reportedMs) };
+      this.events.timeout.emit({ ctx, kind, timeoutMs: error.timeoutMs, poolExhausted: false });
+    return { kind: 'error', error };
   }
 }

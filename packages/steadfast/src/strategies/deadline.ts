@@ -1,7 +1,8 @@
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 
 /**
- * Sets the call's deadline (total timeout). It arms no timer: every inner strategy reads
+ * Sets the call's deadline (total timeout): the client's `totalTimeoutMs`, or the call's own
+ * `timeoutMs` when that is sooner. It arms no timer: every inner strategy reads
  * `ctx.deadline` — the attempt timeout bounds each attempt by the time left, and the retry
  * strategy never sleeps past it — so the deadline costs nothing on the success path.
  */
@@ -11,7 +12,10 @@ export class Deadline implements Strategy {
   constructor(private readonly totalTimeoutMs: number) {}
 
   execute(ctx: CallContext, next: Next): Promise<Outcome> {
-    ctx.deadline = ctx.startedAt + this.totalTimeoutMs;
+    const callMs = ctx.overrides?.timeoutMs;
+    ctx.deadline =
+      ctx.startedAt +
+      (callMs !== undefined && callMs < this.totalTimeoutMs ? callMs : this.totalTimeoutMs);
     return next(ctx);
   }
 }

@@ -21,49 +21,59 @@ import { parseRetryAfter } from './retry-after.js';
 
 type RetrySettings = Exclude<ResolvedOptions['retry'], false>;
 
+const backoffOf = (settings: RetrySettings): BackoffSettings => ({
+  kind: settings.backoff,
+  jitter: settings.jitter,
+  baseDelayMs: settings.baseDelayMs,
+  maxDelayMs: settings.maxDelayMs,
+  random: settings.random,
+});
+
 /**
  * Retries transient outcomes (5xx except 501, 408, 429, network errors, attempt timeouts)
  * with backoff and jitter, within the call's deadline and the client's retry budget. A
  * `Retry-After` is obeyed exactly — never re-sent earlier — and when it asks for longer
  * than `maxRetryAfterMs` or than the time left, the response is returned at once. Unsafe methods are re-sent only when the request provably never
  * reached the server, or when the call is marked idempotent.
+ *
+ * A call's own `retry` (`ctx.overrides.retry`: `false`, or the client's settings with the
+ * call's merged over them) replaces the client's for that call; the budget stays the
+ * client's. With `retry: false` on the client, only calls that bring their own retry.
  */
 export class Retry implements Strategy {
   readonly name = 'retry';
   readonly #budget: RetryBudget | undefined;
-  readonly #backoff: BackoffSettings;
+  readonly #backoff: BackoffSettings | undefined;
   /** Aborted by `dispose()`: calls sleeping before a retry wake up and end at once. */
   readonly #closing = new AbortController();
 
   constructor(
-    private readonly settings: RetrySettings,
+    private readonly settings: RetrySettings | false,
     private readonly events: ClientEvents,
   ) {
-    const { budget } = settings;
+    const budget = settings ? settings.budget : false;
     this.#budget = budget
       ? new RetryBudget(budget.ratio, budget.minRetriesPerSecond, budget.windowMs)
       : undefined;
-    this.#backoff = {
-      kind: settings.backoff,
-      jitter: settings.jitter,
-      baseDelayMs: settings.baseDelayMs,
-      maxDelayMs: settings.maxDelayMs,
-      random: settings.random,
-    };
+    this.#backoff = settings ? backoffOf(settings) : undefined;
   }
 
   async execute(ctx: CallContext, next: Next): Promise<Outcome> {
     this.#budget?.recordCall(ctx.startedAt);
+    const own = ctx.overrides?.retry as RetrySettings | false | undefined;
+    const settings = own === undefined ? this.settings : own;
+    if (settings === false) return next(ctx);
+    let backoff = own === undefined ? this.#backoff : undefined;
     let outcome = await next(ctx);
-    let previousDelayMs = this.settings.baseDelayMs;
+    let previousDelayMs = settings.baseDelayMs;
 
     for (let retry = 1; ; retry++) {
-      if (!this.#shouldRetry(outcome, ctx)) return outcome;
+      if (!shouldRetry(settings, outcome, ctx)) return outcome;
       const trigger = errorTypeOf(outcome) ?? '_OTHER';
 
       if (ctx.signal?.aborted) return this.#stop(ctx, outcome, 'aborted', trigger);
-      if (retry > this.settings.maxRetries) return this.#stop(ctx, outcome, 'max_retries', trigger);
-      if (!ctx.idempotent && !this.settings.retryUnsafeMethods && !neverReachedServer(outcome)) {
+      if (retry > settings.maxRetries) return this.#stop(ctx, outcome, 'max_retries', trigger);
+      if (!ctx.idempotent && !settings.retryUnsafeMethods && !neverReachedServer(outcome)) {
         return this.#stop(ctx, outcome, 'method_not_idempotent', trigger);
       }
       if (!ctx.body.replayable) return this.#stop(ctx, outcome, 'body_not_replayable', trigger);
@@ -74,9 +84,10 @@ export class Retry implements Strategy {
           : undefined;
       // Never re-send before the server said it may come back: a Retry-After longer than we
       // are willing to wait ends the call now, with the server's answer.
-      if (retryAfterMs !== undefined && retryAfterMs > this.settings.maxRetryAfterMs)
+      if (retryAfterMs !== undefined && retryAfterMs > settings.maxRetryAfterMs)
         return this.#stop(ctx, outcome, 'retry_after_too_long', trigger);
-      const delayMs = retryAfterMs ?? backoffDelay(this.#backoff, retry, previousDelayMs);
+      backoff ??= backoffOf(settings);
+      const delayMs = retryAfterMs ?? backoffDelay(backoff, retry, previousDelayMs);
       // Waiting past the deadline only to fail with a timeout helps nobody: return now.
       if (performance.now() + delayMs >= ctx.deadline)
         return this.#stop(ctx, outcome, 'deadline', trigger);
@@ -109,12 +120,6 @@ export class Retry implements Strategy {
     this.#closing.abort();
   }
 
-  #shouldRetry(outcome: Outcome, ctx: CallContext): boolean {
-    const byDefault = isTransient(outcome);
-    const custom = this.settings.shouldRetry;
-    return custom ? custom(outcome, ctx, byDefault) : byDefault;
-  }
-
   /** End the call with the last outcome, recording why no further attempt was made. */
   #stop(ctx: CallContext, outcome: Outcome, reason: RetryStopReason, trigger: string): Outcome {
     ctx.retryStopReason = reason;
@@ -136,4 +141,10 @@ export class Retry implements Strategy {
     }
     return outcome;
   }
+}
+
+function shouldRetry(settings: RetrySettings, outcome: Outcome, ctx: CallContext): boolean {
+  const byDefault = isTransient(outcome);
+  const custom = settings.shouldRetry;
+  return custom ? custom(outcome, ctx, byDefault) : byDefault;
 }
