@@ -11,6 +11,7 @@ import { Chaos } from './strategies/chaos/index.js';
 import { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
 import { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
 import { Deadline } from './strategies/deadline.js';
+import { Hooks } from './strategies/hooks/index.js';
 import { Retry } from './strategies/retry/index.js';
 import { createTelemetry } from './telemetry/index.js';
 
@@ -38,24 +39,30 @@ export interface CallPipeline {
  *  2. call boundary       callStart / callEnd events: what the call metrics count
  *  3. concurrency limit   rejects at once when full; outside retry, so never retried
  *  4. deadline            one total timeout every inner layer sees (`ctx.deadline`)
- *  5. retry               transient outcomes only: backoff + jitter, Retry-After, budget
+ *  5. retry               transient outcomes only: backoff + jitter, Retry-After, budget;
+ *                         runs the `beforeRetry` hooks, which may cancel a re-send
  *  6. re-authorization    a token per attempt, only to its origins; a 401 re-sends once
- *  7. circuit breaker     per origin; sees every wire attempt, 401 re-sends included
- *  8. attempt span        telemetry: the CLIENT span of each wire attempt, `traceparent`
- *  9. attempt boundary    attemptStart / attemptEnd events
- * 10. attempt timeout     min(attempt timeout, time left to the deadline)
- * 11. chaos               injected faults, just above the wire, so every layer meets them
+ *  7. hooks               `beforeRequest` / `afterResponse` (only when given): inside 6, so
+ *                         the token is on the request and every re-send runs them again;
+ *                         outside 8, so the breaker judges the wire, never a HookError or a
+ *                         hook's replacement, while retry and 6 decide on what they return
+ *  8. circuit breaker     per origin; sees every wire attempt, 401 re-sends included
+ *  9. attempt span        telemetry: the CLIENT span of each wire attempt, `traceparent`
+ * 10. attempt boundary    attemptStart / attemptEnd events
+ * 11. attempt timeout     min(attempt timeout, time left to the deadline)
+ * 12. chaos               injected faults, just above the wire, so every layer meets them
  *                         as it would meet real ones (off unless `chaos` is configured)
- * 12. transport           undici keep-alive pools (the terminal)
+ * 13. transport           undici keep-alive pools (the terminal)
  *
- * `transport` replaces 12 (benchmarks put a no-op there to time the layers alone).
+ * `transport` replaces 13 (benchmarks put a no-op there to time the layers alone). The
+ * `beforeError` hooks run in client.ts, on what a call rejects with.
  */
 export function buildCallPipeline(
   options: ResolvedOptions,
   events: ClientEvents,
   transport: Transport = new UndiciTransport(options),
 ): CallPipeline {
-  const auth = options.auth;
+  const { auth, hooks } = options;
   const telemetry = createTelemetry(options.telemetry, {
     client: options.name,
     events,
@@ -78,8 +85,11 @@ export function buildCallPipeline(
     limiter,
     new Deadline(options.totalTimeoutMs),
     // Also with `retry: false`: a call may bring its own `retry`.
-    new Retry(options.retry, events),
+    new Retry(options.retry, events, hooks.beforeRetry),
     auth ? scopeToOrigins(auth.createStrategy(events), options.authOrigins, events) : undefined,
+    hooks.beforeRequest || hooks.afterResponse
+      ? new Hooks(hooks.beforeRequest, hooks.afterResponse, events)
+      : undefined,
     breaker,
     telemetry.attemptLayer,
     new AttemptBoundary(events),

@@ -35,6 +35,8 @@ import type {
   WireHeaders,
   WireResponse,
 } from './pipeline/types.js';
+import { runBeforeError } from './strategies/hooks/run.js';
+import type { BeforeErrorHook } from './strategies/hooks/types.js';
 
 /**
  * Request headers as `fetch` takes them: a `Headers`, `[name, value]` pairs or a record.
@@ -120,6 +122,10 @@ export class SteadfastClient {
   readonly #baseOrigin: string | undefined;
   /** Checks and resolves a call's own options (`timeoutMs`, `retry`, `json`, ...). */
   readonly #callOptions: CallOptionsResolver;
+  /** `headers` of the client options, lower-case names; `undefined` when none. */
+  readonly #defaultHeaders: Readonly<WireHeaders> | undefined;
+  /** The `beforeError` hooks; `undefined` when none, so a rejection costs nothing more. */
+  readonly #beforeError: readonly BeforeErrorHook[] | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -128,6 +134,8 @@ export class SteadfastClient {
     this.name = this.#options.name;
     this.#baseOrigin = this.#options.baseUrl?.origin;
     this.#callOptions = new CallOptionsResolver(this.#options.retry);
+    this.#defaultHeaders = this.#options.headers;
+    this.#beforeError = this.#options.hooks.beforeError;
     this.#pipeline = buildCallPipeline(this.#options, this.events);
     this.#execute = this.#pipeline.execute;
   }
@@ -148,7 +156,11 @@ export class SteadfastClient {
    * when no response was obtained. Relative URLs resolve against `baseUrl`. Redirects are
    * not followed.
    */
-  async fetch(input: string | URL | Request, init: RequestOptions = {}): Promise<Response> {
+  fetch(input: string | URL | Request, init: RequestOptions = {}): Promise<Response> {
+    return this.#rejecting(this.#fetch(input, init));
+  }
+
+  async #fetch(input: string | URL | Request, init: RequestOptions): Promise<Response> {
     const created = this.#context(input, init, undefined);
     const ctx = created instanceof Call ? created : await created;
     const outcome = await this.#execute(ctx);
@@ -163,7 +175,11 @@ export class SteadfastClient {
    * `.stream()`, `.dump()`), skipping the cost of building a WHATWG `Response`.
    * Consume or `dump()` the body, or the connection is not reused.
    */
-  async request(input: string | URL | Request, init: RequestOptions = {}): Promise<RawResponse> {
+  request(input: string | URL | Request, init: RequestOptions = {}): Promise<RawResponse> {
+    return this.#rejecting(this.#request(input, init));
+  }
+
+  async #request(input: string | URL | Request, init: RequestOptions): Promise<RawResponse> {
     const created = this.#context(input, init, undefined);
     const ctx = created instanceof Call ? created : await created;
     const outcome = await this.#execute(ctx);
@@ -281,7 +297,23 @@ export class SteadfastClient {
     );
   }
 
-  async #json<T>(
+  #json<T>(input: string | URL, init: RequestOptions, defaultHeaders: WireHeaders): Promise<T> {
+    return this.#rejecting(this.#jsonCall<T>(input, init, defaultHeaders));
+  }
+
+  /**
+   * The call as it settles, its rejection first passed through the `beforeError` hooks
+   * (which may replace it). Without such hooks, the call itself.
+   */
+  #rejecting<T>(call: Promise<T>): Promise<T> {
+    const hooks = this.#beforeError;
+    if (hooks === undefined) return call;
+    return call.catch(async (error: Error) => {
+      throw await runBeforeError(hooks, error, undefined);
+    });
+  }
+
+  async #jsonCall<T>(
     input: string | URL,
     init: RequestOptions,
     defaultHeaders: WireHeaders,
@@ -376,6 +408,8 @@ export class SteadfastClient {
   ): Call {
     const upperMethod = method === undefined ? 'GET' : method.toUpperCase();
     const headers = toWireHeaders(headersInit);
+    const clientHeaders = this.#defaultHeaders;
+    if (clientHeaders !== undefined) withDefaults(headers, clientHeaders, body.contentType);
     if (defaultHeaders) {
       for (const name in defaultHeaders) headers[name] ??= defaultHeaders[name]!;
     }
@@ -457,6 +491,24 @@ function ownHeaders(headers: WireHeaders, own: ResolvedCallOptions): void {
     );
   }
   headers['idempotency-key'] = own.idempotencyKey;
+}
+
+/**
+ * The client's `headers` under the call's own (names are lower-case on both sides, so the
+ * call's win whatever case it wrote them in). They count as headers the caller gave, so a
+ * default `content-type` wins over the type a string body implies; only a multipart body
+ * keeps its own (its boundary is in it).
+ */
+function withDefaults(
+  headers: WireHeaders,
+  defaults: Readonly<WireHeaders>,
+  bodyType: string | undefined,
+): void {
+  for (const name in defaults) {
+    if (headers[name] !== undefined) continue;
+    if (name === 'content-type' && bodyType?.startsWith('multipart/')) continue;
+    headers[name] = defaults[name]!;
+  }
 }
 
 /** A per-call `maxResponseBytes`, checked like the client option. */

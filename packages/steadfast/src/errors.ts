@@ -267,6 +267,53 @@ export class AbortError extends SteadfastError {
   }
 }
 
+/** The user hooks of `ClientOptions.hooks`, as `HookError.hook` names them. */
+export type HookName = 'beforeRequest' | 'afterResponse' | 'beforeRetry' | 'beforeError';
+
+/**
+ * A hook of `ClientOptions.hooks` threw (or returned what it may not): the call ends with
+ * this error, the thrown value as `cause`. The message names the hook, never the cause's
+ * message or a header (a hook sees the request's `Authorization`). Not retried, and not
+ * counted by the circuit breaker: it says nothing about the downstream.
+ */
+export class HookError extends SteadfastError {
+  readonly hook: HookName;
+  /** The hook's place in its list (`hooks.beforeRequest[1]`), 0 for a single function. */
+  readonly index: number;
+  constructor(
+    hook: HookName,
+    index: number,
+    request: { readonly method: string; readonly url: URL | string } | undefined,
+    options: { cause: unknown; listed?: boolean; detail?: string },
+  ) {
+    const name = options.listed ? `hooks.${hook}[${index}]` : `hooks.${hook}`;
+    super(
+      'ERR_STEADFAST_HOOK',
+      `${request ? `${where(request.method, request.url)}: ` : ''}the hook ${name} ${options.detail ?? 'threw'} (see the cause)`,
+      { cause: options.cause },
+    );
+    this.hook = hook;
+    this.index = index;
+  }
+}
+
+/**
+ * An `afterResponse` hook returned `retryableFailure()` for this response: the attempt
+ * failed, and is retried like a transient failure (method, budget and deadline rules
+ * apply). The call rejects with it when no retry follows.
+ */
+export class ResponseRejectedError extends SteadfastError {
+  /** The status of the response the hook rejected. */
+  readonly status: number;
+  constructor(method: string, url: URL | string, status: number) {
+    super(
+      'ERR_STEADFAST_RESPONSE_REJECTED',
+      `${where(method, url)}: the ${status} response was rejected by an afterResponse hook`,
+    );
+    this.status = status;
+  }
+}
+
 function causeSuffix(cause: unknown): string {
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code;
@@ -303,3 +350,6 @@ export const isHttpStatusError = (e: unknown): e is HttpStatusError => e instanc
 export const isAbortError = (e: unknown): e is AbortError => e instanceof AbortError;
 export const isClientClosedError = (e: unknown): e is ClientClosedError =>
   e instanceof ClientClosedError;
+export const isHookError = (e: unknown): e is HookError => e instanceof HookError;
+export const isResponseRejectedError = (e: unknown): e is ResponseRejectedError =>
+  e instanceof ResponseRejectedError;

@@ -37,6 +37,7 @@ export { DEFAULTS } from './config/defaults.js';
 export type {
   BackoffKind,
   CircuitBreakerOptions,
+  ClientHooks,
   ClientOptions,
   CloseOptions,
   ConcurrencyOptions,
@@ -72,6 +73,17 @@ export {
   InjectedNetworkError,
   withInjectedFault,
 } from './strategies/chaos/index.js';
+export {
+  type AfterResponseHook,
+  type AfterResponseResult,
+  type BeforeErrorHook,
+  type BeforeRequestHook,
+  type BeforeRetryHook,
+  type BeforeRetryInfo,
+  type HookResponse,
+  type RetryableFailure,
+  retryableFailure,
+} from './strategies/hooks/index.js';
 export { parseRetryAfter } from './strategies/retry/retry-after.js';
 export {
   CALL_DURATION_BUCKETS,

@@ -7,6 +7,7 @@ import {
   booleanOption,
   customOption,
   describe,
+  describeType,
   functionOption,
   listItem,
   listOption,
@@ -16,6 +17,7 @@ import {
   objectWithMethods,
   oneOfOption,
   optionsObject,
+  type Problem,
   plainObject,
   requiredText,
   section,
@@ -274,6 +276,76 @@ export const chaosSchema = optionsObject(
   ],
 );
 
+/** `hooks.<name>`: one function, or a list of them run in order. */
+const hookList = (type: string, doc: string) =>
+  customOption<unknown>(
+    (value): Problem => {
+      if (typeof value === 'function') return undefined;
+      if (!Array.isArray(value))
+        return `must be a function or an array of functions, got ${describe(value)}`;
+      const bad = value.findIndex((hook) => typeof hook !== 'function');
+      return bad === -1 ? undefined : [bad, `must be a function, got ${describe(value[bad])}`];
+    },
+    { type: `${type} | readonly ${type}[]`, doc, defaultText: 'none' },
+  );
+
+export const hooksSchema = optionsObject(
+  'ClientHooks',
+  'Hooks: your code at fixed points of every call. Each takes one function or an array run in order; each may be async (a synchronous one costs no promise turn). A hook that throws ends the call with `HookError` (the thrown value as `cause`; its message never quotes it). Changes appear on the call span as `steadfast.hook.*` events.',
+  {
+    beforeRequest: hookList(
+      'BeforeRequestHook',
+      '`(ctx) => void`: before every wire attempt, re-sends and 401 re-sends included, after the token was attached. Set or delete headers on `ctx.headers` (lower-case names): a request id, a signature.',
+    ),
+    afterResponse: hookList(
+      'AfterResponseHook',
+      '`(ctx, response) => Response | retryableFailure() | void`: after every wire attempt that got a response, before re-authorization and retry decide on it. Return a `Response` to replace it, `retryableFailure()` to make it a transient failure (`ResponseRejectedError`), nothing to keep it. Reading its body here leaves it readable for the caller.',
+    ),
+    beforeRetry: hookList(
+      'BeforeRetryHook',
+      '`(ctx, { attempt, delayMs, delaySource, reason, status, error }) => boolean | void`: when the retry strategy is about to re-send. Return `false` to cancel: the call ends with its last outcome, stop reason `hook_cancelled`.',
+    ),
+    beforeError: hookList(
+      'BeforeErrorHook',
+      '`(error) => Error | void`: before a call rejects; return an error to reject with it instead.',
+    ),
+  },
+);
+
+/** HTTP header names (RFC 9110 tokens) and the values undici sends (no CR, LF or NUL). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Headers the transport writes itself: a default for them would break the request. */
+const TRANSPORT_HEADERS = new Set([
+  'connection',
+  'content-length',
+  'expect',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** What is wrong with a `headers` option; values are never quoted (they may be secrets). */
+export function headersProblem(value: unknown): Problem {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return `must be an object of header names to strings, got ${describe(value)}`;
+  const seen = new Set<string>();
+  for (const [name, text] of Object.entries(value)) {
+    if (!HEADER_NAME.test(name)) return 'has a name that is not an HTTP header name';
+    const lower = name.toLowerCase();
+    if (seen.has(lower)) return `names "${lower}" twice (header names are case-insensitive)`;
+    seen.add(lower);
+    if (TRANSPORT_HEADERS.has(lower)) return `may not set "${lower}" (the transport sets it)`;
+    if (lower === 'idempotency-key')
+      return 'may not set "idempotency-key": a key is one call\'s (the call option `idempotencyKey`)';
+    if (typeof text !== 'string')
+      return `must map "${lower}" to a string, got ${describeType(text)}`;
+    if (!HEADER_VALUE.test(text))
+      return `has a value for "${lower}" that is not a valid header value (control characters such as CR, LF or NUL)`;
+  }
+  return undefined;
+}
+
 /** An absolute http(s) URL's origin, or what is wrong with it (never quoting the URL's secrets). */
 export function originProblem(value: string): string | undefined {
   let url: URL;
@@ -370,6 +442,12 @@ export const clientSchema = optionsObject(
       "`baseUrl`'s origin only",
     ),
     chaos: section(chaosSchema, false),
+    headers: customOption<Readonly<Record<string, string>>>(headersProblem, {
+      type: 'Readonly<Record<string, string>>',
+      doc: "Headers sent with every call (e.g. `{ 'user-agent': 'billing/1.4' }`). A call's own headers win, whatever the case of their names. Checked here (names, values); never logged.",
+      defaultText: 'none',
+    }),
+    hooks: nested(hooksSchema),
   },
   [
     (o) =>

@@ -6,6 +6,12 @@ import type { Dispatcher } from 'undici';
 import type { Authorization } from '../auth/types.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
 import type { ChaosOptions } from '../strategies/chaos/types.js';
+import type {
+  AfterResponseHook,
+  BeforeErrorHook,
+  BeforeRequestHook,
+  BeforeRetryHook,
+} from '../strategies/hooks/types.js';
 import type { TelemetryOptions } from '../telemetry/types.js';
 import type { BackoffKind } from './resolved.js';
 
@@ -179,6 +185,46 @@ export interface TransportOptions {
   readonly dispatcher?: Dispatcher;
 }
 
+/**
+ * Hooks: your code at fixed points of every call. Each takes one function or an array run in
+ * order; each may be async (a synchronous one costs no promise turn). A hook that throws ends the
+ * call with `HookError` (the thrown value as `cause`; its message never quotes it). Changes appear
+ * on the call span as `steadfast.hook.*` events.
+ */
+export interface ClientHooks {
+  /**
+   * `(ctx) => void`: before every wire attempt, re-sends and 401 re-sends included, after the
+   * token was attached. Set or delete headers on `ctx.headers` (lower-case names): a request id, a
+   * signature.
+   *
+   * @defaultValue none
+   */
+  readonly beforeRequest?: BeforeRequestHook | readonly BeforeRequestHook[];
+  /**
+   * `(ctx, response) => Response | retryableFailure() | void`: after every wire attempt that got a
+   * response, before re-authorization and retry decide on it. Return a `Response` to replace it,
+   * `retryableFailure()` to make it a transient failure (`ResponseRejectedError`), nothing to keep
+   * it. Reading its body here leaves it readable for the caller.
+   *
+   * @defaultValue none
+   */
+  readonly afterResponse?: AfterResponseHook | readonly AfterResponseHook[];
+  /**
+   * `(ctx, { attempt, delayMs, delaySource, reason, status, error }) => boolean | void`: when the
+   * retry strategy is about to re-send. Return `false` to cancel: the call ends with its last
+   * outcome, stop reason `hook_cancelled`.
+   *
+   * @defaultValue none
+   */
+  readonly beforeRetry?: BeforeRetryHook | readonly BeforeRetryHook[];
+  /**
+   * `(error) => Error | void`: before a call rejects; return an error to reject with it instead.
+   *
+   * @defaultValue none
+   */
+  readonly beforeError?: BeforeErrorHook | readonly BeforeErrorHook[];
+}
+
 /** Options of `createClient`. Validated once, at construction. */
 export interface ClientOptions {
   /** Low-cardinality client name: span names and the `client` metric label. Required. */
@@ -281,6 +327,22 @@ export interface ClientOptions {
    * @defaultValue off
    */
   readonly chaos?: ChaosOptions | false;
+  /**
+   * Headers sent with every call (e.g. `{ 'user-agent': 'billing/1.4' }`). A call's own headers
+   * win, whatever the case of their names. Checked here (names, values); never logged.
+   *
+   * @defaultValue none
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Hooks: your code at fixed points of every call. Each takes one function or an array run in
+   * order; each may be async (a synchronous one costs no promise turn). A hook that throws ends
+   * the call with `HookError` (the thrown value as `cause`; its message never quotes it). Changes
+   * appear on the call span as `steadfast.hook.*` events.
+   *
+   * @defaultValue on, with the defaults of {@link ClientHooks}
+   */
+  readonly hooks?: ClientHooks;
 }
 
 /** Options of `client.close()`. */

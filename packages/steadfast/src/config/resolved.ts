@@ -1,5 +1,7 @@
 import type { Authorization } from '../auth/types.js';
+import type { WireHeaders } from '../pipeline/types.js';
 import type { ResolvedChaosOptions } from '../strategies/chaos/types.js';
+import type { ResolvedHooks } from '../strategies/hooks/types.js';
 import type { TelemetryOptions } from '../telemetry/types.js';
 import type {
   BACKOFF_KINDS,
@@ -34,4 +36,8 @@ export interface ResolvedOptions {
   /** `baseUrl`'s origin and `origins`, without repeats. */
   readonly origins: readonly string[];
   readonly chaos: ResolvedChaosOptions | false;
+  /** Default request headers, names lower-cased; `undefined` when none were given. */
+  readonly headers: Readonly<WireHeaders> | undefined;
+  /** The hooks, each as a non-empty list or `undefined`. */
+  readonly hooks: ResolvedHooks;
 }

@@ -1,4 +1,6 @@
 import { seededRandom } from '../pipeline/seeded-random.js';
+import type { WireHeaders } from '../pipeline/types.js';
+import { resolveHooks } from '../strategies/hooks/run.js';
 import { clientSchema } from './client-schema.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
 import { parseOptions } from './schema.js';
@@ -28,7 +30,19 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
       header: chaos.header === false ? false : chaos.header.toLowerCase(),
       random: chaos.random ?? seededRandom(chaos.seed ?? Math.floor(Math.random() * 2 ** 32)),
     },
+    headers: lowerCased(options.headers),
+    hooks: resolveHooks(options.hooks),
   }) as ResolvedOptions;
 }
 
 const originOf = (url: string) => new URL(url).origin;
+
+/** Default headers as the wire carries them: lower-case names, frozen; none is `undefined`. */
+function lowerCased(
+  headers: Readonly<Record<string, string>> | undefined,
+): WireHeaders | undefined {
+  if (headers === undefined) return undefined;
+  const wire: WireHeaders = {};
+  for (const [name, value] of Object.entries(headers)) wire[name.toLowerCase()] = value;
+  return Object.keys(wire).length > 0 ? Object.freeze(wire) : undefined;
+}

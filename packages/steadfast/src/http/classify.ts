@@ -2,7 +2,9 @@ import {
   AbortError,
   CircuitOpenError,
   ConcurrencyLimitedError,
+  HookError,
   PoolExhaustedError,
+  ResponseRejectedError,
   TimeoutError,
 } from '../errors.js';
 import type { Outcome } from '../pipeline/types.js';
@@ -72,6 +74,9 @@ export function errorTypeOf(outcome: Outcome): string | undefined {
   if (error instanceof CircuitOpenError) return 'circuit_open';
   if (error instanceof ConcurrencyLimitedError) return 'concurrency_limited';
   if (error instanceof AbortError) return undefined;
+  // Before the cause chain: what a hook threw may carry any code.
+  if (error instanceof HookError) return 'hook_error';
+  if (error instanceof ResponseRejectedError) return 'response_rejected';
   const code = errorCode(error);
   if (code && KNOWN_ERROR_CODES.has(code)) return code;
   return '_OTHER';
@@ -86,6 +91,10 @@ export function isTransient(outcome: Outcome): boolean {
   if (error instanceof TimeoutError) return error.kind === 'attempt';
   if (error instanceof CircuitOpenError || error instanceof AbortError) return false;
   if (error instanceof ConcurrencyLimitedError) return false;
+  // A hook that threw ends the call (whatever code its cause carries); a response an
+  // afterResponse hook rejected is retried like a 503.
+  if (error instanceof HookError) return false;
+  if (error instanceof ResponseRejectedError) return true;
   const code = errorCode(error);
   return code !== undefined && TRANSIENT_ERROR_CODES.has(code);
 }

@@ -7,6 +7,7 @@ import type {
   CallEndEvent,
   CallStartEvent,
   FaultInjectedEvent,
+  HookEvent,
   LimiterEvent,
   ReauthorizeEvent,
   RetryEvent,
@@ -30,4 +31,5 @@ export class ClientEvents {
   readonly reauthorize = new EventEmitter<ReauthorizeEvent>();
   readonly tokenWithheld = new EventEmitter<TokenWithheldEvent>();
   readonly faultInjected = new EventEmitter<FaultInjectedEvent>();
+  readonly hook = new EventEmitter<HookEvent>();
 }

@@ -114,6 +114,20 @@ export interface TokenWithheldEvent {
   readonly ctx: CallContext;
 }
 
+/**
+ * A hook of `ClientOptions.hooks` changed something: set headers, replaced an attempt's
+ * outcome, or cancelled a retry. A hook that changes nothing emits nothing.
+ */
+export interface HookEvent {
+  readonly ctx: CallContext;
+  readonly hook: 'beforeRequest' | 'afterResponse' | 'beforeRetry';
+  readonly change: 'headers_set' | 'outcome_replaced' | 'retry_cancelled';
+  /** `headers_set`: the names of the headers set, changed or removed (never their values). */
+  readonly headers?: readonly string[];
+  /** `outcome_replaced`: what replaced the response. */
+  readonly replacement?: 'response' | 'retryable_failure';
+}
+
 /** A chaos (fault-injection) strategy injected a fault. */
 export interface FaultInjectedEvent {
   readonly ctx: CallContext;

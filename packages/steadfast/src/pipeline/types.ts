@@ -75,7 +75,9 @@ export type RetryStopReason =
   | 'budget_exhausted'
   | 'method_not_idempotent'
   | 'body_not_replayable'
-  | 'aborted';
+  | 'aborted'
+  /** A `beforeRetry` hook returned `false`. */
+  | 'hook_cancelled';
 
 /**
  * Per-call state every strategy sees. One object per logical call; strategies read it

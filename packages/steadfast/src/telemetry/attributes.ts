@@ -75,6 +75,8 @@ export const CALL_ERROR_TYPES = [
   'retry_budget_exhausted',
   'token_unavailable',
   'body_not_replayable',
+  'hook_error',
+  'response_rejected',
 ] as const;
 
 /** OAuth2 error codes (RFC 6749 §5.2) a token fetch may report. */

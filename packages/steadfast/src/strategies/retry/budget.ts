@@ -46,6 +46,12 @@ export class RetryBudget {
     return true;
   }
 
+  /** Give back a retry `tryRetry()` granted but that was not made (a hook cancelled it). */
+  refund(): void {
+    const index = this.#rotate();
+    if (this.#retries[index]! > 0) this.#retries[index]! -= 1;
+  }
+
   /** Advance the ring to now, clearing buckets that left the window; returns the current index. */
   #rotate(at: number = this.now()): number {
     const bucket = Math.floor(at / this.#bucketMs);

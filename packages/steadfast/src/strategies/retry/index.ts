@@ -1,6 +1,7 @@
 import type { ResolvedOptions } from '../../config/options.js';
 import {
   ClientClosedError,
+  HookError,
   NonReplayableBodyError,
   RetryBudgetExhaustedError,
 } from '../../errors.js';
@@ -15,6 +16,8 @@ import type {
   RetryStopReason,
   Strategy,
 } from '../../pipeline/types.js';
+import { isThenable, runBeforeRetry } from '../hooks/run.js';
+import type { BeforeRetryHook, BeforeRetryInfo } from '../hooks/types.js';
 import { type BackoffSettings, backoffDelay } from './backoff.js';
 import { RetryBudget } from './budget.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -50,6 +53,7 @@ export class Retry implements Strategy {
   constructor(
     private readonly settings: RetrySettings | false,
     private readonly events: ClientEvents,
+    private readonly beforeRetry: readonly BeforeRetryHook[] | undefined = undefined,
   ) {
     const budget = settings ? settings.budget : false;
     this.#budget = budget
@@ -93,6 +97,24 @@ export class Retry implements Strategy {
         return this.#stop(ctx, outcome, 'deadline', trigger);
       if (this.#budget && !this.#budget.tryRetry())
         return this.#stop(ctx, outcome, 'budget_exhausted', trigger);
+      if (this.beforeRetry !== undefined) {
+        const info: BeforeRetryInfo = {
+          attempt: ctx.attempt + 1,
+          delayMs,
+          delaySource: retryAfterMs !== undefined ? 'retry_after' : 'backoff',
+          reason: trigger,
+          status: outcome.kind === 'response' ? outcome.response.status : undefined,
+          error: outcome.kind === 'error' ? outcome.error : undefined,
+        };
+        const ran = runBeforeRetry(this.beforeRetry, ctx, info, this.events);
+        const verdict = isThenable(ran) ? await ran : ran; // no promise turn for sync hooks
+        if (verdict !== true) {
+          this.#budget?.refund(); // no retry was made
+          if (verdict === false) return this.#stop(ctx, outcome, 'hook_cancelled', trigger);
+          discard(outcome);
+          return { kind: 'error', error: verdict };
+        }
+      }
 
       if (this.events.retry.hasListeners) {
         this.events.retry.emit({
@@ -146,5 +168,8 @@ export class Retry implements Strategy {
 function shouldRetry(settings: RetrySettings, outcome: Outcome, ctx: CallContext): boolean {
   const byDefault = isTransient(outcome);
   const custom = settings.shouldRetry;
-  return custom ? custom(outcome, ctx, byDefault) : byDefault;
+  // A hook that threw ends the call, whatever a custom rule would say.
+  if (custom === undefined || (outcome.kind === 'error' && outcome.error instanceof HookError))
+    return byDefault;
+  return custom(outcome, ctx, byDefault);
 }

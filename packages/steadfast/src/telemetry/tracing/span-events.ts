@@ -12,6 +12,8 @@ export const EVENT_BREAKER_TRANSITION = 'steadfast.circuit_breaker.transition';
 export const EVENT_TIMEOUT = 'steadfast.timeout';
 export const EVENT_FAULT_INJECTED = 'steadfast.fault_injected';
 export const EVENT_TOKEN_WITHHELD = 'steadfast.auth.token_withheld';
+/** A hook changed something: `steadfast.hook.headers_set`, `.outcome_replaced`, `.retry_cancelled`. */
+export const EVENT_HOOK_PREFIX = 'steadfast.hook.';
 
 function recording(span: Span | undefined): span is Span {
   return span?.isRecording() === true;
@@ -75,6 +77,19 @@ export function subscribeSpanEvents(events: ClientEvents): Disposable[] {
       // The origin is already on the span (server.address/port); the reason says why.
       span.addEvent(EVENT_TOKEN_WITHHELD, {
         'steadfast.auth.withheld_reason': 'origin_not_allowed',
+      });
+    }),
+    events.hook.event((e) => {
+      const span = callSpanOf(e.ctx);
+      if (!recording(span)) return;
+      // Names of headers only, never values (a hook sees the token); on the call span, like
+      // the other decisions: beforeRequest and afterResponse run outside the attempt span
+      // (the layer is outside the breaker) and beforeRetry between attempts.
+      span.addEvent(`${EVENT_HOOK_PREFIX}${e.change}`, {
+        'steadfast.hook.name': e.hook,
+        'steadfast.hook.attempt': e.ctx.attempt,
+        ...(e.headers ? { 'steadfast.hook.headers': [...e.headers] } : {}),
+        ...(e.replacement ? { 'steadfast.hook.replacement': e.replacement } : {}),
       });
     }),
     events.faultInjected.event((e) => {
