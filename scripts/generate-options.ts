@@ -23,6 +23,7 @@ import {
   retrySchema,
   transportSchema,
 } from '../packages/steadfast/src/config/client-schema.js';
+import { extendSchema } from '../packages/steadfast/src/config/extend-schema.js';
 import { callRetrySchema, callSchema } from '../packages/steadfast/src/config/request-schema.js';
 import {
   type AnyOptionsObject,
@@ -84,6 +85,14 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { BackoffKind } from './resolved.js';",
     ].join('\n'),
     schemas: [callRetrySchema, callSchema],
+  },
+  {
+    path: 'packages/steadfast/src/config/extend-options.ts',
+    prelude: [
+      "import type { ClientHooks } from './options.js';",
+      "import type { CallRetryOptions } from './request-options.js';",
+    ].join('\n'),
+    schemas: [extendSchema],
   },
   {
     path: 'packages/steadfast/src/strategies/chaos/options.ts',

@@ -12,6 +12,7 @@ import { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
 import { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
 import { Deadline } from './strategies/deadline.js';
 import { Hooks } from './strategies/hooks/index.js';
+import type { ResolvedHooks } from './strategies/hooks/types.js';
 import { Retry } from './strategies/retry/index.js';
 import { createTelemetry } from './telemetry/index.js';
 
@@ -24,6 +25,13 @@ export interface CallPipeline {
   readonly limiter: ConcurrencyLimiter;
   readonly breaker: PerOriginCircuitBreaker | undefined;
   readonly transport: Transport;
+  /**
+   * The same layers — the same limiter, breakers, retry budget, token and pools — with
+   * `hooks` in the hook layer and the retry layer's `beforeRetry`: what a derived client
+   * (`client.extend`) with hooks of its own runs its calls through. Built once per such
+   * client; no layer is added or copied.
+   */
+  withHooks(hooks: ResolvedHooks): Next;
   /**
    * Wake what waits in the layers (retry sleeps, the limiter's queue, token waits), end what
    * is on the wire with `reasonFor(ctx)` and destroy the sockets, then unsubscribe telemetry.
@@ -79,30 +87,46 @@ export function buildCallPipeline(
     ? new PerOriginCircuitBreaker(options.circuitBreaker, events, options.name)
     : undefined;
 
-  const strategies = [
-    telemetry.callLayer,
+  // Also with `retry: false`: a call may bring its own `retry`.
+  const retry = new Retry(options.retry, events, hooks.beforeRetry);
+  const reauthorization = auth
+    ? scopeToOrigins(auth.createStrategy(events), options.authOrigins, events)
+    : undefined;
+  const [callBoundary, deadline, attemptBoundary, attemptTimeout, chaos] = [
     new CallBoundary(events),
-    limiter,
     new Deadline(options.totalTimeoutMs),
-    // Also with `retry: false`: a call may bring its own `retry`.
-    new Retry(options.retry, events, hooks.beforeRetry),
-    auth ? scopeToOrigins(auth.createStrategy(events), options.authOrigins, events) : undefined,
-    hooks.beforeRequest || hooks.afterResponse
-      ? new Hooks(hooks.beforeRequest, hooks.afterResponse, events)
-      : undefined,
-    breaker,
-    telemetry.attemptLayer,
     new AttemptBoundary(events),
     new AttemptTimeout(options.attemptTimeoutMs, events),
     options.chaos ? new Chaos(options.chaos, events) : undefined,
-  ].filter((s): s is Strategy => s !== undefined);
+  ];
+  /** The order of the layers, with the hooks of `h` (the client's, or a derived client's). */
+  const layers = (h: ResolvedHooks): Strategy[] =>
+    [
+      telemetry.callLayer,
+      callBoundary,
+      limiter,
+      deadline,
+      h === hooks ? retry : retry.withBeforeRetry(h.beforeRetry),
+      reauthorization,
+      h.beforeRequest || h.afterResponse
+        ? new Hooks(h.beforeRequest, h.afterResponse, events)
+        : undefined,
+      breaker,
+      telemetry.attemptLayer,
+      attemptBoundary,
+      attemptTimeout,
+      chaos,
+    ].filter((s): s is Strategy => s !== undefined);
+  const strategies = layers(hooks);
+  const terminal: Next = (ctx) => transport.execute(ctx);
 
   return {
-    execute: compose(strategies, (ctx) => transport.execute(ctx)),
+    execute: compose(strategies, terminal),
     strategies,
     limiter,
     breaker,
     transport,
+    withHooks: (h) => compose(layers(h), terminal),
     async close(reasonFor) {
       for (const strategy of strategies) await strategy.dispose?.();
       await transport.close(reasonFor);

@@ -5,17 +5,22 @@ import {
   type ResolvedCallOptions,
 } from './config/call-options.js';
 import { clientSchema, closeSchema } from './config/client-schema.js';
+import type { ExtendOptions } from './config/extend-options.js';
+import { extendSchema, SHARED_WITH_PARENT } from './config/extend-schema.js';
 import type { ClientOptions, CloseOptions, ResolvedOptions } from './config/options.js';
 import type { CallOptions } from './config/request-options.js';
-import { parseOptions } from './config/schema.js';
+import { jsonCallSchema } from './config/request-schema.js';
+import { parseOptions, type Resolved } from './config/schema.js';
 import { resolveOptions } from './config/validate.js';
 import {
+  AbortError,
   ClientClosedError,
   HttpStatusError,
-  type InvalidConfigurationError,
+  InvalidConfigurationError,
   InvalidRequestError,
   InvalidResponseError,
   NetworkError,
+  ResponseValidationError,
   SteadfastError,
   safeUrl,
 } from './errors.js';
@@ -30,13 +35,14 @@ import { callerAbortError } from './pipeline/outcomes.js';
 import { onAbort } from './pipeline/signals.js';
 import type {
   CallContext,
+  CallOverrides,
   Next,
   ResponseBody,
   WireHeaders,
   WireResponse,
 } from './pipeline/types.js';
-import { runBeforeError } from './strategies/hooks/run.js';
-import type { BeforeErrorHook } from './strategies/hooks/types.js';
+import { resolveHooks, runBeforeError } from './strategies/hooks/run.js';
+import type { BeforeErrorHook, ResolvedHooks } from './strategies/hooks/types.js';
 
 /**
  * Request headers as `fetch` takes them: a `Headers`, `[name, value]` pairs or a record.
@@ -78,6 +84,28 @@ export interface RequestOptions extends CallOptions {
   readonly maxResponseBytes?: number;
 }
 
+/**
+ * Options of a JSON helper (`getJson`, `postJson`): a call's, plus `parse`, which validates
+ * and types the parsed body.
+ *
+ * @example
+ * const User = v.object({ id: v.string() }); // valibot; zod's `User.parse` works the same way
+ * const user = await client.getJson('/user', { parse: (body) => v.parse(User, body) });
+ */
+export interface JsonRequestOptions<T> extends Omit<RequestOptions, 'body'> {
+  /**
+   * Any `(value: unknown) => T` — a zod or valibot schema's `parse` — given the parsed body
+   * (`undefined` for a 204); the helper resolves with what it returns. When it throws, the
+   * call rejects with `ResponseValidationError` (its first issue in the message, the thrown
+   * error as `cause`), which is not retried. Default: none, the body is returned as parsed.
+   */
+  readonly parse?: (value: unknown) => T;
+}
+
+/** What `client.extend()` hands to the constructor it calls (see `extend`). */
+let deriving: { readonly parent: SteadfastClient; readonly options: ExtendSettings } | undefined;
+type ExtendSettings = Resolved<typeof extendSchema>;
+
 const CLOSE_POLL_MS = 10; // how often close({ graceMs }) looks whether the calls have ended
 
 /** What `client.request()` resolves with: the wire response, body not yet read. */
@@ -112,8 +140,9 @@ const JSON_ACCEPT_AND_CONTENT_TYPE: WireHeaders = {
 export class SteadfastClient {
   /** The client's name (the `client` metric label). */
   readonly name: string;
-  /** Typed events of every strategy; telemetry adapters subscribe here. */
-  readonly events = new ClientEvents();
+  /** Typed events of every strategy; telemetry adapters subscribe here (a derived client's are its parent's). */
+  readonly events: ClientEvents;
+  /** The options the pipeline was built from: the root client's. */
   readonly #options: ResolvedOptions;
   readonly #pipeline: CallPipeline;
   /** `#pipeline.execute`, read once: the hot path skips a property load per call. */
@@ -126,18 +155,127 @@ export class SteadfastClient {
   readonly #defaultHeaders: Readonly<WireHeaders> | undefined;
   /** The `beforeError` hooks; `undefined` when none, so a rejection costs nothing more. */
   readonly #beforeError: readonly BeforeErrorHook[] | undefined;
+  // This client's defaults for its calls: the options' own, or a derived client's.
+  readonly #baseUrl: URL | undefined;
+  readonly #maxResponseBytes: number;
+  readonly #retry: ResolvedOptions['retry'];
+  readonly #hooks: ResolvedHooks;
+  readonly #totalTimeoutMs: number;
+  readonly #attemptTimeoutMs: number;
+  /** What a derived client's calls change of the pipeline's settings; `undefined` when nothing. */
+  readonly #defaults: CallOverrides | undefined;
+  /** The client this one was derived from (`extend`); `undefined` for `createClient`'s. */
+  readonly #parent: SteadfastClient | undefined;
+  /** A derived client's `close()` aborts it: every call of the client carries its signal. */
+  readonly #stop: AbortController | undefined;
+  /** `#stop`'s signal, and its parent's when the parent is derived too. */
+  readonly #stopSignal: AbortSignal | undefined;
+  /** A derived client's calls not yet settled (for `close({ graceMs })`). */
+  #calls = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: ClientOptions) {
-    this.#options = resolveOptions(options);
-    this.name = this.#options.name;
-    this.#baseOrigin = this.#options.baseUrl?.origin;
-    this.#callOptions = new CallOptionsResolver(this.#options.retry);
-    this.#defaultHeaders = this.#options.headers;
-    this.#beforeError = this.#options.hooks.beforeError;
-    this.#pipeline = buildCallPipeline(this.#options, this.events);
-    this.#execute = this.#pipeline.execute;
+    const from = deriving;
+    deriving = undefined;
+    if (from !== undefined) {
+      const { parent, options: own } = from;
+      this.#options = parent.#options;
+      this.name = parent.name;
+      this.events = parent.events;
+      this.#pipeline = parent.#pipeline;
+      this.#parent = parent;
+      this.#baseUrl = own.baseUrl === undefined ? parent.#baseUrl : new URL(own.baseUrl);
+      this.#maxResponseBytes = own.maxResponseBytes ?? parent.#maxResponseBytes;
+      this.#defaultHeaders = mergedHeaders(parent.#defaultHeaders, own.headers);
+      const hooks = resolveHooks(own.hooks);
+      this.#hooks = appended(parent.#hooks, hooks);
+      // A layer's hooks are fixed when it is built: a child with per-attempt hooks of its own
+      // gets the same layers with its hook lists in them; one without runs its parent's.
+      this.#execute =
+        hooks.beforeRequest || hooks.afterResponse || hooks.beforeRetry
+          ? this.#pipeline.withHooks(this.#hooks)
+          : parent.#execute;
+      this.#retry =
+        own.retry === undefined
+          ? parent.#retry
+          : own.retry && mergedRetry(parent.#retry, own.retry);
+      this.#totalTimeoutMs = own.totalTimeoutMs ?? parent.#totalTimeoutMs;
+      this.#attemptTimeoutMs = own.attemptTimeoutMs ?? parent.#attemptTimeoutMs;
+      checkTimeouts(this.#totalTimeoutMs, this.#attemptTimeoutMs, this.#options);
+      this.#defaults = defaultsOf(
+        this.#options,
+        this.#retry,
+        this.#totalTimeoutMs,
+        this.#attemptTimeoutMs,
+      );
+      this.#stop = new AbortController();
+      this.#stopSignal = parent.#stopSignal
+        ? AbortSignal.any([parent.#stopSignal, this.#stop.signal])
+        : this.#stop.signal;
+    } else {
+      const resolved = resolveOptions(options);
+      this.#options = resolved;
+      this.name = resolved.name;
+      this.events = new ClientEvents();
+      this.#pipeline = buildCallPipeline(resolved, this.events);
+      this.#execute = this.#pipeline.execute;
+      this.#parent = undefined;
+      this.#baseUrl = resolved.baseUrl;
+      this.#maxResponseBytes = resolved.maxResponseBytes;
+      this.#defaultHeaders = resolved.headers;
+      this.#hooks = resolved.hooks;
+      this.#retry = resolved.retry;
+      this.#totalTimeoutMs = resolved.totalTimeoutMs;
+      this.#attemptTimeoutMs = resolved.attemptTimeoutMs;
+      this.#defaults = undefined;
+      this.#stop = undefined;
+      this.#stopSignal = undefined;
+    }
+    this.#baseOrigin = this.#baseUrl?.origin;
+    this.#callOptions = new CallOptionsResolver(this.#retry);
+    this.#beforeError = this.#hooks.beforeError;
+  }
+
+  /**
+   * A client for one family of endpoints: the same pools, circuit breakers, concurrency
+   * limit, token and telemetry (`client` label included) as this one, with other defaults
+   * for its calls — `baseUrl`, `headers` (merged over this client's, its own win), `hooks`
+   * (run after this client's), `retry` (merged over this client's), `totalTimeoutMs`,
+   * `attemptTimeoutMs`, `maxResponseBytes`. Any other option is shared and rejected with
+   * `InvalidConfigurationError`. The token still goes only to the origins of the client
+   * created with `createClient` (its `baseUrl`'s and `authOrigins`), whatever the derived
+   * `baseUrl`. Closing this client closes the derived ones; closing a derived one ends its
+   * own calls only.
+   *
+   * @example
+   * const reports = api.extend({ baseUrl: 'http://api:8080/reports/', totalTimeoutMs: 120_000, retry: false });
+   */
+  extend(options: ExtendOptions): SteadfastClient {
+    if (this.#isClosed()) throw new ClientClosedError(this.name);
+    if (typeof options === 'object' && options !== null) {
+      for (const key of Object.keys(options)) {
+        if (SHARED_WITH_PARENT.has(key)) {
+          throw new InvalidConfigurationError(
+            key,
+            "is the parent's: a derived client shares its pools, breakers, limiter, token and telemetry; create a client of its own to change it",
+          );
+        }
+      }
+    }
+    deriving = { parent: this, options: parseOptions(extendSchema, options) };
+    try {
+      return new SteadfastClient(undefined as never);
+    } finally {
+      deriving = undefined;
+    }
+  }
+
+  /** Closed itself, or one of the clients it was derived from is. */
+  #isClosed(): boolean {
+    for (let client: SteadfastClient | undefined = this; client; client = client.#parent)
+      if (client.#closed) return true;
+    return false;
   }
 
   /** Calls in flight now. */
@@ -189,13 +327,12 @@ export class SteadfastClient {
   }
 
   /**
-   * Call and parse a JSON body. A non-2xx status rejects with `HttpStatusError`.
+   * Call and parse a JSON body. A non-2xx status rejects with `HttpStatusError`; with
+   * `parse`, a body it throws on rejects with `ResponseValidationError`.
    * @example const days = await weather.getJson<Forecast[]>('/weatherforecast');
+   * @example const user = await api.getJson('/user', { parse: User.parse }); // typed by the schema
    */
-  async getJson<T = unknown>(
-    input: string | URL,
-    init: Omit<RequestOptions, 'body'> = {},
-  ): Promise<T> {
+  async getJson<T = unknown>(input: string | URL, init: JsonRequestOptions<T> = {}): Promise<T> {
     return this.#json<T>(input, init, JSON_ACCEPT);
   }
 
@@ -206,7 +343,7 @@ export class SteadfastClient {
   async postJson<T = unknown>(
     input: string | URL,
     body: unknown,
-    init: Omit<RequestOptions, 'body' | 'json'> = {},
+    init: Omit<JsonRequestOptions<T>, 'json'> = {},
   ): Promise<T> {
     return this.#json<T>(
       input,
@@ -230,8 +367,22 @@ export class SteadfastClient {
       return Promise.reject(error as InvalidConfigurationError);
     }
     this.#closed = true;
-    this.#closing ??= this.#shutDown(graceMs);
+    this.#closing ??= this.#stop ? this.#stopCalls(this.#stop, graceMs) : this.#shutDown(graceMs);
     return this.#closing;
+  }
+
+  /**
+   * A derived client's close: its calls end (after `graceMs`, if given, for them to finish);
+   * the pipeline, pools and token stay, they are its parent's.
+   */
+  async #stopCalls(stop: AbortController, graceMs: number): Promise<void> {
+    const giveUpAt = performance.now() + graceMs;
+    while (this.#calls > 0) {
+      const left = giveUpAt - performance.now();
+      if (left <= 0) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(CLOSE_POLL_MS, left)));
+    }
+    stop.abort(new ClientClosedError(this.name));
   }
 
   async #shutDown(graceMs: number): Promise<void> {
@@ -279,6 +430,10 @@ export class SteadfastClient {
    * a user callback) is wrapped, with the original as its `cause`.
    */
   #callError(error: Error, ctx: Call | undefined): SteadfastError {
+    // A derived client's close() aborted the call through its signal.
+    const stop = this.#stopSignal;
+    if (stop?.aborted && error instanceof AbortError && error.cause === stop.reason)
+      return new ClientClosedError(this.name, ctx?.method, ctx?.url);
     if (error instanceof SteadfastError) return error;
     if (ctx === undefined) {
       return new InvalidRequestError(
@@ -297,7 +452,11 @@ export class SteadfastClient {
     );
   }
 
-  #json<T>(input: string | URL, init: RequestOptions, defaultHeaders: WireHeaders): Promise<T> {
+  #json<T>(
+    input: string | URL,
+    init: RequestOptions & Pick<JsonRequestOptions<T>, 'parse'>,
+    defaultHeaders: WireHeaders,
+  ): Promise<T> {
     return this.#rejecting(this.#jsonCall<T>(input, init, defaultHeaders));
   }
 
@@ -306,6 +465,12 @@ export class SteadfastClient {
    * (which may replace it). Without such hooks, the call itself.
    */
   #rejecting<T>(call: Promise<T>): Promise<T> {
+    if (this.#stop !== undefined) {
+      this.#calls++;
+      call = call.finally(() => {
+        this.#calls--;
+      });
+    }
     const hooks = this.#beforeError;
     if (hooks === undefined) return call;
     return call.catch(async (error: Error) => {
@@ -315,9 +480,11 @@ export class SteadfastClient {
 
   async #jsonCall<T>(
     input: string | URL,
-    init: RequestOptions,
+    init: RequestOptions & Pick<JsonRequestOptions<T>, 'parse'>,
     defaultHeaders: WireHeaders,
   ): Promise<T> {
+    const parse = init.parse;
+    if (parse !== undefined) checkParse(parse);
     const created = this.#context(input, init, defaultHeaders);
     const call = created instanceof Call ? created : await created;
     const outcome = await this.#execute(call);
@@ -329,7 +496,7 @@ export class SteadfastClient {
     }
     if (status === 204) {
       void body.dump();
-      return undefined as T;
+      return parse === undefined ? (undefined as T) : validated(parse, undefined, call, status);
     }
     let text: string;
     try {
@@ -337,11 +504,13 @@ export class SteadfastClient {
     } catch (error) {
       throw this.#callError(error as Error, call);
     }
+    let value: unknown;
     try {
-      return JSON.parse(text) as T;
+      value = JSON.parse(text);
     } catch (error) {
       throw new InvalidResponseError(call.method, call.url, status, { cause: error });
     }
+    return parse === undefined ? (value as T) : validated(parse, value, call, status);
   }
 
   /** The call's context; synchronous unless the input is a `Request` or the body a `Blob`/`FormData`. */
@@ -350,7 +519,7 @@ export class SteadfastClient {
     init: RequestOptions,
     defaultHeaders?: WireHeaders,
   ): Call | Promise<Call> {
-    if (this.#closed) throw new ClientClosedError(this.name);
+    if (this.#isClosed()) throw new ClientClosedError(this.name);
     if (typeof init !== 'object' || init === null)
       throw new InvalidRequestError(`${this.name}: the options of a call must be an object`);
     // Steadfast's own options are checked only when the call gives one of them.
@@ -364,7 +533,7 @@ export class SteadfastClient {
     if (typeof input === 'object' && 'url' in input && !(input instanceof URL))
       return this.#contextOfRequest(input, init, defaultHeaders, own);
     const body = normalizeBody(own?.json ?? init.body);
-    const signal = init.signal ?? undefined;
+    const signal = this.#signalOf(init.signal ?? undefined);
     if (body instanceof Promise) {
       return body.then((b) =>
         this.#newCall(input, init.method, init.headers, signal, b, init, defaultHeaders, own),
@@ -388,7 +557,7 @@ export class SteadfastClient {
       request.url,
       init.method ?? request.method,
       init.headers ?? request.headers,
-      init.signal ?? request.signal,
+      this.#signalOf(init.signal ?? request.signal),
       body,
       init,
       defaultHeaders,
@@ -437,7 +606,7 @@ export class SteadfastClient {
       client: this.name,
       maxResponseBytes:
         init.maxResponseBytes === undefined
-          ? this.#options.maxResponseBytes
+          ? this.#maxResponseBytes
           : perCallLimit(init.maxResponseBytes),
       method: upperMethod,
       url,
@@ -451,22 +620,45 @@ export class SteadfastClient {
         IDEMPOTENT_METHODS.has(upperMethod) ||
         init.idempotent === true ||
         headers['idempotency-key'] !== undefined,
-      overrides: own?.overrides,
+      overrides: this.#overridesOf(own?.overrides),
       context: own?.context,
     });
+  }
+
+  /**
+   * A call's overrides over a derived client's defaults: the call's own timeouts and retry
+   * win (its retry was merged over this client's already), the client's stay underneath.
+   */
+  #overridesOf(own: CallOverrides | undefined): CallOverrides | undefined {
+    const defaults = this.#defaults;
+    if (defaults === undefined) return own;
+    if (own === undefined) return defaults;
+    return {
+      timeoutMs: own.timeoutMs,
+      attemptTimeoutMs: own.attemptTimeoutMs,
+      retry: own.retry ?? defaults.retry,
+      clientTotalTimeoutMs: defaults.clientTotalTimeoutMs,
+      clientAttemptTimeoutMs: defaults.clientAttemptTimeoutMs,
+    };
+  }
+
+  /** The caller's signal, and a derived client's: its `close()` ends its calls. */
+  #signalOf(given: AbortSignal | undefined): AbortSignal | undefined {
+    const stop = this.#stopSignal;
+    if (stop === undefined) return given;
+    return given === undefined ? stop : AbortSignal.any([given, stop]);
   }
 
   #resolveUrl(target: string | URL): URL {
     let url: URL;
     try {
-      url =
-        typeof target === 'string' ? new URL(target, this.#options.baseUrl) : new URL(target.href);
+      url = typeof target === 'string' ? new URL(target, this.#baseUrl) : new URL(target.href);
     } catch {
       // Quoted as far as it is safe: no userinfo, no query (it may hold an api_key). Not
       // the URL parser's TypeError as `cause` either: its `input` is the whole URL.
       const shown = safeUrl(String(target));
       throw new InvalidRequestError(
-        this.#options.baseUrl
+        this.#baseUrl
           ? `Invalid URL: cannot resolve "${shown}" against baseUrl`
           : `Invalid URL "${shown}": pass an absolute URL or set baseUrl`,
       );
@@ -509,6 +701,107 @@ function withDefaults(
     if (name === 'content-type' && bodyType?.startsWith('multipart/')) continue;
     headers[name] = defaults[name]!;
   }
+}
+
+/** `parse` of a JSON helper, checked like a call's other options. */
+function checkParse(parse: unknown): void {
+  try {
+    parseOptions(jsonCallSchema, { parse });
+  } catch (error) {
+    const rule = (error as Error).message.replace(/^Invalid option `parse`: /, '');
+    throw new InvalidRequestError(`Invalid option \`parse\` of a call: ${rule}`, {
+      field: 'parse',
+    });
+  }
+}
+
+/** The body as `parse` returns it; what it throws is a `ResponseValidationError`. */
+async function validated<T>(
+  parse: (value: unknown) => T,
+  value: unknown,
+  call: Call,
+  status: number,
+): Promise<T> {
+  try {
+    return await parse(value);
+  } catch (error) {
+    throw new ResponseValidationError(call.method, call.url, status, error);
+  }
+}
+
+/** A derived client's headers: its parent's, its own (lower-case names) over them. */
+function mergedHeaders(
+  parent: Readonly<WireHeaders> | undefined,
+  own: Readonly<Record<string, string>> | undefined,
+): Readonly<WireHeaders> | undefined {
+  if (own === undefined) return parent;
+  const merged: WireHeaders = { ...parent };
+  for (const [name, value] of Object.entries(own)) merged[name.toLowerCase()] = value;
+  return Object.keys(merged).length > 0 ? Object.freeze(merged) : undefined;
+}
+
+/** A derived client's hooks: its parent's first, then its own. */
+function appended(parent: ResolvedHooks, own: ResolvedHooks): ResolvedHooks {
+  const both = <F>(a: readonly F[] | undefined, b: readonly F[] | undefined) =>
+    a === undefined ? b : b === undefined ? a : Object.freeze([...a, ...b]);
+  return {
+    beforeRequest: both(parent.beforeRequest, own.beforeRequest),
+    afterResponse: both(parent.afterResponse, own.afterResponse),
+    beforeRetry: both(parent.beforeRetry, own.beforeRetry),
+    beforeError: both(parent.beforeError, own.beforeError),
+  };
+}
+
+/** A derived client's `retry`: its own options merged over its parent's settings. */
+function mergedRetry(
+  parent: ResolvedOptions['retry'],
+  own: NonNullable<ExtendSettings['retry']>,
+): ResolvedOptions['retry'] {
+  try {
+    return new CallOptionsResolver(parent).resolve({ retry: own }).overrides!
+      .retry as ResolvedOptions['retry'];
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError) || error.field === undefined) throw error;
+    const rule = error.message.replace(/^Invalid option `[^`]*` of a call: /, '');
+    throw new InvalidConfigurationError(error.field, rule);
+  }
+}
+
+/** A derived client's timeouts, checked against each other and the shared breaker. */
+function checkTimeouts(totalMs: number, attemptMs: number, root: ResolvedOptions): void {
+  if (attemptMs > totalMs) {
+    throw new InvalidConfigurationError(
+      'attemptTimeoutMs',
+      `must be ≤ totalTimeoutMs (${totalMs}), got ${attemptMs}`,
+    );
+  }
+  const breaker = root.circuitBreaker;
+  if (breaker && breaker.samplingDurationMs < 2 * attemptMs) {
+    throw new InvalidConfigurationError(
+      'attemptTimeoutMs',
+      `must be ≤ half the parent's circuitBreaker.samplingDurationMs (${breaker.samplingDurationMs}), got ${attemptMs}`,
+    );
+  }
+}
+
+/** What a derived client's calls change of the pipeline's settings; `undefined` when nothing. */
+function defaultsOf(
+  root: ResolvedOptions,
+  retry: ResolvedOptions['retry'],
+  totalMs: number,
+  attemptMs: number,
+): CallOverrides | undefined {
+  const sameRetry = retry === root.retry;
+  const sameTotal = totalMs === root.totalTimeoutMs;
+  const sameAttempt = attemptMs === root.attemptTimeoutMs;
+  if (sameRetry && sameTotal && sameAttempt) return undefined;
+  return {
+    timeoutMs: undefined,
+    attemptTimeoutMs: undefined,
+    retry: sameRetry ? undefined : retry,
+    clientTotalTimeoutMs: sameTotal ? undefined : totalMs,
+    clientAttemptTimeoutMs: sameAttempt ? undefined : attemptMs,
+  };
 }
 
 /** A per-call `maxResponseBytes`, checked like the client option. */

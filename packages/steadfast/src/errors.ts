@@ -202,6 +202,62 @@ export class InvalidResponseError extends SteadfastError {
   }
 }
 
+/**
+ * A JSON helper's `parse` (e.g. a zod or valibot schema's `parse`) threw on the body: the
+ * response is not what the caller declared. `issue` is its first issue (the first line of
+ * the thrown error's message, at most 200 characters); the thrown error is the `cause`. Not
+ * retried: the server answered, with something else.
+ *
+ * @example
+ * try { await client.getJson('/user', { parse: User.parse }); }
+ * catch (e) { if (isResponseValidationError(e)) log.warn(e.issue); }
+ */
+export class ResponseValidationError extends SteadfastError {
+  readonly status: number;
+  /** The first issue the validator reported. */
+  readonly issue: string;
+  constructor(method: string, url: URL | string, status: number, cause: unknown) {
+    const issue = firstIssue(cause);
+    super(
+      'ERR_STEADFAST_RESPONSE_VALIDATION',
+      `${where(method, url)}: responded ${status} with a body that failed validation: ${issue}`,
+      { cause },
+    );
+    this.status = status;
+    this.issue = issue;
+  }
+}
+
+const MAX_ISSUE_CHARS = 200;
+
+/**
+ * The first issue of a validator's error: zod's and valibot's keep their issues in `issues`
+ * (a message and a path each); any other error gives the first line of its message.
+ */
+function firstIssue(error: unknown): string {
+  let text: string;
+  const issues = (error as { issues?: unknown } | null)?.issues;
+  const first = Array.isArray(issues)
+    ? (issues[0] as { message?: unknown; path?: unknown })
+    : undefined;
+  if (typeof first?.message === 'string') {
+    const path = Array.isArray(first.path)
+      ? first.path
+          .map((item: unknown) =>
+            item !== null && typeof item === 'object' ? (item as { key?: unknown }).key : item,
+          )
+          .join('.')
+      : '';
+    text = path ? `${path}: ${first.message}` : first.message;
+  } else if (error instanceof Error) {
+    text = error.message;
+  } else {
+    text = `${typeof error} thrown`;
+  }
+  text = (text.split('\n', 1)[0] ?? '').trim() || 'the validator threw without a message';
+  return text.length > MAX_ISSUE_CHARS ? `${text.slice(0, MAX_ISSUE_CHARS)}…` : text;
+}
+
 /** The retry budget was spent: the failure is returned without another attempt. */
 export class RetryBudgetExhaustedError extends SteadfastError {
   constructor(method: string, url: URL | string, options?: { cause?: unknown }) {
@@ -338,6 +394,8 @@ export const isResponseTooLargeError = (e: unknown): e is ResponseTooLargeError 
   e instanceof ResponseTooLargeError;
 export const isInvalidResponseError = (e: unknown): e is InvalidResponseError =>
   e instanceof InvalidResponseError;
+export const isResponseValidationError = (e: unknown): e is ResponseValidationError =>
+  e instanceof ResponseValidationError;
 export const isRetryBudgetExhaustedError = (e: unknown): e is RetryBudgetExhaustedError =>
   e instanceof RetryBudgetExhaustedError;
 export const isNonReplayableBodyError = (e: unknown): e is NonReplayableBodyError =>

@@ -31,9 +31,10 @@ export type {
 export type { ClientAuthMethod } from './auth/token-endpoint.js';
 export type { Authorization } from './auth/types.js';
 export { type Challenge, parseWwwAuthenticate } from './auth/www-authenticate.js';
-export type { HeadersInput, RawResponse, RequestOptions } from './client.js';
+export type { HeadersInput, JsonRequestOptions, RawResponse, RequestOptions } from './client.js';
 export { createClient, SteadfastClient } from './client.js';
 export { DEFAULTS } from './config/defaults.js';
+export type { ExtendOptions } from './config/extend-options.js';
 export type {
   BackoffKind,
   CircuitBreakerOptions,

@@ -3,6 +3,7 @@ import {
   customOption,
   describe,
   describeType,
+  functionOption,
   MAX_TIMEOUT_MS,
   numberOption,
   optionalSection,
@@ -120,4 +121,21 @@ export const callSchema = optionsObject(
         ? ['attemptTimeoutMs', `must be ≤ timeoutMs (${o.timeoutMs}), got ${o.attemptTimeoutMs}`]
         : undefined,
   ],
+);
+
+/**
+ * The JSON helpers' own option (`getJson`, `postJson`): `parse`, checked like the others.
+ * `JsonRequestOptions<T>` in client.ts declares it with its type parameter, which the
+ * generated interfaces cannot carry.
+ */
+export const jsonCallSchema = optionsObject(
+  'JsonCallOptions',
+  "The JSON helpers' own option, beside the call's.",
+  {
+    parse: functionOption<(value: unknown) => unknown>({
+      type: '(value: unknown) => T',
+      doc: "Validates and types the parsed body (e.g. a zod or valibot schema's `parse`); the helper resolves with what it returns. A body it throws on rejects with `ResponseValidationError`, not retried.",
+      defaultText: 'none: the body is returned as parsed',
+    }),
+  },
 );

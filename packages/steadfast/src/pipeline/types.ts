@@ -152,6 +152,10 @@ export interface CallOverrides {
    * (config/request-schema.ts); the contract carries them unopened, for the retry strategy.
    */
   readonly retry: false | object | undefined;
+  /** A derived client's (`client.extend`) `totalTimeoutMs`, in place of the pipeline's. */
+  readonly clientTotalTimeoutMs?: number | undefined;
+  /** A derived client's `attemptTimeoutMs`, in place of the pipeline's (a call's own wins). */
+  readonly clientAttemptTimeoutMs?: number | undefined;
 }
 
 /** Continue the pipeline with the next (inner) strategy. */

@@ -28,7 +28,8 @@ export class AttemptTimeout implements Strategy {
   async execute(ctx: CallContext, next: Next): Promise<Outcome> {
     const now = performance.now();
     const left = ctx.deadline - now;
-    const attemptMs = ctx.overrides?.attemptTimeoutMs ?? this.attemptTimeoutMs;
+    const own = ctx.overrides;
+    const attemptMs = own?.attemptTimeoutMs ?? own?.clientAttemptTimeoutMs ?? this.attemptTimeoutMs;
     const kind = left < attemptMs ? 'total' : 'attempt';
     const timeoutMs = kind === 'total' ? left : attemptMs;
     const callerSignal = ctx.signal;

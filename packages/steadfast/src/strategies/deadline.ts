@@ -12,10 +12,11 @@ export class Deadline implements Strategy {
   constructor(private readonly totalTimeoutMs: number) {}
 
   execute(ctx: CallContext, next: Next): Promise<Outcome> {
-    const callMs = ctx.overrides?.timeoutMs;
-    ctx.deadline =
-      ctx.startedAt +
-      (callMs !== undefined && callMs < this.totalTimeoutMs ? callMs : this.totalTimeoutMs);
+    const own = ctx.overrides;
+    const callMs = own?.timeoutMs;
+    // A derived client's totalTimeoutMs replaces the pipeline's (longer or shorter).
+    const totalMs = own?.clientTotalTimeoutMs ?? this.totalTimeoutMs;
+    ctx.deadline = ctx.startedAt + (callMs !== undefined && callMs < totalMs ? callMs : totalMs);
     return next(ctx);
   }
 }

@@ -62,7 +62,23 @@ export class Retry implements Strategy {
     this.#backoff = settings ? backoffOf(settings) : undefined;
   }
 
-  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+  execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    return this.#execute(ctx, next, this.beforeRetry);
+  }
+
+  /**
+   * This retry layer — its budget, its settings — running `beforeRetry` instead of the
+   * constructor's hooks: the layer of a derived client with hooks of its own (`extend`).
+   */
+  withBeforeRetry(beforeRetry: readonly BeforeRetryHook[] | undefined): Strategy {
+    return { name: this.name, execute: (ctx, next) => this.#execute(ctx, next, beforeRetry) };
+  }
+
+  async #execute(
+    ctx: CallContext,
+    next: Next,
+    beforeRetry: readonly BeforeRetryHook[] | undefined,
+  ): Promise<Outcome> {
     this.#budget?.recordCall(ctx.startedAt);
     const own = ctx.overrides?.retry as RetrySettings | false | undefined;
     const settings = own === undefined ? this.settings : own;
@@ -97,7 +113,7 @@ export class Retry implements Strategy {
         return this.#stop(ctx, outcome, 'deadline', trigger);
       if (this.#budget && !this.#budget.tryRetry())
         return this.#stop(ctx, outcome, 'budget_exhausted', trigger);
-      if (this.beforeRetry !== undefined) {
+      if (beforeRetry !== undefined) {
         const info: BeforeRetryInfo = {
           attempt: ctx.attempt + 1,
           delayMs,
@@ -106,7 +122,7 @@ export class Retry implements Strategy {
           status: outcome.kind === 'response' ? outcome.response.status : undefined,
           error: outcome.kind === 'error' ? outcome.error : undefined,
         };
-        const ran = runBeforeRetry(this.beforeRetry, ctx, info, this.events);
+        const ran = runBeforeRetry(beforeRetry, ctx, info, this.events);
         const verdict = isThenable(ran) ? await ran : ran; // no promise turn for sync hooks
         if (verdict !== true) {
           this.#budget?.refund(); // no retry was made
