@@ -35,12 +35,18 @@ describe('timeoutMs: a deadline for this call', () => {
   });
 
   it("leaves the client's totalTimeoutMs in force when the call's is longer, and says so", async () => {
+    // One attempt (no retry), bounded by the client's deadline: the attempt starts after the
+    // deadline was set, so the time left is below attemptTimeoutMs and the deadline fires.
     const server = await h.server(['hang']);
-    const client = h.client(server.url, { totalTimeoutMs: 200, attemptTimeoutMs: 200 });
+    const client = h.client(server.url, {
+      totalTimeoutMs: 250,
+      attemptTimeoutMs: 250,
+      retry: false,
+    });
 
     const error = await rejectionOf(client.fetch('/slow', { timeoutMs: 60_000 }));
 
-    expect(error).toMatchObject({ kind: 'total', timeoutMs: 200 });
+    expect(error).toMatchObject({ kind: 'total', timeoutMs: 250 });
     expect((error as TimeoutError).message).toContain("the client's totalTimeoutMs");
   });
 
