@@ -201,7 +201,9 @@ export class SteadfastClient {
           ? parent.#retry
           : own.retry && mergedRetry(parent.#retry, own.retry);
       this.#totalTimeoutMs = own.totalTimeoutMs ?? parent.#totalTimeoutMs;
-      this.#attemptTimeoutMs = own.attemptTimeoutMs ?? parent.#attemptTimeoutMs;
+      // An inherited attempt timeout never outlasts the child's own, shorter deadline.
+      this.#attemptTimeoutMs =
+        own.attemptTimeoutMs ?? Math.min(parent.#attemptTimeoutMs, this.#totalTimeoutMs);
       checkTimeouts(this.#totalTimeoutMs, this.#attemptTimeoutMs, this.#options);
       this.#defaults = defaultsOf(
         this.#options,

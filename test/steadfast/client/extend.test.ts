@@ -152,6 +152,15 @@ describe('the defaults it changes', () => {
     expect(error.message).toContain("the client's attemptTimeoutMs");
   });
 
+  it("bounds its parent's attempt timeout by its own shorter deadline", async () => {
+    const server = await h.server(['hang']);
+    const parent = h.client(server.url, { totalTimeoutMs: 5_000, attemptTimeoutMs: 2_000 });
+    const quick = parent.extend({ totalTimeoutMs: 150, retry: false });
+
+    const error = (await rejectionOf(quick.fetch('/hang'))) as TimeoutError;
+    expect(error).toMatchObject({ kind: 'total', timeoutMs: 150 });
+  });
+
   it('reads bodies whole up to its own maxResponseBytes', async () => {
     const server = await h.server(() => ({ status: 200, body: 'x'.repeat(2_000) }));
     const parent = h.client(server.url);

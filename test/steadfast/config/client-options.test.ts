@@ -103,6 +103,22 @@ describe('options are validated at construction', () => {
     expect(error.message).toContain('totalTimeoutMs');
   });
 
+  it('gives attempts the whole call when only a total shorter than the default attempt is set', () => {
+    // The default attempt timeout (10 s) would outlast a 5 s call: not an error about an
+    // option the user never set, but attempts as long as the call.
+    expect(resolveOptions({ name: 'short', totalTimeoutMs: 5_000 })).toMatchObject({
+      totalTimeoutMs: 5_000,
+      attemptTimeoutMs: 5_000,
+    });
+    expect(resolveOptions({ name: 'long', totalTimeoutMs: 60_000 }).attemptTimeoutMs).toBe(
+      DEFAULTS.attemptTimeoutMs,
+    );
+    // Given explicitly, it is checked as given.
+    expect(configErrorOf({ totalTimeoutMs: 5_000, attemptTimeoutMs: 6_000 }).field).toBe(
+      'attemptTimeoutMs',
+    );
+  });
+
   it('rejects a breaker sampling window shorter than twice the attempt timeout', () => {
     const error = configErrorOf({
       attemptTimeoutMs: 10_000,

@@ -413,7 +413,7 @@ export const clientSchema = optionsObject(
     ),
     attemptTimeoutMs: timeout(
       10 * 1000, // 10 s per wire attempt
-      'Bound on one wire attempt, in ms. Must be ≤ totalTimeoutMs.',
+      'Bound on one wire attempt, in ms. Must be ≤ totalTimeoutMs; when it is not given and totalTimeoutMs is shorter than its default, it is totalTimeoutMs.',
     ),
     maxResponseBytes: numberOption({
       ...MAX_RESPONSE_BYTES_RULE,

@@ -48,9 +48,10 @@ export interface ExtendOptions {
    */
   readonly totalTimeoutMs?: number;
   /**
-   * Bound on one wire attempt, in ms. Must be ≤ totalTimeoutMs.
+   * Bound on one wire attempt, in ms. Must be ≤ totalTimeoutMs; when it is not given and
+   * totalTimeoutMs is shorter than its default, it is totalTimeoutMs.
    *
-   * @defaultValue the parent's `attemptTimeoutMs`
+   * @defaultValue the parent's `attemptTimeoutMs`, or this `totalTimeoutMs` when that is shorter
    */
   readonly attemptTimeoutMs?: number;
   /**

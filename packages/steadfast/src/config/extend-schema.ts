@@ -26,7 +26,10 @@ export const extendSchema = optionsObject(
     hooks,
     retry: optionalSection(callRetrySchema, parents('retry')),
     totalTimeoutMs: withoutDefault(totalTimeoutMs, parents('totalTimeoutMs')),
-    attemptTimeoutMs: withoutDefault(attemptTimeoutMs, parents('attemptTimeoutMs')),
+    attemptTimeoutMs: withoutDefault(
+      attemptTimeoutMs,
+      "the parent's `attemptTimeoutMs`, or this `totalTimeoutMs` when that is shorter",
+    ),
     maxResponseBytes: withoutDefault(maxResponseBytes, parents('maxResponseBytes')),
   },
 );

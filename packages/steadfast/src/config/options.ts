@@ -254,7 +254,8 @@ export interface ClientOptions {
    */
   readonly totalTimeoutMs?: number;
   /**
-   * Bound on one wire attempt, in ms. Must be ≤ totalTimeoutMs.
+   * Bound on one wire attempt, in ms. Must be ≤ totalTimeoutMs; when it is not given and
+   * totalTimeoutMs is shorter than its default, it is totalTimeoutMs.
    *
    * @defaultValue `10_000` (10 s)
    */

@@ -12,7 +12,7 @@ export { MAX_RESPONSE_BYTES_RULE } from './client-schema.js';
  * Every failure names the field and the rule. Nothing is normalised per call after this.
  */
 export function resolveOptions(input: ClientOptions): ResolvedOptions {
-  const options = parseOptions(clientSchema, input);
+  const options = parseOptions(clientSchema, attemptWithinTotal(input));
   const baseUrl = options.baseUrl === undefined ? undefined : new URL(options.baseUrl);
   const base = baseUrl ? [baseUrl.origin] : [];
   const { retry, chaos } = options;
@@ -36,6 +36,28 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
 }
 
 const originOf = (url: string) => new URL(url).origin;
+
+/** The schema's default attempt timeout (read from the schema: written once). */
+const DEFAULT_ATTEMPT_TIMEOUT_MS: number = parseOptions(
+  clientSchema.entries.attemptTimeoutMs,
+  undefined,
+);
+
+/**
+ * An attempt never outlasts its call: options that shorten `totalTimeoutMs` below the
+ * default attempt timeout, without an `attemptTimeoutMs` of their own, get attempts as long
+ * as the call, instead of an error about an option they never set. An `attemptTimeoutMs`
+ * given is checked as given.
+ */
+export function attemptWithinTotal<
+  T extends { totalTimeoutMs?: unknown; attemptTimeoutMs?: unknown },
+>(input: T, defaultAttemptMs: number = DEFAULT_ATTEMPT_TIMEOUT_MS): T {
+  if (input === null || typeof input !== 'object') return input;
+  const { totalTimeoutMs, attemptTimeoutMs } = input;
+  if (attemptTimeoutMs !== undefined || typeof totalTimeoutMs !== 'number') return input;
+  if (!(totalTimeoutMs > 0 && totalTimeoutMs < defaultAttemptMs)) return input;
+  return { ...input, attemptTimeoutMs: totalTimeoutMs };
+}
 
 /** Default headers as the wire carries them: lower-case names, frozen; none is `undefined`. */
 function lowerCased(
