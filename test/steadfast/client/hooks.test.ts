@@ -67,6 +67,34 @@ describe('beforeRequest', () => {
     ]);
   });
 
+  it("sees the call's context, and so do afterResponse and beforeRetry", async () => {
+    const server = await h.server([{ status: 503 }, { status: 200 }]);
+    const seen: unknown[] = [];
+    const client = h.client(server.url, {
+      hooks: {
+        beforeRequest: (ctx) => {
+          ctx.headers['x-tenant'] = String(ctx.context.tenant);
+        },
+        afterResponse: (ctx) => {
+          seen.push(['afterResponse', ctx.context.tenant]);
+        },
+        beforeRetry: (ctx) => {
+          seen.push(['beforeRetry', ctx.context.tenant]);
+        },
+      },
+    });
+
+    const res = await client.fetch('/', { context: { tenant: 'acme' } });
+
+    expect(res.status).toBe(200);
+    expect(server.requests.map((r) => r.headers['x-tenant'])).toEqual(['acme', 'acme']);
+    expect(seen).toEqual([
+      ['afterResponse', 'acme'],
+      ['beforeRetry', 'acme'],
+      ['afterResponse', 'acme'],
+    ]);
+  });
+
   it('runs a list in order, async ones awaited', async () => {
     const server = await h.server();
     const client = h.client(server.url, {
