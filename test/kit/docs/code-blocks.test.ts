@@ -10,47 +10,22 @@
  *
  *     <!-- prelude: declare const baseUrl: string; interface Forecast { date: string } -->
  *     ```ts
+ *
+ * and what the prose says comes after it (`await shutdown();`) in a `<!-- then: ... -->`
+ * (./blocks.ts). run-blocks.test.ts runs them.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { blocksOf, documents, moduleOf, root } from './blocks.js';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const documents = [
-  'README.md',
-  ...readdirSync(join(root, 'docs')).map((f) => join('docs', f)),
-  ...readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'README.md')),
-]
-  .filter((f) => f.endsWith('.md'))
-  .sort();
 /** The package names the blocks import, mapped to their sources as in tsconfig.json. */
 const packagePaths = (
   JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as {
     compilerOptions: { paths: Record<string, string[]> };
   }
 ).compilerOptions.paths;
-
-interface Block {
-  readonly file: string;
-  readonly line: number;
-  readonly prelude: string;
-  readonly code: string;
-}
-
-function blocksOf(file: string): Block[] {
-  const lines = readFileSync(join(root, file), 'utf8').split('\n');
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() !== '```ts') continue;
-    const prelude = /^<!--\s*prelude:(.*)-->\s*$/s.exec(lines[i - 1] ?? '')?.[1] ?? '';
-    const end = lines.indexOf('```', i + 1);
-    blocks.push({ file, line: i + 2, prelude, code: lines.slice(i + 1, end).join('\n') });
-    i = end;
-  }
-  return blocks;
-}
 
 describe('code blocks of the README and docs/', () => {
   const blocks = documents.flatMap(blocksOf);
@@ -66,7 +41,7 @@ describe('code blocks of the README and docs/', () => {
     const names = blocks.map((block, i) => {
       const name = `block-${i}.ts`;
       // The prelude goes on the block's first line, so line numbers stay the document's.
-      writeFileSync(join(dir, name), `${block.prelude} ${block.code}\nexport {};\n`);
+      writeFileSync(join(dir, name), moduleOf(block));
       return name;
     });
     writeFileSync(

@@ -10,7 +10,8 @@
  * - `GET /stock`: 503 twice, then `{ sku: 'A-1', available: 7 }`;
  * - `POST /orders`: creates `ord_<n>`, then drops the connection the first time it sees an
  *   `Idempotency-Key` (and always without one): the answer is lost. A re-send with a key it
- *   saw gets the order made then (201), not a new one. `GET /orders` lists the orders.
+ *   saw gets the order made then (201), not a new one. `GET /orders` lists the orders;
+ *   `PATCH /orders/<id>` merges its JSON body into that order and answers with it.
  *
  * A bearer token a request carries must be active (`introspect`), else 401 with a Bearer
  * challenge; with `requireToken`, every request needs one.
@@ -54,7 +55,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export async function startRecipeApi(options: RecipeApiOptions): Promise<RecipeApi> {
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const orders: { id: string; sku: unknown }[] = [];
+  const orders: { id: string; sku: unknown; [field: string]: unknown }[] = [];
   const byKey = new Map<string, { id: string; sku: unknown }>();
   const counts = new Map<string, number>();
   let answered = 0;
@@ -108,6 +109,10 @@ export async function startRecipeApi(options: RecipeApiOptions): Promise<RecipeA
     } else if (route === 'GET /stock') {
       if (nth(route) <= 2) json(res, 503, { error: 'busy' });
       else json(res, 200, { sku: 'A-1', available: 7 });
+    } else if (req.method === 'PATCH' && url.pathname.startsWith('/orders/')) {
+      const order = orders.find((o) => o.id === url.pathname.slice('/orders/'.length));
+      if (order) json(res, 200, Object.assign(order, text ? JSON.parse(text) : {}));
+      else json(res, 404, { error: 'no such order' });
     } else if (route === 'GET /orders') {
       json(res, 200, orders);
     } else if (route === 'POST /orders') {
