@@ -12,6 +12,7 @@ import {
   InvalidConfigurationError,
   isHookError,
   isResponseRejectedError,
+  isResponseTooLargeError,
   type ResponseRejectedError,
   retryableFailure,
   type SteadfastError,
@@ -204,6 +205,28 @@ describe('afterResponse', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-replaced')).toBe('1');
     expect(await res.json()).toEqual([]);
+  });
+
+  it("reads a Response it returns no further than the call's maxResponseBytes, even an endless one", async () => {
+    const server = await h.server(() => ({ status: 200, body: 'ok' }));
+    const chunk = new Uint8Array(64 * 1024);
+    const endless = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+    const client = h.client(server.url, {
+      maxResponseBytes: 1024 * 1024,
+      hooks: { afterResponse: () => endless() },
+    });
+
+    const error = await rejectionOf(client.fetch('/items'));
+
+    expect(isResponseTooLargeError(error)).toBe(true);
+    expect(error).toMatchObject({ limitBytes: 1024 * 1024 });
   });
 
   it('a body it cannot read fails the attempt with the body error, not a HookError', async () => {

@@ -1,4 +1,4 @@
-import { ResponseRejectedError } from '../../errors.js';
+import { ResponseRejectedError, ResponseTooLargeError } from '../../errors.js';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import type { CallContext, Next, Outcome, Strategy, WireHeaders } from '../../pipeline/types.js';
 import { isRetryableFailure, PeekableResponse, wireResponseOf } from './response.js';
@@ -109,8 +109,10 @@ export class Hooks implements Strategy {
         };
       }
       try {
-        response = await wireResponseOf(result);
+        response = await wireResponseOf(result, ctx);
       } catch (error) {
+        // Too large to read whole: the call's limit, as for any body, not the hook's fault.
+        if (error instanceof ResponseTooLargeError) return { kind: 'error', error };
         return { kind: 'error', error: hookError('afterResponse', i, hooks.length, ctx, error) };
       }
       changed = true;

@@ -1,5 +1,6 @@
+import { ResponseTooLargeError } from '../../errors.js';
 import { IncomingBody } from '../../http/incoming-body.js';
-import type { WireResponse } from '../../pipeline/types.js';
+import type { CallContext, WireResponse } from '../../pipeline/types.js';
 import type { HookResponse, RetryableFailure } from './types.js';
 
 const RETRYABLE_FAILURE = Object.freeze({}) as RetryableFailure;
@@ -87,19 +88,46 @@ export class PeekableResponse implements HookResponse {
   }
 }
 
-/** A `Response` a hook returned, as the pipeline carries responses (its body read whole). */
-export async function wireResponseOf(response: Response): Promise<WireResponse> {
+/**
+ * A `Response` a hook returned, as the pipeline carries responses: its body read whole, up
+ * to the call's `maxResponseBytes` (past it, `ResponseTooLargeError`), like any body read whole.
+ */
+export async function wireResponseOf(
+  response: Response,
+  call: Pick<CallContext, 'method' | 'url' | 'maxResponseBytes'>,
+): Promise<WireResponse> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 1) headers['set-cookie'] = cookies;
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  const bytes = await boundedBytes(response, call);
   return {
     status: response.status,
     statusText: response.statusText,
     headers,
     body: IncomingBody.of(bytes, response.headers.get('content-type') ?? undefined),
   };
+}
+
+async function boundedBytes(
+  response: Response,
+  call: Pick<CallContext, 'method' | 'url' | 'maxResponseBytes'>,
+): Promise<Uint8Array> {
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > call.maxResponseBytes) {
+      await reader.cancel().catch(() => {});
+      throw new ResponseTooLargeError(call.method, call.url, call.maxResponseBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
 }
