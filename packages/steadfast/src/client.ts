@@ -580,7 +580,8 @@ export class SteadfastClient {
     const upperMethod = method === undefined ? 'GET' : method.toUpperCase();
     const headers = toWireHeaders(headersInit);
     const clientHeaders = this.#defaultHeaders;
-    if (clientHeaders !== undefined) withDefaults(headers, clientHeaders, body.contentType);
+    if (clientHeaders !== undefined)
+      withDefaults(headers, clientHeaders, body.contentType, headersInit);
     if (defaultHeaders) {
       for (const name in defaultHeaders) headers[name] ??= defaultHeaders[name]!;
     }
@@ -697,12 +698,30 @@ function withDefaults(
   headers: WireHeaders,
   defaults: Readonly<WireHeaders>,
   bodyType: string | undefined,
+  init: HeadersInput | undefined,
 ): void {
+  const removed = removedNames(init);
   for (const name in defaults) {
-    if (headers[name] !== undefined) continue;
+    if (headers[name] !== undefined || removed?.has(name)) continue;
     if (name === 'content-type' && bodyType?.startsWith('multipart/')) continue;
     headers[name] = defaults[name]!;
   }
+}
+
+/**
+ * The headers a call's record sets to `undefined`: it sends them without the client's
+ * default (as ky does). `undefined` when there are none.
+ */
+function removedNames(init: HeadersInput | undefined): Set<string> | undefined {
+  if (init === undefined || init instanceof Headers || Array.isArray(init)) return undefined;
+  let removed: Set<string> | undefined;
+  for (const name of Object.keys(init)) {
+    if ((init as Record<string, string | undefined>)[name] === undefined) {
+      removed ??= new Set();
+      removed.add(name.toLowerCase());
+    }
+  }
+  return removed;
 }
 
 /** `parse` of a JSON helper, checked like a call's other options. */

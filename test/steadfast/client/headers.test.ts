@@ -40,6 +40,17 @@ describe('the client option `headers`', () => {
     for (const request of server.requests) expect(request.headers['x-kept']).toBe('yes');
   });
 
+  it('leaves a default out of a call whose headers set it to undefined, whatever the case', async () => {
+    const server = await h.server();
+    const client = h.client(server.url, { headers: { 'x-tenant': 'acme', 'x-kept': 'yes' } });
+
+    await (await client.fetch('/', { headers: { 'X-Tenant': undefined } })).text();
+    await (await client.fetch('/')).text();
+
+    expect(server.requests.map((r) => r.headers['x-tenant'])).toEqual([undefined, 'acme']);
+    for (const request of server.requests) expect(request.headers['x-kept']).toBe('yes');
+  });
+
   it("counts as the caller's own: wins over implied types, not over a multipart boundary", async () => {
     const server = await h.server(() => ({ status: 200, body: '{}' }));
     const client = h.client(server.url, {
