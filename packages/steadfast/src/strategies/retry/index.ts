@@ -63,6 +63,9 @@ export class Retry implements Strategy {
   }
 
   execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    // Retries off for this client and the call brings none: pass through without the async
+    // frame (the layer is always in the pipeline, since a call may bring its own `retry`).
+    if (this.settings === false && ctx.overrides?.retry === undefined) return next(ctx);
     return this.#execute(ctx, next, this.beforeRetry);
   }
 
@@ -71,7 +74,13 @@ export class Retry implements Strategy {
    * constructor's hooks: the layer of a derived client with hooks of its own (`extend`).
    */
   withBeforeRetry(beforeRetry: readonly BeforeRetryHook[] | undefined): Strategy {
-    return { name: this.name, execute: (ctx, next) => this.#execute(ctx, next, beforeRetry) };
+    return {
+      name: this.name,
+      execute: (ctx, next) =>
+        this.settings === false && ctx.overrides?.retry === undefined
+          ? next(ctx)
+          : this.#execute(ctx, next, beforeRetry),
+    };
   }
 
   async #execute(
