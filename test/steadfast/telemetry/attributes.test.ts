@@ -3,6 +3,7 @@ import {
   boundErrorType,
   boundStatusCode,
   normalizeMethod,
+  redactOriginAndPath,
   redactUrl,
   serverOf,
 } from '../../../packages/steadfast/src/telemetry/attributes.js';
@@ -24,6 +25,34 @@ describe('url.full', () => {
       'http://REDACTED:REDACTED@h/p?=REDACTED&&',
     );
     expect(redactUrl(new URL('http://h/p?'))).toBe('http://h/p');
+  });
+
+  it('is the same from origin + path as from the parsed URL, for every path the client sends', () => {
+    const paths = [
+      '/',
+      '/a/b',
+      '/a?',
+      '/a?x',
+      '/a?x=1&y',
+      '/a?=v&&',
+      '/a?x=1=2',
+      '/weather?city=Berlin&token=s3cr3t',
+      '/p%20q?k=%26v',
+      "/it's?a=b",
+      '/a?b?c=d',
+    ];
+    for (const origin of [
+      'http://127.0.0.1:8080',
+      'https://api.example.com',
+      'http://[::1]:9000',
+    ]) {
+      for (const path of paths) {
+        const url = new URL(origin + path);
+        // The client sends pathname + search of the parsed URL (or the same string, unparsed).
+        const sent = url.pathname + url.search;
+        expect(redactOriginAndPath(url.origin, sent), `${origin}${path}`).toBe(redactUrl(url));
+      }
+    }
   });
 
   it('leaves a URL without userinfo or query as it is', () => {

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
 import { clientCredentials } from '../../../packages/steadfast/src/auth/client-credentials.js';
@@ -368,5 +368,42 @@ describe('tracing off', () => {
 
     expect(h.tracing.spans().filter((s) => s.name.startsWith('quiet'))).toHaveLength(0);
     expect(api.requests[0]?.headers.traceparent).toBeUndefined();
+  });
+});
+
+describe('a client built before the app registers its tracer provider', () => {
+  it('sends no traceparent and makes no span while none is registered, and traces from the first call after one is', async () => {
+    const api = await server([{ status: 200 }, { status: 200 }]);
+    // No tracerProvider option: the client reads the API's global (proxy) provider.
+    const c = createClient({ name: 'late', baseUrl: api.url, telemetry: { metrics: false } });
+    onCleanup(() => c.close());
+
+    await (await c.fetch('/a')).text();
+    expect(api.requests[0]!.headers.traceparent).toBeUndefined();
+    expect(h.tracing.spans()).toHaveLength(0);
+
+    expect(trace.setGlobalTracerProvider(h.tracing.provider)).toBe(true);
+    onCleanup(() => trace.disable());
+    await (await c.fetch('/b')).text();
+    const spans = h.tracing.spans();
+    expect(spans.map((s) => s.name).sort()).toEqual(['GET', 'late GET']);
+    const attempt = spans.find((s) => s.kind === SpanKind.CLIENT)!;
+    expect(api.requests[1]!.headers.traceparent).toContain(attempt.spanContext().spanId);
+    expect(attempt.attributes['url.full']).toBe(`${api.url}/b`);
+  });
+
+  it('continues a trace the caller made active, even with no provider registered', async () => {
+    const api = await server([{ status: 200 }]);
+    const c = createClient({ name: 'cont', baseUrl: api.url, telemetry: { metrics: false } });
+    onCleanup(() => c.close());
+    const parent = trace.wrapSpanContext({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    await context.with(trace.setSpan(context.active(), parent), async () => {
+      await (await c.fetch('/a')).text();
+    });
+    expect(api.requests[0]!.headers.traceparent).toContain('0af7651916cd43dd8448eb211c80319c');
   });
 });

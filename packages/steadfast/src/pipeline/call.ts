@@ -76,6 +76,11 @@ export class Call implements CallContext {
     this.startedAt = performance.now();
   }
 
+  get urlHasUserinfo(): boolean {
+    const url = this.#url;
+    return url !== undefined && (url.username !== '' || url.password !== '');
+  }
+
   get url(): URL {
     this.#url ??= new URL(this.origin + this.path);
     return this.#url;

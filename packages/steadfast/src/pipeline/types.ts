@@ -91,6 +91,12 @@ export interface CallContext {
   readonly method: string;
   /** The absolute request URL. Never log `url.search`: it may hold secrets. */
   readonly url: URL;
+  /**
+   * True when the call's URL says more than `origin` + `path` do (userinfo), so whoever
+   * describes the call must read `url`; false lets telemetry skip building a `URL`.
+   * Absent means true.
+   */
+  readonly urlHasUserinfo?: boolean;
   /** `scheme://host:port` — the breaker key and the transport pool key. */
   readonly origin: string;
   /** Low-cardinality operation name for span names (defaults to the method). */

@@ -52,18 +52,31 @@ const REDACTED = 'REDACTED';
  */
 export function redactUrl(url: URL): string {
   const userinfo = url.username || url.password ? `${REDACTED}:${REDACTED}@` : '';
-  let query = '';
-  if (url.search.length > 1) {
-    const parts = url.search.slice(1).split('&');
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
-      if (part === '') continue; // `a&&b`: nothing to hide
-      const eq = part.indexOf('=');
-      parts[i] = eq === -1 ? REDACTED : `${part.slice(0, eq)}=${REDACTED}`;
-    }
-    query = `?${parts.join('&')}`;
+  return `${url.protocol}//${userinfo}${url.host}${url.pathname}${redactQuery(url.search.slice(1))}`;
+}
+
+/**
+ * `url.full` of a call from its origin (`scheme://host[:port]`, never userinfo) and its
+ * path as sent (`/path?query`, already in WHATWG form): what {@link redactUrl} gives for the
+ * same URL, without parsing one.
+ */
+export function redactOriginAndPath(origin: string, path: string): string {
+  const q = path.indexOf('?');
+  if (q === -1) return origin + path;
+  return `${origin}${path.slice(0, q)}${redactQuery(path.slice(q + 1))}`;
+}
+
+/** `?` + the redacted query (see {@link redactUrl}), or `''` for an empty one. */
+function redactQuery(query: string): string {
+  if (query.length === 0) return '';
+  const parts = query.split('&');
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part === '') continue; // `a&&b`: nothing to hide
+    const eq = part.indexOf('=');
+    parts[i] = eq === -1 ? REDACTED : `${part.slice(0, eq)}=${REDACTED}`;
   }
-  return `${url.protocol}//${userinfo}${url.host}${url.pathname}${query}`;
+  return `?${parts.join('&')}`;
 }
 
 /** `error.type` values of the logical call that are not attempt outcomes. */

@@ -12,6 +12,7 @@ import { resolveTelemetry } from './options.js';
 import { acquireShared } from './shared.js';
 import { AttemptSpanLayer } from './tracing/attempt-layer.js';
 import { CallSpanLayer } from './tracing/call-layer.js';
+import { tracingLiveness } from './tracing/liveness.js';
 import { subscribeSpanEvents } from './tracing/span-events.js';
 import { subscribeTokenSpans } from './tracing/token-spans.js';
 import type { TelemetryOptions } from './types.js';
@@ -97,11 +98,14 @@ export function createTelemetry(
   let callLayer: Strategy | undefined;
   let attemptLayer: Strategy | undefined;
 
+  /** Whether a call may carry a span (undefined: tracing off). */
+  let live: (() => boolean) | undefined;
   if (tracing) {
     const provider = tracing.tracerProvider ?? trace.getTracerProvider();
     const tracer = tracerOf(provider);
-    callLayer = new CallSpanLayer(tracer);
-    attemptLayer = new AttemptSpanLayer(tracer);
+    live = tracingLiveness(provider);
+    callLayer = new CallSpanLayer(tracer, live);
+    attemptLayer = new AttemptSpanLayer(tracer, live);
     subscriptions.push(...subscribeSpanEvents(target.events));
     const tokenEvents = target.auth?.tokenEvents;
     if (tokenEvents) {
@@ -115,7 +119,7 @@ export function createTelemetry(
 
   if (families && registry) {
     subscriptions.push(
-      ...subscribeClientMetrics(target.events, families, target.client, target.origins),
+      ...subscribeClientMetrics(target.events, families, target.client, target.origins, live),
     );
     const tokenEvents = target.auth?.tokenEvents;
     if (tokenEvents) {

@@ -12,7 +12,14 @@ import {
   serverOf,
 } from '../attributes.js';
 import { attemptSpanOf, callSpanOf } from '../tracing/keys.js';
-import { type Families, type LimiterView, recordsExemplars } from './families.js';
+import {
+  bindCounter,
+  bindHistogram,
+  type CounterSeries,
+  exemplarsOn,
+  type HistogramSeries,
+} from './bound-series.js';
+import type { Families, LimiterView } from './families.js';
 import { LabelCache, type Labels } from './series-cap.js';
 
 /** `steadfast_events_total{strategy}` values. */
@@ -53,14 +60,17 @@ const BREAKER_TRANSITIONS = [
  * contract's families. Labels are bounded by construction: `server_address` only from the
  * client's configured origins (else `_OTHER`), `error_type` and status codes from closed
  * vocabularies. Each family's series are capped on top (see `series-cap.ts`); every
- * recording site keeps the label objects it was admitted, looked up by its bounded keys, so
- * an observation builds no label object and no key.
+ * recording site keeps the series bound to the label set it was admitted (see
+ * `bound-series.ts`), looked up by its bounded keys, so an observation builds no label
+ * object and no key, and costs a few field writes.
  */
 export function subscribeClientMetrics(
   events: ClientEvents,
   families: Families,
   client: string,
   origins: readonly string[],
+  /** Whether a call may carry a sampled span (tracing on, a provider registered): exemplars. */
+  tracingLive: (() => boolean) | undefined,
 ): Disposable[] {
   const originLabels = new Map<string, OriginLabels>();
   for (const origin of origins) {
@@ -77,31 +87,50 @@ export function subscribeClientMetrics(
   const labelsOf = (origin: string): OriginLabels => originLabels.get(origin) ?? OTHER_ORIGIN;
   const addressOf = (origin: string): string => labelsOf(origin).server_address;
 
-  const attemptExemplars = recordsExemplars(families.attemptDuration);
-  const callExemplars = recordsExemplars(families.callDuration);
+  const attemptExemplars = tracingLive && exemplarsOn(families.attemptDuration);
+  const callExemplars = tracingLive && exemplarsOn(families.callDuration);
 
   const { caps } = families;
-  const attemptLabels = new LabelCache(caps.attemptDuration);
-  const callsLabels = new LabelCache(caps.calls);
-  const callDurationLabels = new LabelCache(caps.callDuration);
-  const retriesLabels = new LabelCache(caps.retries);
-  const retryDelayLabels = new LabelCache(caps.retryDelay);
-  const eventLabels = new LabelCache(caps.events);
-  const stateLabels = new LabelCache(caps.breakerState);
-  const transitionLabels = new LabelCache(caps.breakerTransitions);
-  const notPermittedLabels = new LabelCache(caps.breakerNotPermitted);
+  const histogram =
+    (family: Families['attemptDuration'] | Families['callDuration']) =>
+    (labels: Labels): HistogramSeries =>
+      bindHistogram(family, labels);
+  const counter =
+    (family: Families['calls']) =>
+    (labels: Labels): CounterSeries =>
+      bindCounter(family, labels);
+  const same = (labels: Labels): Labels => labels;
+  const attemptSeries = new LabelCache(caps.attemptDuration, histogram(families.attemptDuration));
+  const callsSeries = new LabelCache(caps.calls, counter(families.calls));
+  const callDurationSeries = new LabelCache(caps.callDuration, histogram(families.callDuration));
+  const retriesSeries = new LabelCache(caps.retries, counter(families.retries));
+  const retryDelaySeries = new LabelCache(caps.retryDelay, counter(families.retryDelay));
+  const eventSeries = new LabelCache(caps.events, counter(families.events));
+  const stateLabels = new LabelCache(caps.breakerState, same);
+  const transitionSeries = new LabelCache(
+    caps.breakerTransitions,
+    counter(families.breakerTransitions),
+  );
+  const notPermittedSeries = new LabelCache(
+    caps.breakerNotPermitted,
+    counter(families.breakerNotPermitted),
+  );
 
   const event = (strategy: StrategyLabel, name: string, severity: Severity) =>
-    families.events.inc(
-      eventLabels.get(strategy, name, severity) ??
-        eventLabels.admit({ client, strategy, event: name, severity }, strategy, name, severity),
-    );
+    (
+      eventSeries.get(strategy, name, severity) ??
+      eventSeries.admit({ client, strategy, event: name, severity }, strategy, name, severity)
+    ).inc();
   const stateOf = (server_address: string, state: BreakerState): Labels =>
     stateLabels.get(server_address, state) ??
     stateLabels.admit({ client, server_address, state }, server_address, state);
-  const transitionOf = (server_address: string, from_state: string, to_state: string): Labels =>
-    transitionLabels.get(server_address, from_state, to_state) ??
-    transitionLabels.admit(
+  const transitionOf = (
+    server_address: string,
+    from_state: string,
+    to_state: string,
+  ): CounterSeries =>
+    transitionSeries.get(server_address, from_state, to_state) ??
+    transitionSeries.admit(
       { client, server_address, from_state, to_state },
       server_address,
       from_state,
@@ -121,7 +150,7 @@ export function subscribeClientMetrics(
     families.breakerState.set(stateOf(server_address, 'open'), 0);
     families.breakerState.set(stateOf(server_address, 'half_open'), 0);
     for (const [from_state, to_state] of BREAKER_TRANSITIONS) {
-      families.breakerTransitions.inc(transitionOf(server_address, from_state, to_state), 0);
+      transitionOf(server_address, from_state, to_state).inc(0);
     }
   }
 
@@ -133,24 +162,19 @@ export function subscribeClientMetrics(
       // The raw status is a bounded key (three digits) and costs no string per attempt.
       const status = outcome.kind === 'response' ? outcome.response.status : undefined;
       const errorType = boundErrorType(e.errorType);
-      const labels =
-        attemptLabels.get(method, origin, status, errorType) ??
-        attemptLabels.admit(
+      const series =
+        attemptSeries.get(method, origin, status, errorType) ??
+        attemptSeries.admit(
           attemptLabelsOf(client, method, origin, status, errorType),
           method,
           origin,
           status,
           errorType,
         );
-      const seconds = e.durationMs / 1000;
-      if (attemptExemplars) {
-        const exemplarLabels = exemplarOf(attemptSpanOf(ctx));
-        families.attemptDuration.observe(
-          exemplarLabels ? { labels, value: seconds, exemplarLabels } : { labels, value: seconds },
-        );
-      } else {
-        families.attemptDuration.observe(labels, seconds);
-      }
+      series.observe(
+        e.durationMs / 1000,
+        attemptExemplars && tracingLive() ? exemplarOf(attemptSpanOf(ctx)) : undefined,
+      );
     }),
     events.callEnd.event((e) => {
       const { ctx, outcome } = e;
@@ -168,31 +192,23 @@ export function subscribeClientMetrics(
             : retried
               ? 'failed_with_retry'
               : 'failed_without_retry';
-      families.calls.inc(callsLabels.get(kind) ?? callsLabels.admit({ client, kind }, kind));
-      const labels =
-        callDurationLabels.get(result) ??
-        callDurationLabels.admit({ client, outcome: result }, result);
-      const seconds = e.durationMs / 1000;
-      if (callExemplars) {
-        const exemplarLabels = exemplarOf(callSpanOf(ctx));
-        families.callDuration.observe(
-          exemplarLabels ? { labels, value: seconds, exemplarLabels } : { labels, value: seconds },
-        );
-      } else {
-        families.callDuration.observe(labels, seconds);
-      }
+      (callsSeries.get(kind) ?? callsSeries.admit({ client, kind }, kind)).inc();
+      (
+        callDurationSeries.get(result) ??
+        callDurationSeries.admit({ client, outcome: result }, result)
+      ).observe(
+        e.durationMs / 1000,
+        callExemplars && tracingLive() ? exemplarOf(callSpanOf(ctx)) : undefined,
+      );
       if (callErrorTypeOf(ctx, outcome) === 'retry_budget_exhausted') {
         event('retry', 'budget_exhausted', 'error');
       }
     }),
     events.retry.event((e) => {
       const reason = boundErrorType(e.reason) ?? OTHER;
-      families.retries.inc(
-        retriesLabels.get(reason) ?? retriesLabels.admit({ client, reason }, reason),
-      );
+      (retriesSeries.get(reason) ?? retriesSeries.admit({ client, reason }, reason)).inc();
       const source = e.delaySource;
-      families.retryDelay.inc(
-        retryDelayLabels.get(source) ?? retryDelayLabels.admit({ client, source }, source),
+      (retryDelaySeries.get(source) ?? retryDelaySeries.admit({ client, source }, source)).inc(
         e.delayMs / 1000,
       );
       event('retry', 'retry', 'warning');
@@ -214,17 +230,17 @@ export function subscribeClientMetrics(
       for (const state of ['closed', 'open', 'half_open'] as const) {
         families.breakerState.set(stateOf(server_address, state), state === e.to ? 1 : 0);
       }
-      families.breakerTransitions.inc(transitionOf(server_address, e.from, e.to));
+      transitionOf(server_address, e.from, e.to).inc();
       if (e.to === 'open') event('circuit_breaker', 'opened', 'error');
       else if (e.to === 'half_open') event('circuit_breaker', 'half_opened', 'warning');
       else event('circuit_breaker', 'closed', 'information');
     }),
     events.breakerRejected.event((e) => {
       const server_address = addressOf(e.ctx.origin);
-      families.breakerNotPermitted.inc(
-        notPermittedLabels.get(server_address) ??
-          notPermittedLabels.admit({ client, server_address }, server_address),
-      );
+      (
+        notPermittedSeries.get(server_address) ??
+        notPermittedSeries.admit({ client, server_address }, server_address)
+      ).inc();
       event('circuit_breaker', 'rejected', 'error');
     }),
     events.limiter.event((e) => {
@@ -246,9 +262,7 @@ export function subscribeClientMetrics(
     { dispose: () => limiter && views?.delete(limiter) },
     events.reauthorize.event((e) => {
       if (e.resent) {
-        families.retries.inc(
-          retriesLabels.get('401') ?? retriesLabels.admit({ client, reason: '401' }, '401'),
-        );
+        (retriesSeries.get('401') ?? retriesSeries.admit({ client, reason: '401' }, '401')).inc();
         event('reauthorize', 'resent', 'warning');
       } else {
         event('reauthorize', 'not_resent', 'warning');

@@ -1,7 +1,8 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { type Counter, Gauge, type Histogram, Registry } from 'prom-client';
 import { InvalidConfigurationError } from '../../errors.js';
 import type { MetricsRegistry } from '../types.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { BindableCounter, BindableHistogram } from './bound-series.js';
 import { DEFAULT_MAX_SERIES_PER_FAMILY, SeriesCap } from './series-cap.js';
 
 /** Semconv advisory buckets of `http.client.request.duration`, in seconds (contract "B"). */
@@ -134,7 +135,7 @@ export function familiesFor(registry: MetricsRegistry, maxSeriesPerFamily?: numb
   function counter<L extends string>(name: string, help: string, labelNames: readonly L[]) {
     return (
       reuse<Counter<L>>(name, 'counter', labelNames) ??
-      new Counter<L>({ name, help, labelNames, registers })
+      new BindableCounter<L>({ name, help, labelNames, registers })
     );
   }
   function gauge<L extends string>(
@@ -157,7 +158,7 @@ export function familiesFor(registry: MetricsRegistry, maxSeriesPerFamily?: numb
   ) {
     return (
       reuse<Histogram<L>>(name, 'histogram', labelNames) ??
-      new Histogram<L>({
+      new BindableHistogram<L>({
         name,
         help,
         labelNames,
@@ -293,9 +294,4 @@ export function familiesFor(registry: MetricsRegistry, maxSeriesPerFamily?: numb
   families.buildInfo.set({ version: PACKAGE_VERSION }, 1);
   byRegistry.set(registry, families);
   return families;
-}
-
-/** True when `histogram` records exemplars (created on an OpenMetrics registry). */
-export function recordsExemplars(histogram: Histogram<string>): boolean {
-  return (histogram as unknown as { enableExemplars?: boolean }).enableExemplars === true;
 }

@@ -78,24 +78,27 @@ export class SeriesCap {
 }
 
 /**
- * The label objects one recording site already admitted, found by up to four bounded keys
- * (e.g. method, origin, status, error type) with `Map` lookups only: no key string and no
- * label object is built per observation, and prom-client gets the same object each time.
- * Keys must come from a bounded set (normalized values, configured origins), so the cache
- * stays as small as the vocabulary.
+ * What one recording site already admitted — a bound series, or a label object — found by
+ * up to four bounded keys (e.g. method, origin, status, error type) with `Map` lookups only:
+ * no key string and no label object is built per observation. Keys must come from a bounded
+ * set (normalized values, configured origins), so the cache stays as small as the vocabulary.
  */
-export class LabelCache<L extends Labels> {
-  readonly #root = new Map<unknown, Map<unknown, Map<unknown, Map<unknown, L>>>>();
+export class LabelCache<V> {
+  readonly #root = new Map<unknown, Map<unknown, Map<unknown, Map<unknown, V>>>>();
 
-  constructor(private readonly cap: SeriesCap) {}
+  constructor(
+    private readonly cap: SeriesCap,
+    /** What to keep for an admitted label set (e.g. the family's series bound to it). */
+    private readonly bind: (labels: Labels) => V,
+  ) {}
 
-  get(a: unknown, b?: unknown, c?: unknown, d?: unknown): L | undefined {
+  get(a: unknown, b?: unknown, c?: unknown, d?: unknown): V | undefined {
     return this.#root.get(a)?.get(b)?.get(c)?.get(d);
   }
 
   /** Admit a new label set under the family's cap and remember what to record it as. */
-  admit(labels: L, a: unknown, b?: unknown, c?: unknown, d?: unknown): L {
-    const admitted = this.cap.admit(labels);
+  admit(labels: Labels, a: unknown, b?: unknown, c?: unknown, d?: unknown): V {
+    const value = this.bind(this.cap.admit(labels));
     let l1 = this.#root.get(a);
     if (!l1) {
       l1 = new Map();
@@ -111,7 +114,7 @@ export class LabelCache<L extends Labels> {
       l3 = new Map();
       l2.set(c, l3);
     }
-    l3.set(d, admitted);
-    return admitted;
+    l3.set(d, value);
+    return value;
   }
 }

@@ -43,9 +43,15 @@ import { requestInfoOf } from './request-info.js';
 export class AttemptSpanLayer implements Strategy {
   readonly name = 'tracing-attempt';
 
-  constructor(private readonly tracer: Tracer) {}
+  constructor(
+    private readonly tracer: Tracer,
+    /** False while no span could record or carry anything (see `liveness.ts`). */
+    private readonly live: () => boolean,
+  ) {}
 
   execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    // No tracer provider registered and no trace to continue: no span, no traceparent.
+    if (!this.live()) return next(ctx);
     // Parent on the call span explicitly: right even where no context manager carries it
     // (and no context copy in the usual case, where the call span is already active).
     const callSpan = callSpanOf(ctx);

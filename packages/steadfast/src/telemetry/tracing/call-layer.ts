@@ -35,9 +35,15 @@ export const ATTR_STEADFAST_RETRY_STOP_REASON = 'steadfast.retry.stop_reason';
 export class CallSpanLayer implements Strategy {
   readonly name = 'tracing';
 
-  constructor(private readonly tracer: Tracer) {}
+  constructor(
+    private readonly tracer: Tracer,
+    /** False while no span could record or carry anything (see `liveness.ts`). */
+    private readonly live: () => boolean,
+  ) {}
 
   execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    // No tracer provider registered and no trace to continue: hand the call through.
+    if (!this.live()) return next(ctx);
     const parent = context.active();
     const { method, address, port } = requestInfoOf(ctx);
     const span = this.tracer.startSpan(
@@ -55,8 +61,8 @@ export class CallSpanLayer implements Strategy {
       parent,
     );
     if (method === OTHER) span.setAttribute(ATTR_HTTP_REQUEST_METHOD_ORIGINAL, ctx.method);
-    // No tracer provider registered and no trace to continue: nothing to propagate, so
-    // skip the context switch (it is what costs, not the no-op span).
+    // A provider that does not sample this call (and no trace to continue): nothing to
+    // propagate, so skip the context switch.
     if (!isSpanContextValid(span.spanContext())) return next(ctx);
     ctx.slots.set(CALL_SPAN_SLOT, span);
     return this.traced(ctx, next, span, trace.setSpan(parent, span));
