@@ -168,9 +168,17 @@ function renderInterface(schema: AnyOptionsObject): string {
 }
 
 function renderMember(option: DescribedOption): string {
-  const type = option.canBeOff ? `${option.type} | false` : option.type;
+  const type = option.canBeTrue
+    ? `${option.type} | boolean`
+    : option.canBeOff
+      ? `${option.type} | false`
+      : option.type;
   const tags = option.optional ? [`@defaultValue ${defaultText(option)}`] : [];
-  const doc = option.canBeOff ? `${option.doc} \`false\` turns it off.` : option.doc;
+  const doc = option.canBeTrue
+    ? `${option.doc} \`true\` or an object turns it on, \`false\` keeps it off.`
+    : option.canBeOff
+      ? `${option.doc} \`false\` turns it off.`
+      : option.doc;
   return `${comment(doc, tags, '  ')}\n  readonly ${option.key}${option.optional ? '?' : ''}: ${type};`;
 }
 

@@ -36,6 +36,7 @@ export {
   type OptionsObject,
   objectWithMethods,
   oneOfOption,
+  optInSection,
   optionsObject,
   type Problem,
   parseOptions,

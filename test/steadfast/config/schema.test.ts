@@ -9,9 +9,11 @@ import { DEFAULTS } from '../../../packages/steadfast/src/config/defaults.js';
 import {
   customOption,
   defaultsOf,
+  describeOptions,
   listItem,
   listOption,
   numberOption,
+  optInSection,
   optionsObject,
   parseOptions,
   requiredText,
@@ -177,5 +179,41 @@ describe('the createClient schema', () => {
     );
     expect(chaos.field).toBe('chaos');
     expect(parseOptions(chaosSchema, { seed: 0 }).header).toBe('x-steadfast-chaos');
+  });
+});
+
+describe('an opt-in section', () => {
+  const toggled = optionsObject('Toggled', 'Test options.', {
+    extra: optInSection(
+      optionsObject('Extra', 'Nested.', {
+        ratio: numberOption({ default: 0.5, min: 0, max: 1, doc: 'A ratio.' }),
+      }),
+    ),
+  });
+
+  it('is off when absent or false, and on with its defaults when true or {}', () => {
+    expect(parseOptions(toggled, {})).toEqual({ extra: false });
+    expect(parseOptions(toggled, { extra: false })).toEqual({ extra: false });
+    expect(parseOptions(toggled, { extra: true })).toEqual({ extra: { ratio: 0.5 } });
+    expect(parseOptions(toggled, { extra: {} })).toEqual({ extra: { ratio: 0.5 } });
+    expect(parseOptions(toggled, { extra: { ratio: 1 } })).toEqual({ extra: { ratio: 1 } });
+  });
+
+  it.each([
+    [{ extra: null }, 'extra', 'must be an object, true or false, got null'],
+    [{ extra: 'on' }, 'extra', 'must be an object, true or false, got a string'],
+    [{ extra: [] }, 'extra', 'must be an object, true or false, got an array'],
+    [{ extra: { ratio: 2 } }, 'extra.ratio', 'must be ≤ 1, got 2'],
+    [{ extra: { raito: 1 } }, 'extra.raito', 'unknown option; allowed: ratio'],
+  ])('rejects %o naming %s', (input, field, rule) => {
+    const error = errorOf(() => parseOptions(toggled, input));
+    expect(error.field).toBe(field);
+    expect(error.message).toBe(`Invalid option \`${field}\`: ${rule}`);
+  });
+
+  it('is documented as an object or a boolean, off by default, with no defaults of its own', () => {
+    const [extra] = describeOptions(toggled).options;
+    expect(extra).toMatchObject({ key: 'extra', canBeTrue: true, default: false });
+    expect(defaultsOf(toggled)).toEqual({});
   });
 });

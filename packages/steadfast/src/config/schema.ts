@@ -368,6 +368,32 @@ export function section<O extends AnyOptionsObject, On extends boolean>(
 }
 
 /**
+ * A nested options object that is off unless asked for (`telemetry.otelMetrics`): absent or
+ * `false` is off, `true` is on with the object's defaults, an object is on with its own
+ * options. `null` is neither and fails.
+ */
+export function optInSection<O extends AnyOptionsObject>(
+  object: O,
+): Nested<O, Resolved<O> | false, false> & { readonly optIn: true } {
+  // `true` is validated as `{}`, so it gets exactly the defaults an empty object gets.
+  const on = v.pipe(
+    v.literal(true),
+    v.transform((): unknown => ({})),
+    object as Schema<unknown>,
+  );
+  const either = v.lazy((input) =>
+    input === false
+      ? OFF
+      : input === true
+        ? on
+        : isPlainObject(input)
+          ? (object as Schema<unknown>)
+          : NEITHER_BOOLEAN,
+  );
+  return Object.assign(v.optional(either, false), { section: object, optIn: true }) as never;
+}
+
+/**
  * A nested options object that may be left out — it then stays `undefined`, no defaults
  * filled in — or turned off with `false`: a call's `retry`, which falls back to the
  * client's. `defaultText` says what applies when it is left out.
@@ -399,6 +425,11 @@ const OFF = v.literal(false);
 const NEITHER = v.custom<never>(
   () => false,
   (i) => `must be an object or false, got ${describe(i.input)}`,
+);
+
+const NEITHER_BOOLEAN = v.custom<never>(
+  () => false,
+  (i) => `must be an object, true or false, got ${describe(i.input)}`,
 );
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -501,6 +532,8 @@ export interface DescribedOption extends OptionMeta {
   readonly section?: AnyOptionsObject;
   /** A nested option that `false` turns off. */
   readonly canBeOff: boolean;
+  /** A nested option that is off by default and `true` turns on with its defaults. */
+  readonly canBeTrue: boolean;
 }
 
 /** What an options object documents about itself and each of its options. */
@@ -514,6 +547,7 @@ export function describeOptions(object: AnyOptionsObject): {
       wrapped?: v.GenericSchema;
       section?: AnyOptionsObject;
       defaultText?: string;
+      optIn?: true;
     };
     const optionalEntry = option.type === 'optional';
     const inner = (optionalEntry ? option.wrapped : option) as v.GenericSchema;
@@ -529,6 +563,7 @@ export function describeOptions(object: AnyOptionsObject): {
       optional: optionalEntry,
       default: option.default,
       canBeOff: section !== undefined && option.wrapped?.type === 'lazy',
+      canBeTrue: option.optIn === true,
       ...(section ? { section } : {}),
     };
   });
