@@ -32,6 +32,7 @@ import {
 } from '../packages/steadfast/src/config/schema.js';
 import {
   metricsSchema,
+  otelMetricsSchema,
   telemetrySchema,
   tracingSchema,
 } from '../packages/steadfast/src/telemetry/options.js';
@@ -102,10 +103,10 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
   {
     path: 'packages/steadfast/src/telemetry/telemetry-options.ts',
     prelude: [
-      "import type { TracerProvider } from '@opentelemetry/api';",
+      "import type { MeterProvider, TracerProvider } from '@opentelemetry/api';",
       "import type { MetricsRegistry } from './types.js';",
     ].join('\n'),
-    schemas: [tracingSchema, metricsSchema, telemetrySchema],
+    schemas: [tracingSchema, metricsSchema, otelMetricsSchema, telemetrySchema],
   },
   {
     path: 'packages/steadfast/src/telemetry/router-options.ts',

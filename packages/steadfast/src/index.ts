@@ -100,6 +100,8 @@ export {
   metricsRegistry,
   metricsRouter,
   OPENMETRICS_CONTENT_TYPE,
+  OTEL_INSTRUMENT_NAMES,
+  type OtelMetricsOptions,
   renderMetrics,
   TEXT_CONTENT_TYPE,
   type TelemetryOptions,

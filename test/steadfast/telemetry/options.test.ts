@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Counter } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { InvalidConfigurationError } from '../../../packages/steadfast/src/errors.js';
@@ -96,6 +97,48 @@ const BAD: [string, unknown, string][] = [
         string,
       ],
   ),
+  ['null otelMetrics', { otelMetrics: null }, 'telemetry.otelMetrics'],
+  ['otelMetrics as a string', { otelMetrics: 'otlp' }, 'telemetry.otelMetrics'],
+  ['otelMetrics as an array', { otelMetrics: [] }, 'telemetry.otelMetrics'],
+  ['a typo in otelMetrics', { otelMetrics: { provider: {} } }, 'telemetry.otelMetrics.provider'],
+  [
+    'a null meter provider',
+    { otelMetrics: { meterProvider: null } },
+    'telemetry.otelMetrics.meterProvider',
+  ],
+  [
+    'an empty object as meter provider',
+    { otelMetrics: { meterProvider: {} } },
+    'telemetry.otelMetrics.meterProvider',
+  ],
+  [
+    'a TracerProvider as meter provider',
+    { otelMetrics: { meterProvider: { getTracer: () => ({}) } } },
+    'telemetry.otelMetrics.meterProvider',
+  ],
+  [
+    'getMeter gives nothing',
+    { otelMetrics: { meterProvider: { getMeter: () => undefined } } },
+    'telemetry.otelMetrics.meterProvider',
+  ],
+  [
+    'getMeter gives a meter without instruments',
+    { otelMetrics: { meterProvider: { getMeter: () => ({ createCounter: () => ({}) }) } } },
+    'telemetry.otelMetrics.meterProvider',
+  ],
+  [
+    'getMeter throws',
+    {
+      otelMetrics: {
+        meterProvider: {
+          getMeter: () => {
+            throw new Error('no');
+          },
+        },
+      },
+    },
+    'telemetry.otelMetrics.meterProvider',
+  ],
 ];
 
 const make = (telemetry: unknown) =>
@@ -116,32 +159,41 @@ describe('telemetry options of createClient', () => {
     },
   );
 
-  it('accepts what the docs show, each signal on unless it is false', () => {
+  it('accepts what the docs show: tracing and metrics on unless false, otelMetrics off unless true or an object', () => {
     const { provider } = setUpTracing();
     const registry = createOpenMetricsRegistry();
+    const meterProvider = new MeterProvider();
     const good: [unknown, ResolvedTelemetry][] = [
-      [undefined, { tracing: {}, metrics: {} }],
-      [{}, { tracing: {}, metrics: {} }],
+      [undefined, { tracing: {}, metrics: {}, otelMetrics: false }],
+      [{}, { tracing: {}, metrics: {}, otelMetrics: false }],
       [
         { tracing: false, metrics: false },
-        { tracing: false, metrics: false },
+        { tracing: false, metrics: false, otelMetrics: false },
       ],
       [
         { tracing: {}, metrics: {} },
-        { tracing: {}, metrics: {} },
+        { tracing: {}, metrics: {}, otelMetrics: false },
       ],
       [
         { tracing: { tracerProvider: provider } },
-        { tracing: { tracerProvider: provider }, metrics: {} },
+        { tracing: { tracerProvider: provider }, metrics: {}, otelMetrics: false },
       ],
-      [{ metrics: { registry } }, { tracing: {}, metrics: { registry } }],
+      [{ metrics: { registry } }, { tracing: {}, metrics: { registry }, otelMetrics: false }],
       [
         { metrics: { registry, maxSeriesPerFamily: 100 } },
-        { tracing: {}, metrics: { registry, maxSeriesPerFamily: 100 } },
+        { tracing: {}, metrics: { registry, maxSeriesPerFamily: 100 }, otelMetrics: false },
       ],
       [
         { metrics: { maxSeriesPerFamily: 10_000_000 } },
-        { tracing: {}, metrics: { maxSeriesPerFamily: 10_000_000 } },
+        { tracing: {}, metrics: { maxSeriesPerFamily: 10_000_000 }, otelMetrics: false },
+      ],
+      // OpenTelemetry metrics: off unless asked for; `true` is `{}`.
+      [{ otelMetrics: false }, { tracing: {}, metrics: {}, otelMetrics: false }],
+      [{ otelMetrics: true }, { tracing: {}, metrics: {}, otelMetrics: {} }],
+      [{ otelMetrics: {} }, { tracing: {}, metrics: {}, otelMetrics: {} }],
+      [
+        { metrics: false, otelMetrics: { meterProvider } },
+        { tracing: {}, metrics: false, otelMetrics: { meterProvider } },
       ],
     ];
     for (const [telemetry, resolved] of good) {

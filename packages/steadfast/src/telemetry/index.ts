@@ -9,6 +9,7 @@ import { familiesFor } from './metrics/families.js';
 import { metricsRegistry } from './metrics/registry.js';
 import { subscribeTokenMetrics } from './metrics/token-metrics.js';
 import { resolveTelemetry } from './options.js';
+import { otelInstrumentsOf, subscribeOtelMetrics } from './otel-metrics/index.js';
 import { acquireShared } from './shared.js';
 import { AttemptSpanLayer } from './tracing/attempt-layer.js';
 import { CallSpanLayer } from './tracing/call-layer.js';
@@ -31,12 +32,19 @@ export {
   FAMILY_NAMES,
 } from './metrics/families.js';
 export { createOpenMetricsRegistry, metricsRegistry } from './metrics/registry.js';
+export { OTEL_INSTRUMENT_NAMES } from './otel-metrics/index.js';
 export {
   type MetricsRequestHandler,
   type MetricsRouterOptions,
   metricsRouter,
 } from './router.js';
-export type { MetricsOptions, MetricsRegistry, TelemetryOptions, TracingOptions } from './types.js';
+export type {
+  MetricsOptions,
+  MetricsRegistry,
+  OtelMetricsOptions,
+  TelemetryOptions,
+  TracingOptions,
+} from './types.js';
 
 /** What the client needs to wire telemetry in. */
 export interface TelemetryTarget {
@@ -87,12 +95,13 @@ export function createTelemetry(
   options: TelemetryOptions | undefined,
   target: TelemetryTarget,
 ): ClientTelemetry {
-  const { tracing, metrics } = resolveTelemetry(options);
+  const { tracing, metrics, otelMetrics } = resolveTelemetry(options);
   // Families are made (or found) before any subscription: a clash with the registry's
   // contents or its cap is a configuration error and must leave nothing subscribed.
   const registry = metrics ? (metrics.registry ?? metricsRegistry) : undefined;
   const families =
     metrics && registry ? familiesFor(registry, metrics.maxSeriesPerFamily) : undefined;
+  const instruments = otelInstrumentsOf(otelMetrics);
 
   const subscriptions: Disposable[] = [];
   let callLayer: Strategy | undefined;
@@ -127,6 +136,18 @@ export function createTelemetry(
         acquireShared(registry, tokenEvents, () => subscribeTokenMetrics(tokenEvents, families)),
       );
     }
+  }
+
+  if (instruments) {
+    subscriptions.push(
+      ...subscribeOtelMetrics(
+        instruments,
+        target.events,
+        target.client,
+        target.origins,
+        target.auth?.tokenEvents,
+      ),
+    );
   }
 
   let disposed = false;

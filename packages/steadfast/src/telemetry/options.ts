@@ -1,7 +1,8 @@
-import type { TracerProvider } from '@opentelemetry/api';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import {
   numberOption,
   objectWithMethods,
+  optInSection,
   optionsObject,
   parseOptions,
   section,
@@ -61,13 +62,28 @@ export const metricsSchema = optionsObject(
   },
 );
 
+export const otelMetricsSchema = optionsObject(
+  'OtelMetricsOptions',
+  "OpenTelemetry metrics options of a client (`telemetry.otelMetrics`): the contract's metrics as OpenTelemetry instruments (`http.client.request.duration`, `steadfast.calls`, ...), recorded through `@opentelemetry/api` into the app's MeterProvider, which decides the exporter (OTLP, Prometheus, ...).",
+  {
+    meterProvider: objectWithMethods<MeterProvider>(['getMeter'], {
+      type: 'MeterProvider',
+      what: 'an OpenTelemetry MeterProvider',
+      doc: "Where the instruments are created (once per meter, however many clients share it). The OpenTelemetry API has no proxy meter provider: a client created before the app registers its global provider records into the no-op meter, so create clients after `startTelemetry()` or the app's NodeSDK, or pass the provider here.",
+      defaultText:
+        'the global provider (`metrics.getMeterProvider()`), i.e. what the app registered when the client was created',
+    }),
+  },
+);
+
 /** A client's `telemetry` options: `false` turns a signal off, absent is the default. */
 export const telemetrySchema = optionsObject(
   'TelemetryOptions',
-  'Telemetry options of a client (`createClient({ telemetry })`): spans per call and per attempt, and prom-client metric families. Both signals are on by default; `false` turns one off.',
+  'Telemetry options of a client (`createClient({ telemetry })`): spans per call and per attempt, prom-client metric families, and the same metrics as OpenTelemetry instruments. Tracing and prom-client metrics are on by default (`false` turns one off); OpenTelemetry metrics are off unless `otelMetrics` is `true` or an object.',
   {
     tracing: section(tracingSchema, true),
     metrics: section(metricsSchema, true),
+    otelMetrics: optInSection(otelMetricsSchema),
   },
 );
 
@@ -80,6 +96,7 @@ export interface ResolvedTelemetry {
         readonly registry?: MetricsRegistry | undefined;
         readonly maxSeriesPerFamily?: number | undefined;
       };
+  readonly otelMetrics: false | { readonly meterProvider?: MeterProvider | undefined };
 }
 
 /**

@@ -15,3 +15,4 @@ export const ATTR_NETWORK_PROTOCOL_VERSION = 'network.protocol.version';
 export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
 export const ATTR_URL_FULL = 'url.full';
+export const ATTR_URL_SCHEME = 'url.scheme';

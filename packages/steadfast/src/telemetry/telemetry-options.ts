@@ -2,7 +2,7 @@
 // Change an option (its type, default, range or prose) in its schema, then run
 // `npm run generate:options`. (telemetry-options.ts)
 
-import type { TracerProvider } from '@opentelemetry/api';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { MetricsRegistry } from './types.js';
 
 /** Tracing options of a client (`telemetry.tracing`). */
@@ -39,8 +39,28 @@ export interface MetricsOptions {
 }
 
 /**
+ * OpenTelemetry metrics options of a client (`telemetry.otelMetrics`): the contract's metrics as
+ * OpenTelemetry instruments (`http.client.request.duration`, `steadfast.calls`, ...), recorded
+ * through `@opentelemetry/api` into the app's MeterProvider, which decides the exporter (OTLP,
+ * Prometheus, ...).
+ */
+export interface OtelMetricsOptions {
+  /**
+   * Where the instruments are created (once per meter, however many clients share it). The
+   * OpenTelemetry API has no proxy meter provider: a client created before the app registers its
+   * global provider records into the no-op meter, so create clients after `startTelemetry()` or
+   * the app's NodeSDK, or pass the provider here.
+   *
+   * @defaultValue the global provider (`metrics.getMeterProvider()`), i.e. what the app registered when the client was created
+   */
+  readonly meterProvider?: MeterProvider;
+}
+
+/**
  * Telemetry options of a client (`createClient({ telemetry })`): spans per call and per attempt,
- * and prom-client metric families. Both signals are on by default; `false` turns one off.
+ * prom-client metric families, and the same metrics as OpenTelemetry instruments. Tracing and
+ * prom-client metrics are on by default (`false` turns one off); OpenTelemetry metrics are off
+ * unless `otelMetrics` is `true` or an object.
  */
 export interface TelemetryOptions {
   /**
@@ -55,4 +75,13 @@ export interface TelemetryOptions {
    * @defaultValue on, with the defaults of {@link MetricsOptions}
    */
   readonly metrics?: MetricsOptions | false;
+  /**
+   * OpenTelemetry metrics options of a client (`telemetry.otelMetrics`): the contract's metrics as
+   * OpenTelemetry instruments (`http.client.request.duration`, `steadfast.calls`, ...), recorded
+   * through `@opentelemetry/api` into the app's MeterProvider, which decides the exporter (OTLP,
+   * Prometheus, ...). `true` or an object turns it on, `false` keeps it off.
+   *
+   * @defaultValue off
+   */
+  readonly otelMetrics?: OtelMetricsOptions | boolean;
 }

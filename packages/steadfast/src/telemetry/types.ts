@@ -3,4 +3,9 @@ import type { Registry, RegistryContentType } from 'prom-client';
 /** A prom-client registry of either exposition type. */
 export type MetricsRegistry = Registry<RegistryContentType>;
 
-export type { MetricsOptions, TelemetryOptions, TracingOptions } from './telemetry-options.js';
+export type {
+  MetricsOptions,
+  OtelMetricsOptions,
+  TelemetryOptions,
+  TracingOptions,
+} from './telemetry-options.js';

@@ -1,0 +1,148 @@
+import type { Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import { CALL_DURATION_BUCKETS, DURATION_BUCKETS } from '../metrics/families.js';
+
+/**
+ * The OpenTelemetry instrument of each Prometheus family of the contract, by name. Names
+ * follow OpenTelemetry's guidance: dots, the unit in `unit` and not in the name, no
+ * `_total`; the attempt histogram is the HTTP semantic convention's own. docs/telemetry.md
+ * lists each one next to its Prometheus twin.
+ */
+export const OTEL_INSTRUMENT_NAMES = {
+  attemptDuration: 'http.client.request.duration',
+  calls: 'steadfast.calls',
+  callDuration: 'steadfast.call.duration',
+  retries: 'steadfast.retries',
+  retryDelay: 'steadfast.retry.delay',
+  events: 'steadfast.events',
+  breakerState: 'steadfast.circuit_breaker.state',
+  breakerTransitions: 'steadfast.circuit_breaker.transitions',
+  breakerNotPermitted: 'steadfast.circuit_breaker.not_permitted_calls',
+  inflight: 'steadfast.concurrency.inflight',
+  limit: 'steadfast.concurrency.limit',
+  tokenFetches: 'steadfast.token.fetches',
+  tokenFetchDuration: 'steadfast.token.fetch.duration',
+  tokenLookups: 'steadfast.token.cache.lookups',
+  tokenInvalidations: 'steadfast.token.invalidations',
+  tokenExpiry: 'steadfast.token.expiry_time',
+  tokenStoreUp: 'steadfast.token.store.up',
+} as const;
+
+/** Every instrument of the adapter, created once per meter. */
+export interface OtelInstruments {
+  readonly attemptDuration: Histogram;
+  readonly calls: Counter;
+  readonly callDuration: Histogram;
+  readonly retries: Counter;
+  readonly retryDelay: Counter;
+  readonly events: Counter;
+  /** 1 for the current state of each origin's breaker, 0 for the others (read at collection). */
+  readonly breakerState: ObservableGauge;
+  readonly breakerTransitions: Counter;
+  readonly breakerNotPermitted: Counter;
+  readonly inflight: ObservableGauge;
+  readonly limit: ObservableGauge;
+  readonly tokenFetches: Counter;
+  readonly tokenFetchDuration: Histogram;
+  readonly tokenLookups: Counter;
+  readonly tokenInvalidations: Counter;
+  readonly tokenExpiry: ObservableGauge;
+  readonly tokenStoreUp: ObservableGauge;
+}
+
+const byMeter = new WeakMap<Meter, OtelInstruments>();
+
+/**
+ * The adapter's instruments on `meter`, created on first use and shared by every client of
+ * that meter (SDK meters are cached per name and version, so clients of one provider share
+ * one meter). Gauges are asynchronous: each client adds its callback and removes it when
+ * it is disposed, and a limiter or breaker event is a plain field write.
+ */
+export function otelInstrumentsFor(meter: Meter): OtelInstruments {
+  const existing = byMeter.get(meter);
+  if (existing) return existing;
+  const seconds = (description: string, buckets: readonly number[]) => ({
+    description,
+    unit: 's',
+    advice: { explicitBucketBoundaries: [...buckets] },
+  });
+  const N = OTEL_INSTRUMENT_NAMES;
+  const instruments: OtelInstruments = {
+    attemptDuration: meter.createHistogram(
+      N.attemptDuration,
+      seconds(
+        'Duration of one HTTP wire attempt, until the response headers arrived.',
+        DURATION_BUCKETS,
+      ),
+    ),
+    calls: meter.createCounter(N.calls, {
+      description: 'Logical calls by outcome kind.',
+      unit: '{call}',
+    }),
+    callDuration: meter.createHistogram(
+      N.callDuration,
+      seconds(
+        'Duration of one logical call, every attempt and backoff included.',
+        CALL_DURATION_BUCKETS,
+      ),
+    ),
+    retries: meter.createCounter(N.retries, {
+      description:
+        'Re-sends (transient retries and 401 re-sends) by the error.type that caused them.',
+      unit: '{retry}',
+    }),
+    retryDelay: meter.createCounter(N.retryDelay, {
+      description: 'Time spent waiting before re-sends, by where the delay came from.',
+      unit: 's',
+    }),
+    events: meter.createCounter(N.events, {
+      description: 'Resilience events by strategy, event and severity.',
+      unit: '{event}',
+    }),
+    breakerState: meter.createObservableGauge(N.breakerState, {
+      description: 'Circuit breaker state per origin: 1 for the current state, 0 for the others.',
+      unit: '1',
+    }),
+    breakerTransitions: meter.createCounter(N.breakerTransitions, {
+      description: 'Circuit breaker state transitions per origin.',
+      unit: '{transition}',
+    }),
+    breakerNotPermitted: meter.createCounter(N.breakerNotPermitted, {
+      description: 'Attempts short-circuited by an open circuit breaker.',
+      unit: '{call}',
+    }),
+    inflight: meter.createObservableGauge(N.inflight, {
+      description: 'Calls in flight (bulkhead use).',
+      unit: '{call}',
+    }),
+    limit: meter.createObservableGauge(N.limit, {
+      description: 'Configured concurrency limit.',
+      unit: '{call}',
+    }),
+    tokenFetches: meter.createCounter(N.tokenFetches, {
+      description: 'Token-endpoint requests made by this instance.',
+      unit: '{fetch}',
+    }),
+    tokenFetchDuration: meter.createHistogram(
+      N.tokenFetchDuration,
+      seconds('Token-endpoint request latency.', DURATION_BUCKETS),
+    ),
+    tokenLookups: meter.createCounter(N.tokenLookups, {
+      description: 'Token cache lookups by level (local, store) and result (hit, miss, coalesced).',
+      unit: '{lookup}',
+    }),
+    tokenInvalidations: meter.createCounter(N.tokenInvalidations, {
+      description: 'Token invalidations after a 401, by what was found in the cache.',
+      unit: '{invalidation}',
+    }),
+    tokenExpiry: meter.createObservableGauge(N.tokenExpiry, {
+      description: 'Unix time when the token in use expires.',
+      unit: 's',
+    }),
+    tokenStoreUp: meter.createObservableGauge(N.tokenStoreUp, {
+      description: 'Whether the shared token store is reachable (0 = this instance works alone).',
+      unit: '1',
+    }),
+  };
+  byMeter.set(meter, instruments);
+  return instruments;
+}

@@ -1,0 +1,21 @@
+/**
+ * The attribute keys of the OpenTelemetry instruments that are not HTTP semantic
+ * conventions (those are in `../semconv.ts`). Where a span carries the same fact, the key is
+ * the span's (`steadfast.client`, `steadfast.outcome`, `steadfast.credential`, ...), so a
+ * metric and a span can be joined on it. docs/telemetry.md lists them per instrument.
+ */
+export const ATTR_CLIENT = 'steadfast.client';
+export const ATTR_CALL_KIND = 'steadfast.call.kind';
+export const ATTR_OUTCOME = 'steadfast.outcome';
+export const ATTR_RETRY_DELAY_SOURCE = 'steadfast.retry.delay_source';
+export const ATTR_EVENT_STRATEGY = 'steadfast.event.strategy';
+export const ATTR_EVENT_NAME = 'steadfast.event.name';
+export const ATTR_EVENT_SEVERITY = 'steadfast.event.severity';
+export const ATTR_BREAKER_STATE = 'steadfast.circuit_breaker.state';
+export const ATTR_BREAKER_FROM_STATE = 'steadfast.circuit_breaker.from_state';
+export const ATTR_BREAKER_TO_STATE = 'steadfast.circuit_breaker.to_state';
+export const ATTR_CREDENTIAL = 'steadfast.credential';
+export const ATTR_TOKEN_RESULT = 'steadfast.token.result';
+export const ATTR_TOKEN_CACHE_LEVEL = 'steadfast.token.cache.level';
+export const ATTR_TOKEN_CACHE_RESULT = 'steadfast.token.cache.result';
+export const ATTR_TOKEN_INVALIDATION_RESULT = 'steadfast.token.invalidation.result';
