@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry, type RegistryContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
   BindableCounter,
@@ -13,7 +13,7 @@ const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
 const LABELS = ['client', 'code', 'error_type'] as const;
 /** Values across every bucket, exactly on bounds, past the last one, and zero. */
 const VALUES = [0, 0.001, 0.005, 0.0051, 0.02, 0.05, 0.09, 0.5, 0.7, 1, 1.5, 30];
-const SETS = [
+const SETS: Record<string, string>[] = [
   { client: 'a', code: '200' },
   { client: 'a', code: '503', error_type: '503' },
   { client: 'b', code: '200', error_type: '' },
@@ -24,7 +24,7 @@ async function bothRegistries(openMetrics: boolean) {
   const make = () => (openMetrics ? createOpenMetricsRegistry() : new Registry());
   const plainRegistry = make();
   const boundRegistry = make();
-  const config = (registry: Registry) => ({
+  const config = (registry: Registry<RegistryContentType>) => ({
     name: 'd_seconds',
     help: 'd',
     labelNames: LABELS,

@@ -383,7 +383,7 @@ describe('a client built before the app registers its tracer provider', () => {
     expect(h.tracing.spans()).toHaveLength(0);
 
     expect(trace.setGlobalTracerProvider(h.tracing.provider)).toBe(true);
-    onCleanup(() => trace.disable());
+    onCleanup(async () => trace.disable());
     await (await c.fetch('/b')).text();
     const spans = h.tracing.spans();
     expect(spans.map((s) => s.name).sort()).toEqual(['GET', 'late GET']);

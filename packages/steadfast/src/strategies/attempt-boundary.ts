@@ -19,19 +19,22 @@ export class AttemptBoundary implements Strategy {
     return this.#observed(ctx, next);
   }
 
-  async #observed(ctx: CallContext, next: Next): Promise<Outcome> {
+  // `.then` rather than an async function: one promise per attempt instead of two (each
+  // costs a promise hook when the app runs an OpenTelemetry context manager).
+  #observed(ctx: CallContext, next: Next): Promise<Outcome> {
     const { attemptStart, attemptEnd } = this.events;
     const attempt = ctx.attempt;
     attemptStart.emit({ ctx, attempt });
     const startedAt = performance.now();
-    const outcome = await next(ctx);
-    attemptEnd.emit({
-      ctx,
-      attempt,
-      outcome,
-      durationMs: performance.now() - startedAt,
-      errorType: errorTypeOf(outcome),
+    return next(ctx).then((outcome) => {
+      attemptEnd.emit({
+        ctx,
+        attempt,
+        outcome,
+        durationMs: performance.now() - startedAt,
+        errorType: errorTypeOf(outcome),
+      });
+      return outcome;
     });
-    return outcome;
   }
 }

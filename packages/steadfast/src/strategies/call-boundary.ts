@@ -17,12 +17,15 @@ export class CallBoundary implements Strategy {
     return this.#observed(ctx, next);
   }
 
-  async #observed(ctx: CallContext, next: Next): Promise<Outcome> {
+  // `.then` rather than an async function: one promise per call instead of two (each costs
+  // a promise hook when the app runs an OpenTelemetry context manager).
+  #observed(ctx: CallContext, next: Next): Promise<Outcome> {
     const { callStart, callEnd } = this.events;
     if (callStart.hasListeners) callStart.emit({ ctx });
-    const outcome = await next(ctx);
-    if (callEnd.hasListeners)
-      callEnd.emit({ ctx, outcome, durationMs: performance.now() - ctx.startedAt });
-    return outcome;
+    return next(ctx).then((outcome) => {
+      if (callEnd.hasListeners)
+        callEnd.emit({ ctx, outcome, durationMs: performance.now() - ctx.startedAt });
+      return outcome;
+    });
   }
 }

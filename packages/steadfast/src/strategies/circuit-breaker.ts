@@ -93,26 +93,30 @@ export class PerOriginCircuitBreaker implements Strategy {
     return this.#fire(breaker, ctx, next);
   }
 
-  async #closedAttempt(breaker: Breaker, ctx: CallContext, next: Next): Promise<Outcome> {
-    const outcome = await next(ctx);
-    if (!countsAsFailure(outcome)) {
-      // Book it as what opossum's open rule reads: failures ÷ fires over its window. Not as
-      // the 'success' event too: in opossum that only adds to a successes count nothing
-      // reads and pushes a latency sample into the window's array even with percentiles
-      // off — 8 bytes per call, ~7 MB at 30k calls/s over a 30 s window (bench/memory.ts).
-      breaker.emit('fire');
-      return outcome;
-    }
-    // A failure goes through `fire()` with the outcome already known, so opossum counts it
-    // and decides, by its own rule, whether the breaker opens now. (Opened meanwhile by other
-    // calls: nothing left to decide.)
-    if (breaker.opened) return outcome;
-    try {
-      await breaker.fire(ctx, () => Promise.resolve(outcome));
-    } catch {
-      // The booked failure (CountedFailure) comes back as a rejection, as intended.
-    }
-    return outcome;
+  // `.then` rather than an async function: one promise per attempt instead of two (each
+  // costs a promise hook when the app runs an OpenTelemetry context manager).
+  #closedAttempt(breaker: Breaker, ctx: CallContext, next: Next): Promise<Outcome> {
+    return next(ctx).then((outcome) => {
+      if (!countsAsFailure(outcome)) {
+        // Book it as what opossum's open rule reads: failures ÷ fires over its window. Not as
+        // the 'success' event too: in opossum that only adds to a successes count nothing
+        // reads and pushes a latency sample into the window's array even with percentiles
+        // off — 8 bytes per call, ~7 MB at 30k calls/s over a 30 s window (bench/memory.ts).
+        breaker.emit('fire');
+        return outcome;
+      }
+      // A failure goes through `fire()` with the outcome already known, so opossum counts it
+      // and decides, by its own rule, whether the breaker opens now. (Opened meanwhile by
+      // other calls: nothing left to decide.)
+      if (breaker.opened) return outcome;
+      return breaker
+        .fire(ctx, () => Promise.resolve(outcome))
+        .then(
+          () => outcome,
+          // The booked failure (CountedFailure) comes back as a rejection, as intended.
+          () => outcome,
+        );
+    });
   }
 
   async #fire(breaker: Breaker, ctx: CallContext, next: Next): Promise<Outcome> {

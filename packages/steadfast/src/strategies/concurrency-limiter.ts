@@ -34,7 +34,35 @@ export class ConcurrencyLimiter implements Strategy {
     return this.#inflight;
   }
 
-  async execute(ctx: CallContext, next: Next): Promise<Outcome> {
+  execute(ctx: CallContext, next: Next): Promise<Outcome> {
+    if (this.#inflight < this.limit) {
+      // The steady state: a free slot. `.then` rather than an async function: one promise
+      // per call instead of two (each costs a promise hook under an OpenTelemetry context
+      // manager). The slot is released however the call ends, even by a throw.
+      this.#inflight++;
+      this.#emit(false, ctx);
+      let pending: Promise<Outcome>;
+      try {
+        pending = next(ctx);
+      } catch (error) {
+        this.#release();
+        return Promise.reject(error);
+      }
+      return pending.then(
+        (outcome) => {
+          this.#release();
+          return outcome;
+        },
+        (error: unknown) => {
+          this.#release();
+          throw error;
+        },
+      );
+    }
+    return this.#queued(ctx, next);
+  }
+
+  async #queued(ctx: CallContext, next: Next): Promise<Outcome> {
     if (this.#inflight >= this.limit) {
       if (this.#queue.length >= this.queueLimit) {
         this.#emit(true, ctx);
