@@ -43,13 +43,22 @@ import { UndiciTransport } from '../packages/steadfast/dist/http/transport.js';
 import { createClient } from '../packages/steadfast/dist/index.js';
 import { Call } from '../packages/steadfast/dist/pipeline/call.js';
 import { median, percentile } from '../src/loadtest/percentile.js';
-import { pinSelfToCpu1, startBenchServer } from './server.js';
+import { type BenchServerOptions, pinSelfToCpu1, startBenchServer } from './server.js';
 
 /** One way of making a GET and reading its body. */
 export interface Contender {
   readonly name: string;
   /** Build the client against `url`; returns one call and a way to release it. */
-  setup(url: string): Promise<{ call: () => Promise<unknown>; close: () => Promise<void> }>;
+  setup(url: string): Promise<ContenderClient>;
+}
+
+export interface ContenderClient {
+  call: () => Promise<unknown>;
+  close: () => Promise<void>;
+  /** Before each of its rounds and its warm-up (e.g. switch an instrumentation on). */
+  enter?: () => void;
+  /** After each of its rounds and its warm-up. */
+  leave?: () => void;
 }
 
 const CONNECTIONS = 128; // same keep-alive pool size as Steadfast's default connectionsPerOrigin
@@ -412,34 +421,35 @@ export function pairedRatio(row: Summary, base: Summary): number {
 export async function runMacro(
   contenders: Contender[],
   options: { requests: number; rounds: number; concurrency: number; warmup: number },
-): Promise<{ rows: Summary[]; pinned: boolean }> {
-  const server = await startBenchServer();
+  serverOptions: BenchServerOptions = {},
+): Promise<{ rows: Summary[]; pinned: boolean; server: string }> {
+  const server = await startBenchServer(serverOptions);
   const clientPinned = server.pinned && pinSelfToCpu1();
   try {
-    const clients: {
-      contender: Contender;
-      call: () => Promise<unknown>;
-      close: () => Promise<void>;
-    }[] = [];
+    const clients: (ContenderClient & { contender: Contender })[] = [];
     for (const c of contenders) clients.push({ contender: c, ...(await c.setup(server.url)) });
     for (const c of clients) {
+      c.enter?.();
       await measure(c.call, options.warmup, options.concurrency);
+      c.leave?.();
     }
     const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
     for (let round = 0; round < options.rounds; round++) {
       // Rotate the order so no contender always runs first or last (heap, JIT, server state).
       const order = clients.map((_, i) => clients[(i + round) % clients.length]!);
       for (const c of order) {
+        c.enter?.();
         const sample = await measure(c.call, options.requests, options.concurrency);
+        c.leave?.();
         samples.get(c.contender.name)!.push(sample);
         process.stderr.write(
-          `round ${round + 1}/${options.rounds} ${c.contender.name}: ${(sample.cpuUs / sample.requests).toFixed(1)} µs CPU/req, ${Math.round((sample.requests / sample.wallMs) * 1000)} req/s\n`,
+          `[${server.label}] round ${round + 1}/${options.rounds} ${c.contender.name}: ${(sample.cpuUs / sample.requests).toFixed(1)} µs CPU/req, ${Math.round((sample.requests / sample.wallMs) * 1000)} req/s\n`,
         );
       }
     }
     for (const c of clients) await c.close();
     const rows = contenders.map((c) => summarize(c.name, samples.get(c.name)!));
-    return { rows, pinned: clientPinned };
+    return { rows, pinned: clientPinned, server: server.label };
   } finally {
     await server.stop();
   }

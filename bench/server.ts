@@ -16,6 +16,10 @@
  *   idles between responses, and how often it wakes per response (which depends on the
  *   server's timing, not the client's code) moves CPU per request by ±20 % between rounds.
  * - `node-http`: `node:http`'s server, as runs 1–10 in RESULTS.md used.
+ *
+ * BENCH_DELAY_MS=n (or `startBenchServer({ delayMs })`): every answer waits n ms first, as a
+ * real API does; the client then idles between responses, and its CPU per request includes
+ * what waking up for each response costs.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -29,13 +33,19 @@ const HEADERS = {
   'content-length': String(BODY.length),
 };
 
+const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 0);
+
 function serveNodeHttp(port: number): void {
   const server = createServer((req, res) => {
+    const answer = () => {
+      res.writeHead(200, HEADERS);
+      res.end(BODY);
+    };
     // Drain any request body, then answer.
     req.resume();
     req.on('end', () => {
-      res.writeHead(200, HEADERS);
-      res.end(BODY);
+      if (DELAY_MS > 0) setTimeout(answer, DELAY_MS);
+      else answer();
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -89,8 +99,12 @@ function serveNet(port: number): void {
         if (bodyLeft === 0) answers++;
       }
       data = '';
-      if (answers === 1) socket.write(RAW_RESPONSE);
-      else if (answers > 1) socket.write(Buffer.concat(Array(answers).fill(RAW_RESPONSE)));
+      const write = () => {
+        if (answers === 1) socket.write(RAW_RESPONSE);
+        else if (answers > 1) socket.write(Buffer.concat(Array(answers).fill(RAW_RESPONSE)));
+      };
+      if (DELAY_MS > 0 && answers > 0) setTimeout(write, DELAY_MS);
+      else write();
     });
     socket.on('error', () => socket.destroy());
   });
@@ -113,25 +127,39 @@ function listen(
   process.on('disconnect', () => process.exit(0));
 }
 
+/** Which server, and how long it waits before each answer (default: BENCH_SERVER, BENCH_DELAY_MS). */
+export interface BenchServerOptions {
+  readonly kind?: 'net' | 'node-http';
+  readonly delayMs?: number;
+}
+
 export interface BenchServer {
   readonly url: string;
+  /** `net` or `node-http`, plus the delay when there is one: what a results row names. */
+  readonly label: string;
   /** True when the server was pinned to CPU 0 (and the client should take CPU 1). */
   readonly pinned: boolean;
   stop(): Promise<void>;
 }
 
 const hasTaskset = (): boolean => spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+/** Decided before this process pins itself (after that, availableParallelism() says 1). */
+const CAN_PIN = availableParallelism() > 1 && hasTaskset();
 
 /** Spawn the server process; resolves once it listens. */
-export async function startBenchServer(): Promise<BenchServer> {
+export async function startBenchServer(options: BenchServerOptions = {}): Promise<BenchServer> {
   const self = fileURLToPath(import.meta.url);
-  const pinned = availableParallelism() > 1 && hasTaskset();
+  const pinned = CAN_PIN;
+  const kind = options.kind ?? (process.env.BENCH_SERVER === 'node-http' ? 'node-http' : 'net');
+  const delayMs = options.delayMs ?? Number(process.env.BENCH_DELAY_MS ?? 0);
   const nodeArgs = ['--import', 'tsx', self];
+  const env = { ...process.env, BENCH_SERVER: kind, BENCH_DELAY_MS: String(delayMs) };
   const child: ChildProcess = pinned
     ? spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs], {
         stdio: ['ignore', 'pipe', 'inherit'],
+        env,
       })
-    : spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    : spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -143,6 +171,7 @@ export async function startBenchServer(): Promise<BenchServer> {
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    label: delayMs > 0 ? `${kind}, answers after ${delayMs} ms` : kind,
     pinned,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -155,7 +184,7 @@ export async function startBenchServer(): Promise<BenchServer> {
 
 /** Pin the current process to CPU 1 (when the server took CPU 0). */
 export function pinSelfToCpu1(): boolean {
-  if (availableParallelism() < 2 || !hasTaskset()) return false;
+  if (!CAN_PIN) return false;
   return spawnSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 

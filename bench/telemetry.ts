@@ -1,14 +1,24 @@
 /**
- * Telemetry cost, in one run, alternating rounds against one loopback server process:
- * raw undici vs Steadfast's full pipeline with telemetry off, with metrics and no tracer
- * provider registered (the default of an app without OpenTelemetry), with metrics + tracing
- * unsampled (AlwaysOff sampler), and with metrics + tracing sampled into a
- * BatchSpanProcessor; then the
- * `/metrics` render time with ~2,000 series (SDK renderer in both formats, and prom-client's
- * own `registry.metrics()` for reference).
+ * Telemetry cost, in one run, alternating rounds, against one loopback server process per
+ * server kind. Two phases, because an OpenTelemetry context manager changes the whole process
+ * (on Node 20 AsyncLocalStorage installs promise hooks that every promise then pays):
+ *
+ * 1. an app without OpenTelemetry (no context manager, no tracer provider registered):
+ *    raw undici `request()` vs Steadfast's DEFAULT configuration (metrics on, tracing on with
+ *    the API's global provider, which is then a no-op) — the headline — and Steadfast with
+ *    telemetry off (a diagnostic row);
+ * 2. an app running an OpenTelemetry SDK the way NodeSDK sets it up (AsyncLocalStorage
+ *    context manager, W3C propagator, a batch span processor): raw undici vs Steadfast
+ *    unsampled (parent-based sampler, no sampled parent) + metrics, and undici traced by
+ *    `@opentelemetry/instrumentation-undici` (one CLIENT span per request) vs Steadfast traced
+ *    (always-on sampler; a call span and an attempt span per call) + metrics.
+ *
+ * Each phase runs against the `net` responder, `node:http`, and `node:http` answering after
+ * 2 ms (BENCH_SERVERS picks: e.g. `net,node-http,node-http:2`). Then the `/metrics` render
+ * time with ~2,000 series.
  *
  *   node --import tsx bench/telemetry.ts            (or: npm run bench -- telemetry)
- *   BENCH_REQUESTS=10000 BENCH_ROUNDS=5 BENCH_CONCURRENCY=64 RENDER_RUNS=200
+ *   BENCH_REQUESTS=3000 BENCH_ROUNDS=11 BENCH_CONCURRENCY=64 RENDER_RUNS=200
  *
  * Sampled spans go to an exporter that drops them after the batch processor hands them
  * over (no network), so the figure is the SDK's and OpenTelemetry's in-process cost.
@@ -25,11 +35,13 @@ import {
   ExportResultCode,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BasicTracerProvider,
   BatchSpanProcessor,
+  ParentBasedSampler,
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
@@ -38,7 +50,22 @@ import { type MetricsRegistry, renderMetrics } from '../packages/steadfast/dist/
 import { familiesFor } from '../packages/steadfast/dist/telemetry/metrics/families.js';
 import { createOpenMetricsRegistry } from '../packages/steadfast/dist/telemetry/metrics/registry.js';
 import { median } from '../src/loadtest/percentile.js';
-import { type Contender, runMacro, table, undiciContender } from './macro.js';
+import {
+  type Contender,
+  pairedRatio,
+  runMacro,
+  type Summary,
+  table,
+  undiciContender,
+} from './macro.js';
+import type { BenchServerOptions } from './server.js';
+
+const RAW = undiciContender.name;
+const DEFAULT = 'Steadfast, default: metrics on, no tracer provider';
+const OFF = 'Steadfast, telemetry off (diagnostic)';
+const UNSAMPLED = 'Steadfast, metrics + tracing unsampled (parent-based, no sampled parent)';
+const TRACED = 'Steadfast, metrics + tracing sampled (always-on, batch)';
+const UNDICI_TRACED = 'undici request, traced by instrumentation-undici (sampled)';
 
 /** Accepts every batch and drops it: the cost of exporting over the network is not ours. */
 class DroppingExporter implements SpanExporter {
@@ -116,42 +143,134 @@ async function timeRender(render: () => Promise<string>, runs: number): Promise<
   return median(times);
 }
 
+/** `net`, `node-http`, `node-http:2` (answers after 2 ms). */
+function parseServers(spec: string): BenchServerOptions[] {
+  return spec.split(',').map((item) => {
+    const [kind, delay] = item.trim().split(':');
+    if (kind !== 'net' && kind !== 'node-http') throw new Error(`unknown server kind ${kind}`);
+    return { kind, delayMs: Number(delay ?? 0) };
+  });
+}
+
+/** undici's `request()`, traced by OpenTelemetry's undici instrumentation during its rounds only. */
+function instrumentedUndici(instrumentation: UndiciInstrumentation): Contender {
+  return {
+    name: 'undici request, traced by instrumentation-undici (sampled)',
+    async setup(url) {
+      const raw = await undiciContender.setup(url);
+      return {
+        ...raw,
+        enter: () => instrumentation.enable(),
+        leave: () => instrumentation.disable(),
+      };
+    },
+  };
+}
+
+interface Target {
+  readonly figure: string;
+  readonly row: string;
+  readonly base: string;
+  readonly max: number;
+}
+
+const TARGETS_NO_OTEL: Target[] = [
+  {
+    figure: 'default (metrics on, no tracer provider) CPU/req ÷ raw undici',
+    row: DEFAULT,
+    base: RAW,
+    max: 1.15,
+  },
+];
+const TARGETS_OTEL: Target[] = [
+  { figure: 'unsampled + metrics CPU/req ÷ raw undici', row: UNSAMPLED, base: RAW, max: 1.2 },
+  {
+    figure: 'traced + metrics CPU/req ÷ undici traced by instrumentation-undici',
+    row: TRACED,
+    base: UNDICI_TRACED,
+    max: 1.3,
+  },
+];
+
+function verdicts(rows: Summary[], targets: Target[]): string[] {
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  return targets.map((t) => {
+    const ratio = pairedRatio(byName.get(t.row)!, byName.get(t.base)!);
+    return `| ${t.figure} | ≤ ${t.max} | **${ratio.toFixed(2)}** ${ratio <= t.max ? 'met' : 'missed'} |`;
+  });
+}
+
 async function main(): Promise<void> {
   const env = process.env;
   const options = {
-    requests: Number(env.BENCH_REQUESTS ?? 10_000),
-    rounds: Number(env.BENCH_ROUNDS ?? 5),
+    requests: Number(env.BENCH_REQUESTS ?? 3_000),
+    rounds: Number(env.BENCH_ROUNDS ?? 11),
     concurrency: Number(env.BENCH_CONCURRENCY ?? 64),
     warmup: Number(env.BENCH_WARMUP ?? 3_000),
   };
-  // What an app with OpenTelemetry has: an async-hooks context manager and W3C propagation.
+  const servers = parseServers(env.BENCH_SERVERS ?? 'net,node-http,node-http:2');
+  const connections = 128;
+  const out: string[] = [];
+  const results: unknown[] = [];
+  const throughputOf = (rows: Summary[], name: string) => {
+    const base = rows.find((r) => r.name === RAW)!;
+    return rows.find((r) => r.name === name)!.reqPerSec / base.reqPerSec;
+  };
+
+  // Phase 1: an app without OpenTelemetry.
+  const phase1 = [
+    undiciContender,
+    steadfast(DEFAULT, { metrics: { registry: createOpenMetricsRegistry() } }),
+    steadfast(OFF, { metrics: false, tracing: false }),
+  ];
+  const verdictLines: string[] = [];
+  for (const server of servers) {
+    const { rows, pinned, server: label } = await runMacro(phase1, options, server);
+    const where = `${label}; ${pinned ? 'server pinned to CPU 0, client to CPU 1' : 'not pinned'}; ${connections} connections; concurrency ${options.concurrency}`;
+    out.push(`### No OpenTelemetry in the app — ${where}\n\n${table(rows)}`);
+    verdictLines.push(
+      ...verdicts(rows, TARGETS_NO_OTEL).map((l) => l.replace('| default', `| [${label}] default`)),
+      `| [${label}] default throughput ÷ raw undici | ≥ 0.9 | **${throughputOf(rows, DEFAULT).toFixed(2)}** ${throughputOf(rows, DEFAULT) >= 0.9 ? 'met' : 'missed'} |`,
+    );
+    results.push({ phase: 'no-otel', server: label, pinned, rows });
+  }
+
+  // Phase 2: an app running an OpenTelemetry SDK (what NodeSDK registers).
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  // Switch the context manager on now, for every row: on Node 20 AsyncLocalStorage installs
-  // promise hooks on first use, a process-wide tax any app running OpenTelemetry pays.
-  context.with(context.active(), () => {});
-  const unsampled = new BasicTracerProvider({ sampler: new AlwaysOffSampler() });
+  context.with(context.active(), () => {}); // the promise hooks go on at first use
   const exporter = new DroppingExporter();
   const sampled = new BasicTracerProvider({
     sampler: new AlwaysOnSampler(),
     spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536 })],
   });
-  const contenders = [
+  const unsampled = new BasicTracerProvider({
+    sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }),
+    spanProcessors: [new BatchSpanProcessor(new DroppingExporter())],
+  });
+  const instrumentation = new UndiciInstrumentation({ enabled: false });
+  instrumentation.setTracerProvider(sampled);
+  const phase2 = [
     undiciContender,
-    steadfast('Steadfast, telemetry off', { metrics: false, tracing: false }),
-    steadfast('Steadfast, metrics on, no tracer provider', {
-      metrics: { registry: createOpenMetricsRegistry() },
-    }),
-    steadfast('Steadfast, metrics + tracing unsampled', {
+    steadfast(UNSAMPLED, {
       metrics: { registry: createOpenMetricsRegistry() },
       tracing: { tracerProvider: unsampled },
     }),
-    steadfast('Steadfast, metrics + tracing sampled (batch)', {
+    instrumentedUndici(instrumentation),
+    steadfast(TRACED, {
       metrics: { registry: createOpenMetricsRegistry() },
       tracing: { tracerProvider: sampled },
     }),
   ];
-  const { rows, pinned } = await runMacro(contenders, options);
+  for (const server of servers) {
+    const { rows, pinned, server: label } = await runMacro(phase2, options, server);
+    const where = `${label}; ${pinned ? 'server pinned to CPU 0, client to CPU 1' : 'not pinned'}; ${connections} connections; concurrency ${options.concurrency}`;
+    out.push(`### An app running an OpenTelemetry SDK — ${where}\n\n${table(rows)}`);
+    verdictLines.push(
+      ...verdicts(rows, TARGETS_OTEL).map((l) => l.replace(/^\| /, `| [${label}] `)),
+    );
+    results.push({ phase: 'otel-sdk', server: label, pinned, rows });
+  }
   await sampled.forceFlush();
 
   const runs = Number(env.RENDER_RUNS ?? 200);
@@ -165,15 +284,10 @@ async function main(): Promise<void> {
     promClientMs: await timeRender(() => registry.metrics(), runs),
   };
 
-  const off = rows[1]!;
-  const header = `Telemetry (loopback): ${options.requests} requests × ${options.rounds} rounds per client, concurrency ${options.concurrency}, warm-up ${options.warmup}; server in another process${pinned ? ', server on CPU 0, client on CPU 1 (taskset)' : ''}. Node ${process.version}. Sampled spans exported: ${exporter.exported}.`;
-  const vsOff = rows
-    .slice(2)
-    .map(
-      (r) =>
-        `- ${r.name}: CPU/req ÷ telemetry off = **${(r.cpuUsPerReq / off.cpuUsPerReq).toFixed(2)}**, req/s ÷ telemetry off = **${(r.reqPerSec / off.reqPerSec).toFixed(2)}**`,
-    )
-    .join('\n');
+  const header = `Telemetry (loopback): ${options.requests} requests × ${options.rounds} rounds per client, concurrency ${options.concurrency}, warm-up ${options.warmup}; server in another process. Node ${process.version}. Sampled spans exported: ${exporter.exported}. Ratios: median over rounds of each round's CPU/request ÷ its baseline's in the same round.`;
+  const verdictTable = ['| figure | target | this run |', '|---|---|---|', ...verdictLines].join(
+    '\n',
+  );
   const renderTable = [
     `/metrics render, ${render.series} series (median of ${runs}):`,
     '',
@@ -183,13 +297,14 @@ async function main(): Promise<void> {
     `| SDK renderer, text 0.0.4 | ${render.textMs.toFixed(2)} |`,
     `| prom-client registry.metrics() (reference) | ${render.promClientMs.toFixed(2)} |`,
   ].join('\n');
-  process.stdout.write(`\n${header}\n\n${table(rows)}\n\n${vsOff}\n\n${renderTable}\n`);
+  process.stdout.write(`\n${header}\n\n${verdictTable}\n\n${out.join('\n\n')}\n\n${renderTable}\n`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(
     new URL('./results/telemetry.json', import.meta.url),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, options, pinned, rows, render }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, options, results, render }, null, 2)}\n`,
   );
   await sampled.shutdown();
+  await unsampled.shutdown();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
