@@ -24,7 +24,7 @@ export class AttemptBoundary implements Strategy {
   #observed(ctx: CallContext, next: Next): Promise<Outcome> {
     const { attemptStart, attemptEnd } = this.events;
     const attempt = ctx.attempt;
-    attemptStart.emit({ ctx, attempt });
+    if (attemptStart.hasListeners) attemptStart.emit({ ctx, attempt });
     const startedAt = performance.now();
     return next(ctx).then((outcome) => {
       attemptEnd.emit({
