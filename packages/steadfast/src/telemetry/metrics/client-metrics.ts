@@ -5,12 +5,17 @@ import type { BreakerState, Severity } from '../../pipeline/events.js';
 import {
   boundErrorType,
   boundStatusCode,
-  callErrorTypeOf,
   callResultOf,
   normalizeMethod,
   OTHER,
   serverOf,
 } from '../attributes.js';
+import {
+  BREAKER_TRANSITIONS,
+  callKindOf,
+  type EventStrategy,
+  subscribeResilienceEvents,
+} from '../resilience-events.js';
 import { attemptSpanOf, callSpanOf } from '../tracing/keys.js';
 import {
   bindCounter,
@@ -21,15 +26,6 @@ import {
 } from './bound-series.js';
 import type { Families, LimiterView } from './families.js';
 import { LabelCache, type Labels } from './series-cap.js';
-
-/** `steadfast_events_total{strategy}` values. */
-type StrategyLabel =
-  | 'retry'
-  | 'timeout'
-  | 'circuit_breaker'
-  | 'concurrency_limiter'
-  | 'reauthorize'
-  | 'chaos';
 
 /** The `server_address`/`server_port` labels of one origin. */
 interface OriginLabels {
@@ -46,14 +42,6 @@ function exemplarOf(span: Span | undefined): Record<string, string> | undefined 
   if (!isSpanContextValid(sc) || (sc.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
   return { trace_id: sc.traceId, span_id: sc.spanId };
 }
-
-/** The transitions a breaker makes: closed → open → half_open → closed, or back to open. */
-const BREAKER_TRANSITIONS = [
-  ['closed', 'open'],
-  ['open', 'half_open'],
-  ['half_open', 'closed'],
-  ['half_open', 'open'],
-] as const;
 
 /**
  * The metrics adapter of one client: subscribes to its pipeline events and records the
@@ -116,7 +104,7 @@ export function subscribeClientMetrics(
     counter(families.breakerNotPermitted),
   );
 
-  const event = (strategy: StrategyLabel, name: string, severity: Severity) =>
+  const event = (strategy: EventStrategy, name: string, severity: Severity) =>
     (
       eventSeries.get(strategy, name, severity) ??
       eventSeries.admit({ client, strategy, event: name, severity }, strategy, name, severity)
@@ -181,17 +169,7 @@ export function subscribeClientMetrics(
       const result = callResultOf(ctx, outcome);
       // A caller abort is not an outcome of the downstream: neither success nor failure.
       if (result === 'aborted') return;
-      const retried = ctx.attempts > 1;
-      const kind =
-        result === 'rejected'
-          ? 'not_permitted'
-          : result === 'success'
-            ? retried
-              ? 'successful_with_retry'
-              : 'successful_without_retry'
-            : retried
-              ? 'failed_with_retry'
-              : 'failed_without_retry';
+      const kind = callKindOf(result, ctx.attempts);
       (callsSeries.get(kind) ?? callsSeries.admit({ client, kind }, kind)).inc();
       (
         callDurationSeries.get(result) ??
@@ -200,9 +178,6 @@ export function subscribeClientMetrics(
         e.durationMs / 1000,
         callExemplars && tracingLive() ? exemplarOf(callSpanOf(ctx)) : undefined,
       );
-      if (callErrorTypeOf(ctx, outcome) === 'retry_budget_exhausted') {
-        event('retry', 'budget_exhausted', 'error');
-      }
     }),
     events.retry.event((e) => {
       const reason = boundErrorType(e.reason) ?? OTHER;
@@ -211,19 +186,6 @@ export function subscribeClientMetrics(
       (retryDelaySeries.get(source) ?? retryDelaySeries.admit({ client, source }, source)).inc(
         e.delayMs / 1000,
       );
-      event('retry', 'retry', 'warning');
-    }),
-    events.retryGiveUp.event((e) => {
-      if (e.reason === 'budget_exhausted') return; // counted once, at callEnd
-      event('retry', 'give_up', e.reason === 'not_transient' ? 'information' : 'warning');
-    }),
-    events.timeout.event((e) => {
-      const name = e.poolExhausted
-        ? 'pool_exhausted'
-        : e.kind === 'attempt'
-          ? 'attempt_timeout'
-          : 'total_timeout';
-      event('timeout', name, 'error');
     }),
     events.breakerTransition.event((e) => {
       const server_address = addressOf(e.origin);
@@ -231,9 +193,6 @@ export function subscribeClientMetrics(
         families.breakerState.set(stateOf(server_address, state), state === e.to ? 1 : 0);
       }
       transitionOf(server_address, e.from, e.to).inc();
-      if (e.to === 'open') event('circuit_breaker', 'opened', 'error');
-      else if (e.to === 'half_open') event('circuit_breaker', 'half_opened', 'warning');
-      else event('circuit_breaker', 'closed', 'information');
     }),
     events.breakerRejected.event((e) => {
       const server_address = addressOf(e.ctx.origin);
@@ -241,7 +200,6 @@ export function subscribeClientMetrics(
         notPermittedSeries.get(server_address) ??
         notPermittedSeries.admit({ client, server_address }, server_address)
       ).inc();
-      event('circuit_breaker', 'rejected', 'error');
     }),
     events.limiter.event((e) => {
       inflightLabels ??= families.caps.inflight.admit({ client });
@@ -257,23 +215,14 @@ export function subscribeClientMetrics(
         families.inflight.set(inflightLabels, e.inflight);
         families.limit.set(limitLabels, e.limit);
       }
-      if (e.rejected) event('concurrency_limiter', 'rejected', 'error');
     }),
     { dispose: () => limiter && views?.delete(limiter) },
     events.reauthorize.event((e) => {
       if (e.resent) {
         (retriesSeries.get('401') ?? retriesSeries.admit({ client, reason: '401' }, '401')).inc();
-        event('reauthorize', 'resent', 'warning');
-      } else {
-        event('reauthorize', 'not_resent', 'warning');
       }
     }),
-    events.tokenWithheld.event(() => {
-      event('reauthorize', 'token_withheld', 'warning');
-    }),
-    events.faultInjected.event(() => {
-      event('chaos', 'fault_injected', 'information');
-    }),
+    ...subscribeResilienceEvents(events, event),
   ];
 }
 

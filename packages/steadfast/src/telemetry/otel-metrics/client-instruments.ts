@@ -1,5 +1,4 @@
 import type { Attributes, ObservableCallback } from '@opentelemetry/api';
-import { RetryBudgetExhaustedError } from '../../errors.js';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import type { Disposable } from '../../pipeline/event.js';
 import type { BreakerState, Severity } from '../../pipeline/events.js';
@@ -11,6 +10,14 @@ import {
   OTHER,
   serverOf,
 } from '../attributes.js';
+import {
+  BREAKER_TRANSITIONS,
+  CALL_KINDS,
+  type CallKind,
+  callKindOf,
+  type EventStrategy,
+  subscribeResilienceEvents,
+} from '../resilience-events.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -34,15 +41,6 @@ import {
   ATTR_RETRY_DELAY_SOURCE,
 } from './keys.js';
 
-/** `steadfast.event.strategy` values (the `strategy` label of `steadfast_events_total`). */
-type Strategy =
-  | 'retry'
-  | 'timeout'
-  | 'circuit_breaker'
-  | 'concurrency_limiter'
-  | 'reauthorize'
-  | 'chaos';
-
 /** The server attributes of one origin: `server.address`, `server.port`, `url.scheme`. */
 interface OriginAttributes {
   readonly address: string;
@@ -50,29 +48,6 @@ interface OriginAttributes {
 }
 
 const STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
-
-/** The transitions a breaker makes: closed → open → half_open → closed, or back to open. */
-const BREAKER_TRANSITIONS = [
-  ['closed', 'open'],
-  ['open', 'half_open'],
-  ['half_open', 'closed'],
-  ['half_open', 'open'],
-] as const;
-
-type CallKind =
-  | 'successful_without_retry'
-  | 'successful_with_retry'
-  | 'failed_without_retry'
-  | 'failed_with_retry'
-  | 'not_permitted';
-
-const CALL_KINDS: readonly CallKind[] = [
-  'successful_without_retry',
-  'successful_with_retry',
-  'failed_without_retry',
-  'failed_with_retry',
-  'not_permitted',
-];
 
 /**
  * The OpenTelemetry twin of `subscribeClientMetrics`: the same events, the same counts, the
@@ -141,7 +116,7 @@ export function subscribeClientInstruments(
   const transitionAttributes = new AttributeCache();
   const notPermittedAttributes = new AttributeCache();
 
-  const event = (strategy: Strategy, name: string, severity: Severity) =>
+  const event = (strategy: EventStrategy, name: string, severity: Severity) =>
     instruments.events.add(
       1,
       eventAttributes.get(strategy, name, severity) ??
@@ -247,48 +222,18 @@ export function subscribeClientInstruments(
       const result = callResultOf(ctx, outcome);
       // A caller abort is not an outcome of the downstream: neither success nor failure.
       if (result === 'aborted') return;
-      const again = ctx.attempts > 1;
-      const kind: CallKind =
-        result === 'rejected'
-          ? 'not_permitted'
-          : result === 'success'
-            ? again
-              ? 'successful_with_retry'
-              : 'successful_without_retry'
-            : again
-              ? 'failed_with_retry'
-              : 'failed_without_retry';
+      const kind = callKindOf(result, ctx.attempts);
       instruments.calls.add(1, callKinds[kind]);
       instruments.callDuration.record(e.durationMs / 1000, callOutcomes[result]);
-      // What `callErrorTypeOf` calls `retry_budget_exhausted`, without its other checks.
-      if (outcome.kind === 'error' && outcome.error instanceof RetryBudgetExhaustedError) {
-        event('retry', 'budget_exhausted', 'error');
-      }
     }),
     events.retry.event((e) => {
       retried(boundErrorType(e.reason) ?? OTHER);
       instruments.retryDelay.add(e.delayMs / 1000, delaySources[e.delaySource]);
-      event('retry', 'retry', 'warning');
-    }),
-    events.retryGiveUp.event((e) => {
-      if (e.reason === 'budget_exhausted') return; // counted once, at callEnd
-      event('retry', 'give_up', e.reason === 'not_transient' ? 'information' : 'warning');
-    }),
-    events.timeout.event((e) => {
-      const name = e.poolExhausted
-        ? 'pool_exhausted'
-        : e.kind === 'attempt'
-          ? 'attempt_timeout'
-          : 'total_timeout';
-      event('timeout', name, 'error');
     }),
     events.breakerTransition.event((e) => {
       const address = addressOf(e.origin);
       breakerStates.set(address, e.to);
       instruments.breakerTransitions.add(1, transitionOf(address, e.from, e.to));
-      if (e.to === 'open') event('circuit_breaker', 'opened', 'error');
-      else if (e.to === 'half_open') event('circuit_breaker', 'half_opened', 'warning');
-      else event('circuit_breaker', 'closed', 'information');
     }),
     events.breakerRejected.event((e) => {
       const address = addressOf(e.ctx.origin);
@@ -300,28 +245,16 @@ export function subscribeClientInstruments(
             address,
           ),
       );
-      event('circuit_breaker', 'rejected', 'error');
     }),
     events.limiter.event((e) => {
       limiterReported = true;
       inflight = e.inflight;
       limit = e.limit;
-      if (e.rejected) event('concurrency_limiter', 'rejected', 'error');
     }),
     events.reauthorize.event((e) => {
-      if (e.resent) {
-        retried('401');
-        event('reauthorize', 'resent', 'warning');
-      } else {
-        event('reauthorize', 'not_resent', 'warning');
-      }
+      if (e.resent) retried('401');
     }),
-    events.tokenWithheld.event(() => {
-      event('reauthorize', 'token_withheld', 'warning');
-    }),
-    events.faultInjected.event(() => {
-      event('chaos', 'fault_injected', 'information');
-    }),
+    ...subscribeResilienceEvents(events, event),
   ];
 }
 
