@@ -57,7 +57,9 @@ export function timeoutError(
     ctx.method,
     ctx.url,
     kind,
-    ctx.deadline - ctx.startedAt,
+    // (startedAt + ms) - startedAt may come back as 249.9999999999999 for 250: the client's
+    // setting is what the deadline was made of, to well under a microsecond.
+    Math.round((ctx.deadline - ctx.startedAt) * 1e6) / 1e6,
     "the client's totalTimeoutMs",
   );
 }
