@@ -1,8 +1,8 @@
+import { channel } from 'node:diagnostics_channel';
 import {
   type Attributes,
   type Context,
   context,
-  isSpanContextValid,
   propagation,
   type Span,
   SpanKind,
@@ -27,8 +27,21 @@ import {
   ATTR_SERVER_PORT,
   ATTR_URL_FULL,
 } from '../semconv.js';
-import { ATTEMPT_SPAN_SLOT, callSpanOf, INJECTED_HEADERS_SLOT, suppressTracing } from './keys.js';
+import {
+  ATTEMPT_SPAN_SLOT,
+  callSpanOf,
+  carriesTrace,
+  INJECTED_HEADERS_SLOT,
+  suppressTracing,
+} from './keys.js';
 import { requestInfoOf } from './request-info.js';
+
+/**
+ * The undici channel an HTTP instrumentation (OpenTelemetry's undici one) watches to make a
+ * span of its own for a request, reading the active context when the request is created.
+ * Only while someone subscribes does the attempt need a suppressed context around it.
+ */
+const UNDICI_REQUEST_CREATE = channel('undici:request:create');
 
 /**
  * The CLIENT span of one wire attempt (semconv HTTP client span), child of the call span.
@@ -38,7 +51,9 @@ import { requestInfoOf } from './request-info.js';
  * - `traceparent` (and whatever else the registered propagator writes) is injected into
  *   `ctx.headers` from this span, replacing what the previous attempt carried;
  * - the inner pipeline (attempt timeout, transport) runs with tracing suppressed, so an
- *   undici/http instrumentation registered by the app adds no second CLIENT span.
+ *   undici instrumentation registered by the app adds no second CLIENT span; with nobody
+ *   subscribed to undici's request channel nothing inside reads the context, and the
+ *   attempt runs without a context switch.
  */
 export class AttemptSpanLayer implements Strategy {
   readonly name = 'tracing-attempt';
@@ -74,7 +89,7 @@ export class AttemptSpanLayer implements Strategy {
     );
     // No tracer provider and no trace: no traceparent to send and no instrumentation that
     // would record anything, so no span slot and no context switch either.
-    if (!isSpanContextValid(span.spanContext())) return next(ctx);
+    if (!carriesTrace(span)) return next(ctx);
     return this.traced(ctx, next, span, parent);
   }
 
@@ -90,13 +105,18 @@ export class AttemptSpanLayer implements Strategy {
     for (const name of injected) headers[name] = carrier[name]!;
     ctx.slots.set(INJECTED_HEADERS_SLOT, injected);
 
-    const inner = suppressTracing(withSpan);
+    const watched = UNDICI_REQUEST_CREATE.hasSubscribers;
     // Not recording (a sampler said no): the span carries the trace on in `traceparent`,
     // ending it records nothing, and it can give no exemplar: nothing to wait for.
-    if (!span.isRecording()) return context.with(inner, next, undefined, ctx);
+    if (!span.isRecording()) {
+      return watched ? context.with(suppressTracing(withSpan), next, undefined, ctx) : next(ctx);
+    }
     ctx.slots.set(ATTEMPT_SPAN_SLOT, span);
+    const pending = watched
+      ? context.with(suppressTracing(withSpan), next, undefined, ctx)
+      : next(ctx);
     // `.then` rather than an async function: one promise per attempt instead of two.
-    return context.with(inner, next, undefined, ctx).then(
+    return pending.then(
       (outcome) => {
         ctx.slots.delete(ATTEMPT_SPAN_SLOT);
         endAttemptSpan(span, outcome);

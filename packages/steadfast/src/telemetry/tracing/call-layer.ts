@@ -1,6 +1,5 @@
 import {
   context,
-  isSpanContextValid,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -16,7 +15,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
 } from '../semconv.js';
-import { CALL_SPAN_SLOT } from './keys.js';
+import { CALL_SPAN_SLOT, carriesTrace } from './keys.js';
 import { requestInfoOf } from './request-info.js';
 
 /** Span attribute names of the SDK's own namespace (documented in docs/telemetry.md). */
@@ -62,7 +61,7 @@ export class CallSpanLayer implements Strategy {
     if (method === OTHER) span.setAttribute(ATTR_HTTP_REQUEST_METHOD_ORIGINAL, ctx.method);
     // A provider that does not sample this call (and no trace to continue): nothing to
     // propagate, so skip the context switch.
-    if (!isSpanContextValid(span.spanContext())) return next(ctx);
+    if (!carriesTrace(span)) return next(ctx);
     ctx.slots.set(CALL_SPAN_SLOT, span);
     const inner = trace.setSpan(parent, span);
     // Not recording (a sampler said no): the span only carries the trace on, and ending it

@@ -1,4 +1,10 @@
-import { type Context, createContextKey, type Span } from '@opentelemetry/api';
+import {
+  type Context,
+  createContextKey,
+  INVALID_SPANID,
+  INVALID_TRACEID,
+  type Span,
+} from '@opentelemetry/api';
 import type { CallContext } from '../../pipeline/types.js';
 
 /**
@@ -30,4 +36,22 @@ export function callSpanOf(ctx: CallContext): Span | undefined {
 
 export function attemptSpanOf(ctx: CallContext): Span | undefined {
   return ctx.slots.get(ATTEMPT_SPAN_SLOT) as Span | undefined;
+}
+
+/**
+ * Whether `span` carries a trace on (a provider made it, or it continues one): what
+ * `isSpanContextValid` says for the spans a tracer hands out, without its two regular
+ * expressions per call. A recording span always does; the no-op tracer's spans carry the
+ * API's invalid ids. (A malformed id that slipped through costs a context switch at most:
+ * the W3C propagator checks again before it writes `traceparent`.)
+ */
+export function carriesTrace(span: Span): boolean {
+  if (span.isRecording()) return true;
+  const { traceId, spanId } = span.spanContext();
+  return (
+    traceId.length === 32 &&
+    spanId.length === 16 &&
+    traceId !== INVALID_TRACEID &&
+    spanId !== INVALID_SPANID
+  );
 }
