@@ -14,7 +14,10 @@
  *    (always-on sampler; a call span and an attempt span per call) + metrics.
  *
  * Each phase runs against the `net` responder, `node:http`, and `node:http` answering after
- * 2 ms (BENCH_SERVERS picks: e.g. `net,node-http,node-http:2`). Then the `/metrics` render
+ * 2 ms (BENCH_SERVERS picks: e.g. `net,node-http,node-http:2`; BENCH_PHASES=1 or 2 runs one
+ * phase). A diagnostic row runs Steadfast unsampled with the undici instrumentation on, as in
+ * an auto-instrumented app: the SDK then suppresses it around each attempt (a context switch
+ * it otherwise skips). Then the `/metrics` render
  * time with ~2,000 series.
  *
  *   node --import tsx bench/telemetry.ts            (or: npm run bench -- telemetry)
@@ -66,6 +69,8 @@ const OFF = 'Steadfast, telemetry off (diagnostic)';
 const UNSAMPLED = 'Steadfast, metrics + tracing unsampled (parent-based, no sampled parent)';
 const TRACED = 'Steadfast, metrics + tracing sampled (always-on, batch)';
 const UNDICI_TRACED = 'undici request, traced by instrumentation-undici (sampled)';
+const UNSAMPLED_INSTRUMENTED =
+  'Steadfast, unsampled + metrics, instrumentation-undici also on (diagnostic)';
 
 /** Accepts every batch and drops it: the cost of exporting over the network is not ours. */
 class DroppingExporter implements SpanExporter {
@@ -153,6 +158,25 @@ function parseServers(spec: string): BenchServerOptions[] {
 }
 
 /** undici's `request()`, traced by OpenTelemetry's undici instrumentation during its rounds only. */
+/** `contender` with the undici instrumentation on during its rounds (an auto-instrumented app). */
+function withInstrumentation(
+  contender: Contender,
+  name: string,
+  instrumentation: UndiciInstrumentation,
+): Contender {
+  return {
+    name,
+    async setup(url) {
+      const client = await contender.setup(url);
+      return {
+        ...client,
+        enter: () => instrumentation.enable(),
+        leave: () => instrumentation.disable(),
+      };
+    },
+  };
+}
+
 function instrumentedUndici(instrumentation: UndiciInstrumentation): Contender {
   return {
     name: 'undici request, traced by instrumentation-undici (sampled)',
@@ -209,6 +233,7 @@ async function main(): Promise<void> {
     warmup: Number(env.BENCH_WARMUP ?? 3_000),
   };
   const servers = parseServers(env.BENCH_SERVERS ?? 'net,node-http,node-http:2');
+  const phases = (env.BENCH_PHASES ?? '1,2').split(',').map((p) => p.trim());
   const connections = 128;
   const out: string[] = [];
   const results: unknown[] = [];
@@ -224,7 +249,7 @@ async function main(): Promise<void> {
     steadfast(OFF, { metrics: false, tracing: false }),
   ];
   const verdictLines: string[] = [];
-  for (const server of servers) {
+  for (const server of phases.includes('1') ? servers : []) {
     const { rows, pinned, server: label } = await runMacro(phase1, options, server);
     const where = `${label}; ${pinned ? 'server pinned to CPU 0, client to CPU 1' : 'not pinned'}; ${connections} connections; concurrency ${options.concurrency}`;
     out.push(`### No OpenTelemetry in the app — ${where}\n\n${table(rows)}`);
@@ -256,13 +281,21 @@ async function main(): Promise<void> {
       metrics: { registry: createOpenMetricsRegistry() },
       tracing: { tracerProvider: unsampled },
     }),
+    withInstrumentation(
+      steadfast(UNSAMPLED_INSTRUMENTED, {
+        metrics: { registry: createOpenMetricsRegistry() },
+        tracing: { tracerProvider: unsampled },
+      }),
+      UNSAMPLED_INSTRUMENTED,
+      instrumentation,
+    ),
     instrumentedUndici(instrumentation),
     steadfast(TRACED, {
       metrics: { registry: createOpenMetricsRegistry() },
       tracing: { tracerProvider: sampled },
     }),
   ];
-  for (const server of servers) {
+  for (const server of phases.includes('2') ? servers : []) {
     const { rows, pinned, server: label } = await runMacro(phase2, options, server);
     const where = `${label}; ${pinned ? 'server pinned to CPU 0, client to CPU 1' : 'not pinned'}; ${connections} connections; concurrency ${options.concurrency}`;
     out.push(`### An app running an OpenTelemetry SDK — ${where}\n\n${table(rows)}`);
