@@ -7,4 +7,8 @@
  * import { redisTokenStore } from '@steadfast/redis';
  * const auth = clientCredentials({ ..., store: redisTokenStore({ url: process.env.REDIS_URL }) });
  */
-export { type RedisTokenStoreOptions, redisTokenStore } from './redis-token-store.js';
+export {
+  type RedisFleetStore,
+  type RedisTokenStoreOptions,
+  redisTokenStore,
+} from './redis-token-store.js';

@@ -236,7 +236,7 @@ export const redisTokenStoreOptionsSchema = optionsObject(
     }),
     pubsub: booleanOption({
       default: true,
-      doc: 'Subscribe to "new token" announcements (a hint that wakes waiters early).',
+      doc: 'Subscribe to "new token" announcements (a hint that wakes waiters early). Cooldown notices use pub/sub whatever this says: a pause must reach every instance at once.',
     }),
   },
   [

@@ -67,7 +67,8 @@ export interface RedisTokenStoreOptions {
    */
   readonly tls?: ConnectionOptions;
   /**
-   * Subscribe to "new token" announcements (a hint that wakes waiters early).
+   * Subscribe to "new token" announcements (a hint that wakes waiters early). Cooldown notices use
+   * pub/sub whatever this says: a pause must reach every instance at once.
    *
    * @defaultValue `true`
    */

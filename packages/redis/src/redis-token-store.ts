@@ -2,13 +2,21 @@ import { Cluster, type Redis } from 'ioredis';
 import type {
   BackoffApplied,
   BackoffPolicy,
+  CooldownNotice,
+  CooldownSource,
+  CooldownStore,
   InvalidationResult,
+  QuotaLease,
+  QuotaLeaseRequest,
+  QuotaStore,
   StoredToken,
   StoreReadResult,
   TokenStore,
 } from 'steadfast';
 import { type RedisTokenStoreOptions, redisStoreSettings } from './options.js';
 import { RecordCodec } from './record-codec.js';
+import { RedisCooldowns } from './redis-cooldowns.js';
+import { defineQuotaScript, leaseQuota, type QuotaClient } from './redis-quota.js';
 import {
   ACQUIRE_SCRIPT,
   BACKOFF_SCRIPT,
@@ -20,6 +28,15 @@ import {
 } from './scripts.js';
 
 export type { RedisTokenStoreOptions } from './options.js';
+
+/**
+ * What {@link redisTokenStore} returns: one store, on one connection, for the fleet's tokens
+ * (`TokenStore`), its shared quotas (`QuotaStore`, one Lua script per lease on the Redis
+ * clock) and its server-driven pauses (`CooldownStore`, notices by pub/sub). Every user
+ * (an authorization, a quota, a cooldown) calls `attach()` and `detach()`; the connection
+ * closes after the last.
+ */
+export type RedisFleetStore = TokenStore & QuotaStore & CooldownStore;
 
 interface ScriptCommands {
   steadfastTokenRead(tok: string, backoff: string): Promise<[string, number, string, number]>;
@@ -74,9 +91,11 @@ function defineScripts(client: Redis | Cluster): ScriptedClient {
   return scripted;
 }
 
-class RedisTokenStore implements TokenStore {
+class RedisTokenStore implements RedisFleetStore {
   readonly kind = 'redis';
   readonly #client: ScriptedClient;
+  readonly #quotaClient: QuotaClient;
+  readonly #cooldowns: RedisCooldowns;
   readonly #ownsClient: boolean;
   readonly #prefix: string;
   readonly #codec: RecordCodec;
@@ -108,6 +127,8 @@ class RedisTokenStore implements TokenStore {
         this.#everReady = true;
       });
     this.#client = defineScripts(client);
+    this.#quotaClient = defineQuotaScript(client);
+    this.#cooldowns = new RedisCooldowns(client, this.#prefix, () => this.#subscriberConnection());
   }
 
   #keys(key: string) {
@@ -265,6 +286,36 @@ class RedisTokenStore implements TokenStore {
     await this.#client.steadfastTokenRead(`${this.#prefix}ping:{p}`, `${this.#prefix}ping:{p}`);
   }
 
+  async lease(key: string, request: QuotaLeaseRequest): Promise<QuotaLease> {
+    await this.#ready();
+    return leaseQuota(this.#quotaClient, this.#prefix, key, request);
+  }
+
+  async pause(namespace: string, scope: string, ms: number, source: CooldownSource): Promise<void> {
+    await this.#ready();
+    await this.#cooldowns.pause(namespace, scope, ms, source);
+  }
+
+  async claimProbe(
+    namespace: string,
+    scope: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<boolean> {
+    await this.#ready();
+    return this.#cooldowns.claimProbe(namespace, scope, owner, leaseMs);
+  }
+
+  async resume(namespace: string, scope: string): Promise<void> {
+    await this.#ready();
+    await this.#cooldowns.resume(namespace, scope);
+  }
+
+  /** Cooldown notices come by pub/sub whatever the `pubsub` option says (it is about tokens). */
+  watch(namespace: string, listener: (notice: CooldownNotice) => void): () => void {
+    return this.#cooldowns.watch(namespace, listener);
+  }
+
   onReconnect(listener: () => void): () => void {
     // One 'ready' listener on the connection however many credentials share the store (the
     // subscriber connection has its own, from its creation on).
@@ -320,8 +371,10 @@ class RedisTokenStore implements TokenStore {
           else subscriber.ping().then(this.#announceReady, () => {});
         });
       subscriber.once('ready', () => subscriber.on('ready', resubscribed));
-      subscriber.on('message', (channel: string, fingerprint: string) => {
-        for (const listener of this.#listeners.get(channel) ?? []) listener(fingerprint);
+      // Token announcements and cooldown notices share the connection; channels tell them apart.
+      subscriber.on('message', (channel: string, message: string) => {
+        this.#cooldowns.deliver(channel, message);
+        for (const listener of this.#listeners.get(channel) ?? []) listener(message);
       });
       this.#subscriber = subscriber;
     }
@@ -339,6 +392,7 @@ class RedisTokenStore implements TokenStore {
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
     this.#listeners.clear();
+    this.#cooldowns.close();
     this.#reconnectListeners.clear();
     this.#client.off('ready', this.#announceReady);
     if (this.#ownsClient) this.#client.disconnect();
@@ -347,7 +401,8 @@ class RedisTokenStore implements TokenStore {
 
 /**
  * A token store in Redis, shared by every instance of a fleet: one token per credential,
- * one refresher fleet-wide, compare-and-delete on 401, fleet-wide backoff. Works with a
+ * one refresher fleet-wide, compare-and-delete on 401, fleet-wide backoff. The same store
+ * shares fleet quotas and cooldowns ({@link RedisFleetStore}). Works with a
  * single node, `rediss://` (TLS), ACL users and Redis Cluster (keys share a hash tag).
  * Its connection fails fast (offline queue off, 200 ms command timeout, no per-command
  * retries); while Redis is down each instance carries on alone.
@@ -356,6 +411,6 @@ class RedisTokenStore implements TokenStore {
  * const store = redisTokenStore({ url: process.env.REDIS_URL, keyPrefix: 'billing:prod:' });
  * const auth = clientCredentials({ tokenUrl, clientId, clientSecret, store });
  */
-export function redisTokenStore(options: RedisTokenStoreOptions): TokenStore {
+export function redisTokenStore(options: RedisTokenStoreOptions): RedisFleetStore {
   return new RedisTokenStore(options);
 }

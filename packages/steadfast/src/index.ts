@@ -74,6 +74,15 @@ export {
   InjectedNetworkError,
   withInjectedFault,
 } from './strategies/chaos/index.js';
+export { memoryCooldownStore } from './strategies/cooldown/memory-store.js';
+export type { CooldownNotice, CooldownStore } from './strategies/cooldown/store.js';
+export { memoryQuotaStore } from './strategies/fleet-quota/memory-store.js';
+export {
+  FLEET_MEMBER_TTL_MS,
+  type QuotaLease,
+  type QuotaLeaseRequest,
+  type QuotaStore,
+} from './strategies/fleet-quota/store.js';
 export {
   type AfterResponseHook,
   type AfterResponseResult,
