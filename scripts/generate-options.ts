@@ -13,6 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { redisTokenStoreOptionsSchema } from '../packages/redis/src/options-schema.js';
 import { clientCredentialsSchema } from '../packages/steadfast/src/auth/options-schema.js';
 import {
+  cooldownSchema,
+  quotaSchema,
+  rateLimitSchema,
+} from '../packages/steadfast/src/config/admission-schema.js';
+import {
   chaosSchema,
   circuitBreakerSchema,
   clientSchema,
@@ -56,12 +61,15 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { Authorization } from '../auth/types.js';",
       "import type { CallContext, Outcome } from '../pipeline/types.js';",
       "import type { ChaosOptions } from '../strategies/chaos/types.js';",
+      "import type { CooldownOptions } from '../strategies/cooldown/options.js';",
+      "import type { QuotaOptions } from '../strategies/fleet-quota/options.js';",
       'import type {',
       '  AfterResponseHook,',
       '  BeforeErrorHook,',
       '  BeforeRequestHook,',
       '  BeforeRetryHook,',
       "} from '../strategies/hooks/types.js';",
+      "import type { RateLimitOptions } from '../strategies/rate-limit/options.js';",
       "import type { TelemetryOptions } from '../telemetry/types.js';",
       "import type { BackoffKind } from './resolved.js';",
       '',
@@ -99,6 +107,32 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
     path: 'packages/steadfast/src/strategies/chaos/options.ts',
     prelude: '',
     schemas: [chaosSchema],
+  },
+  {
+    path: 'packages/steadfast/src/strategies/rate-limit/options.ts',
+    prelude: [
+      "import type { CallContext } from '../../pipeline/types.js';",
+      '',
+      '/** How the in-process rate limiter counts. */',
+      "export type RateLimitAlgorithm = 'token_bucket' | 'sliding_window' | 'fixed_window';",
+    ].join('\n'),
+    schemas: [rateLimitSchema],
+  },
+  {
+    path: 'packages/steadfast/src/strategies/fleet-quota/options.ts',
+    prelude: [
+      "import type { CallContext } from '../../pipeline/types.js';",
+      "import type { QuotaStore } from './store.js';",
+    ].join('\n'),
+    schemas: [quotaSchema],
+  },
+  {
+    path: 'packages/steadfast/src/strategies/cooldown/options.ts',
+    prelude: [
+      "import type { CallContext } from '../../pipeline/types.js';",
+      "import type { CooldownStore } from './store.js';",
+    ].join('\n'),
+    schemas: [cooldownSchema],
   },
   {
     path: 'packages/steadfast/src/telemetry/telemetry-options.ts',

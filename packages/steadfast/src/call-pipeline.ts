@@ -10,9 +10,12 @@ import { CallBoundary } from './strategies/call-boundary.js';
 import { Chaos } from './strategies/chaos/index.js';
 import { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
 import { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
+import { Cooldown } from './strategies/cooldown/index.js';
 import { Deadline } from './strategies/deadline.js';
+import { FleetQuota } from './strategies/fleet-quota/index.js';
 import { Hooks } from './strategies/hooks/index.js';
 import type { ResolvedHooks } from './strategies/hooks/types.js';
+import { RateLimiter } from './strategies/rate-limit/index.js';
 import { Retry } from './strategies/retry/index.js';
 import { createTelemetry } from './telemetry/index.js';
 
@@ -50,19 +53,31 @@ export interface CallPipeline {
  *  5. retry               transient outcomes only: backoff + jitter, Retry-After, budget;
  *                         runs the `beforeRetry` hooks, which may cancel a re-send
  *  6. re-authorization    a token per attempt, only to its origins; a 401 re-sends once
- *  7. hooks               `beforeRequest` / `afterResponse` (only when given): inside 6, so
+ *  7. admission           each only when configured, every wire attempt waits here for
+ *                         its permits (FIFO, within the deadline) or fails with
+ *                         RateLimitedError, never retried. Inside 5 and 6, because the
+ *                         server counts re-sends and 401 re-sends like first attempts; above
+ *                         the hooks, so a signature a hook adds is fresh when it is sent;
+ *                         outside 9, so a pause or a wait is never a breaker failure.
+ *     a. cooldown         the server asked for a pause (429/503 Retry-After, RateLimit
+ *                         headers): first, so a paused attempt spends no permit; one
+ *                         probe in the fleet after the pause
+ *     b. rate limiter     in-process token bucket / sliding / fixed window, per partition
+ *     c. fleet quota      permits leased from the shared store (GCRA): last, so an attempt
+ *                         the local limiter refuses costs the fleet nothing
+ *  8. hooks               `beforeRequest` / `afterResponse` (only when given): inside 6, so
  *                         the token is on the request and every re-send runs them again;
- *                         outside 8, so the breaker judges the wire, never a HookError or a
+ *                         outside 9, so the breaker judges the wire, never a HookError or a
  *                         hook's replacement, while retry and 6 decide on what they return
- *  8. circuit breaker     per origin; sees every wire attempt, 401 re-sends included
- *  9. attempt span        telemetry: the CLIENT span of each wire attempt, `traceparent`
- * 10. attempt boundary    attemptStart / attemptEnd events
- * 11. attempt timeout     min(attempt timeout, time left to the deadline)
- * 12. chaos               injected faults, just above the wire, so every layer meets them
+ *  9. circuit breaker     per origin; sees every wire attempt, 401 re-sends included
+ * 10. attempt span        telemetry: the CLIENT span of each wire attempt, `traceparent`
+ * 11. attempt boundary    attemptStart / attemptEnd events
+ * 12. attempt timeout     min(attempt timeout, time left to the deadline)
+ * 13. chaos               injected faults, just above the wire, so every layer meets them
  *                         as it would meet real ones (off unless `chaos` is configured)
- * 13. transport           undici keep-alive pools (the terminal)
+ * 14. transport           undici keep-alive pools (the terminal)
  *
- * `transport` replaces 13 (benchmarks put a no-op there to time the layers alone). The
+ * `transport` replaces 14 (benchmarks put a no-op there to time the layers alone). The
  * `beforeError` hooks run in client.ts, on what a call rejects with.
  */
 export function buildCallPipeline(
@@ -76,6 +91,9 @@ export function buildCallPipeline(
     events,
     auth,
     origins: options.origins,
+    quotaLimitPerSecond: options.quota
+      ? (options.quota.limit * 1000) / options.quota.intervalMs
+      : undefined,
   });
   const limiter = new ConcurrencyLimiter(
     options.concurrency.limit,
@@ -92,6 +110,12 @@ export function buildCallPipeline(
   const reauthorization = auth
     ? scopeToOrigins(auth.createStrategy(events), options.authOrigins, events)
     : undefined;
+  const { rateLimit, quota, cooldown } = options;
+  const admission = [
+    cooldown ? new Cooldown(cooldown, events, options.name) : undefined,
+    rateLimit ? new RateLimiter(rateLimit, events) : undefined,
+    quota ? new FleetQuota(quota, events, options.name) : undefined,
+  ];
   const [callBoundary, deadline, attemptBoundary, attemptTimeout, chaos] = [
     new CallBoundary(events),
     new Deadline(options.totalTimeoutMs),
@@ -108,6 +132,7 @@ export function buildCallPipeline(
       deadline,
       h === hooks ? retry : retry.withBeforeRetry(h.beforeRetry),
       reauthorization,
+      ...admission,
       h.beforeRequest || h.afterResponse
         ? new Hooks(h.beforeRequest, h.afterResponse, events)
         : undefined,

@@ -81,6 +81,68 @@ export class ConcurrencyLimitedError extends SteadfastError {
   }
 }
 
+/** Which admission layer refused a wire attempt a permit. */
+export type RateLimiterKind = 'rate_limiter' | 'fleet_quota' | 'cooldown';
+
+/**
+ * Why a wire attempt got no permit:
+ * - `max_wait`: the permit would come later than the limiter's `maxWaitMs` allows;
+ * - `deadline`: it would come after the call's deadline;
+ * - `queue_full`: too many attempts already wait for this partition;
+ * - `weight_exceeds_capacity`: the attempt asks for more permits than the limiter ever holds;
+ * - `closed`: the client closed while the attempt waited.
+ */
+export type RateLimitRejection =
+  | 'max_wait'
+  | 'deadline'
+  | 'queue_full'
+  | 'weight_exceeds_capacity'
+  | 'closed';
+
+const REJECTION_TEXT: Record<RateLimitRejection, string> = {
+  max_wait: 'longer than its maxWaitMs',
+  deadline: "past the call's deadline",
+  queue_full: 'its wait queue is full',
+  weight_exceeds_capacity: 'the weight is more than the limiter ever holds',
+  closed: 'the client closed',
+};
+
+const LIMITER_TEXT: Record<RateLimiterKind, string> = {
+  rate_limiter: 'rate limiter',
+  fleet_quota: 'fleet quota',
+  cooldown: "server's rate-limit cooldown",
+};
+
+/**
+ * A rate limiter, the fleet quota or a server-driven cooldown had no permit for a wire
+ * attempt in time: the attempt was not sent. Never retried (waiting longer is what the
+ * caller declined); `waitMs` says how long the permit would have taken.
+ */
+export class RateLimitedError extends SteadfastError {
+  readonly limiter: RateLimiterKind;
+  readonly reason: RateLimitRejection;
+  /** How long the attempt would have had to wait for its permit, ms; `Infinity`: never. */
+  readonly waitMs: number;
+  constructor(
+    method: string,
+    url: URL | string,
+    limiter: RateLimiterKind,
+    reason: RateLimitRejection,
+    waitMs: number,
+  ) {
+    const wait = Number.isFinite(waitMs)
+      ? `; the permit would have come in ${Math.ceil(waitMs)} ms`
+      : '';
+    super(
+      'ERR_STEADFAST_RATE_LIMITED',
+      `${where(method, url)}: not sent, no permit from the ${LIMITER_TEXT[limiter]} (${REJECTION_TEXT[reason]})${wait}`,
+    );
+    this.limiter = limiter;
+    this.reason = reason;
+    this.waitMs = waitMs;
+  }
+}
+
 /**
  * One of the SDK's own timeouts elapsed: `attempt` (one wire attempt, up to the response
  * headers), `total` (the call's deadline), or `body` (no body chunk arrived for
@@ -384,6 +446,8 @@ export const isCircuitOpenError = (e: unknown): e is CircuitOpenError =>
   e instanceof CircuitOpenError;
 export const isConcurrencyLimitedError = (e: unknown): e is ConcurrencyLimitedError =>
   e instanceof ConcurrencyLimitedError;
+export const isRateLimitedError = (e: unknown): e is RateLimitedError =>
+  e instanceof RateLimitedError;
 export const isTimeoutError = (e: unknown): e is TimeoutError => e instanceof TimeoutError;
 export const isPoolExhaustedError = (e: unknown): e is PoolExhaustedError =>
   e instanceof PoolExhaustedError;

@@ -142,6 +142,7 @@ export function clientCredentials(
 
   return {
     credential: config.credential,
+    store,
     tokenEvents,
     createStrategy(events: ClientEvents): Strategy {
       clients += 1;

@@ -1,6 +1,7 @@
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { Strategy } from '../pipeline/types.js';
 import type { TokenEvents } from './events.js';
+import type { TokenStore } from './store/types.js';
 
 /**
  * What `createClient({ auth })` accepts: something that can build the re-authorization
@@ -10,6 +11,11 @@ import type { TokenEvents } from './events.js';
 export interface Authorization {
   /** Low-cardinality credential name, the `credential` metric label. */
   readonly credential: string;
+  /**
+   * Where the tokens are shared. A store that can also hold quotas and cooldowns (the Redis
+   * one) is what a client's `quota` and `cooldown` use unless given another.
+   */
+  readonly store?: TokenStore;
   /** Token events (fetches, cache lookups, invalidations, store state) for telemetry. */
   readonly tokenEvents: TokenEvents;
   /** Build the re-authorization strategy for one client; it emits `reauthorize` on `events`. */

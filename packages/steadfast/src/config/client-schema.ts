@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { Authorization } from '../auth/types.js';
 import { safeUrl } from '../errors.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
+import { cooldownSchema, quotaSchema, rateLimitSchema } from './admission-schema.js';
 import {
   booleanOption,
   customOption,
@@ -16,6 +17,7 @@ import {
   numberOption,
   objectWithMethods,
   oneOfOption,
+  optInSection,
   optionsObject,
   type Problem,
   plainObject,
@@ -448,6 +450,9 @@ export const clientSchema = optionsObject(
       defaultText: 'none',
     }),
     hooks: nested(hooksSchema),
+    rateLimit: section(rateLimitSchema, false),
+    quota: section(quotaSchema, false),
+    cooldown: optInSection(cooldownSchema),
   },
   [
     (o) =>

@@ -6,12 +6,15 @@ import type { Dispatcher } from 'undici';
 import type { Authorization } from '../auth/types.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
 import type { ChaosOptions } from '../strategies/chaos/types.js';
+import type { CooldownOptions } from '../strategies/cooldown/options.js';
+import type { QuotaOptions } from '../strategies/fleet-quota/options.js';
 import type {
   AfterResponseHook,
   BeforeErrorHook,
   BeforeRequestHook,
   BeforeRetryHook,
 } from '../strategies/hooks/types.js';
+import type { RateLimitOptions } from '../strategies/rate-limit/options.js';
 import type { TelemetryOptions } from '../telemetry/types.js';
 import type { BackoffKind } from './resolved.js';
 
@@ -344,6 +347,41 @@ export interface ClientOptions {
    * @defaultValue on, with the defaults of {@link ClientHooks}
    */
   readonly hooks?: ClientHooks;
+  /**
+   * An in-process rate limiter (Polly's token bucket, sliding window and fixed window): every wire
+   * attempt — retries and 401 re-sends included, as the server counts them — takes a permit. An
+   * attempt waits for its permit in FIFO order up to the call's deadline (or `maxWaitMs`); one
+   * that cannot get it in time fails with `RateLimitedError` (never retried), carrying the wait it
+   * would have needed. `false` turns it off.
+   *
+   * @defaultValue off
+   */
+  readonly rateLimit?: RateLimitOptions | false;
+  /**
+   * A fleet-wide quota: `limit` permits per `intervalMs` shared by every instance that uses the
+   * same `key` and store — the downstream's "600 requests per minute per client id". Every wire
+   * attempt takes a permit. Instances lease permits in batches sized from their recent rate (GCRA
+   * in one Lua script on Redis), so the steady state costs far less than one Redis command per
+   * call, and every permit has its time slot, so the fleet never goes over the limit by more than
+   * `burst`. While the store is down each instance keeps to its share (`limit` ÷ the last fleet
+   * size it saw, or `fallbackLimit`) and rejoins when the store is back. `false` turns it off.
+   *
+   * @defaultValue off
+   */
+  readonly quota?: QuotaOptions | false;
+  /**
+   * Server-driven cooldown: a `429` or `503` with `Retry-After`, or a `RateLimit` (IETF httpapi
+   * draft), `RateLimit-Remaining: 0` or `X-RateLimit-Remaining: 0` answer with its reset, pauses
+   * that scope (the origin, by default) until the time the server named (at most `maxMs`) — for
+   * the whole fleet when the store is shared (Redis), for this process otherwise. Attempts in the
+   * pause wait for its end within their deadline (or `maxWaitMs`), else fail at once with
+   * `RateLimitedError` carrying the time left; after the pause one attempt in the fleet goes first
+   * as a probe, and the rest follow when it is answered. `true` or an object turns it on, `false`
+   * keeps it off.
+   *
+   * @defaultValue off
+   */
+  readonly cooldown?: CooldownOptions | boolean;
 }
 
 /** Options of `client.close()`. */

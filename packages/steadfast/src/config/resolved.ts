@@ -1,7 +1,10 @@
 import type { Authorization } from '../auth/types.js';
 import type { WireHeaders } from '../pipeline/types.js';
 import type { ResolvedChaosOptions } from '../strategies/chaos/types.js';
+import type { ResolvedCooldownOptions } from '../strategies/cooldown/index.js';
+import type { ResolvedQuotaOptions } from '../strategies/fleet-quota/index.js';
 import type { ResolvedHooks } from '../strategies/hooks/types.js';
+import type { ResolvedRateLimitOptions } from '../strategies/rate-limit/index.js';
 import type { TelemetryOptions } from '../telemetry/types.js';
 import type {
   BACKOFF_KINDS,
@@ -40,4 +43,9 @@ export interface ResolvedOptions {
   readonly headers: Readonly<WireHeaders> | undefined;
   /** The hooks, each as a non-empty list or `undefined`. */
   readonly hooks: ResolvedHooks;
+  readonly rateLimit: ResolvedRateLimitOptions | false;
+  /** The fleet quota, its store chosen (given, `auth`'s, or this process's). */
+  readonly quota: ResolvedQuotaOptions | false;
+  /** The cooldown, its store and namespace chosen. */
+  readonly cooldown: ResolvedCooldownOptions | false;
 }

@@ -120,10 +120,17 @@ export function numberOption<D extends number | undefined = undefined>(
     pipe.push(v.maxValue(max, (i) => `must be ≤ ${max}, got ${got(i.input)}`));
   }
   const schema = v.pipe(
-    v.number((i) => `must be a number, got ${got(i.input)}`),
+    v.number((i) =>
+      i.input === undefined ? 'is required' : `must be a number, got ${got(i.input)}`,
+    ),
     ...(pipe as []),
   ) as Schema<number>;
   return optional(withMeta(schema, meta(spec, 'number')), spec.default as D);
+}
+
+/** A number every options object of its kind needs (a rate limiter's `limit`). */
+export function requiredNumber(spec: Omit<NumberSpec<undefined>, 'default'>): Schema<number> {
+  return numberOption(spec).wrapped;
 }
 
 /** `true` or `false`. */

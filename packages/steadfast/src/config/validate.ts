@@ -1,5 +1,9 @@
 import { seededRandom } from '../pipeline/seeded-random.js';
 import type { WireHeaders } from '../pipeline/types.js';
+import { processCooldownStore } from '../strategies/cooldown/memory-store.js';
+import { isCooldownStore } from '../strategies/cooldown/store.js';
+import { processQuotaStore } from '../strategies/fleet-quota/memory-store.js';
+import { isQuotaStore } from '../strategies/fleet-quota/store.js';
 import { resolveHooks } from '../strategies/hooks/run.js';
 import { clientSchema } from './client-schema.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
@@ -15,7 +19,9 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
   const options = parseOptions(clientSchema, attemptWithinTotal(input));
   const baseUrl = options.baseUrl === undefined ? undefined : new URL(options.baseUrl);
   const base = baseUrl ? [baseUrl.origin] : [];
-  const { retry, chaos } = options;
+  const { retry, chaos, quota, cooldown } = options;
+  // Quotas and cooldowns are shared where the tokens are, when that store can hold them.
+  const authStore: unknown = options.auth?.store;
   if (retry) retry.random ??= Math.random;
   // The parsed object is ours (valibot builds a new one): finish it in place rather than
   // spreading it into another, which costs more than the validation itself.
@@ -32,6 +38,15 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
     },
     headers: lowerCased(options.headers),
     hooks: resolveHooks(options.hooks),
+    quota: quota && {
+      ...quota,
+      store: quota.store ?? (isQuotaStore(authStore) ? authStore : processQuotaStore),
+    },
+    cooldown: cooldown && {
+      ...cooldown,
+      key: cooldown.key ?? options.name,
+      store: cooldown.store ?? (isCooldownStore(authStore) ? authStore : processCooldownStore),
+    },
   }) as ResolvedOptions;
 }
 

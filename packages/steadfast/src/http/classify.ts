@@ -4,6 +4,7 @@ import {
   ConcurrencyLimitedError,
   HookError,
   PoolExhaustedError,
+  RateLimitedError,
   ResponseRejectedError,
   TimeoutError,
 } from '../errors.js';
@@ -73,6 +74,7 @@ export function errorTypeOf(outcome: Outcome): string | undefined {
   if (error instanceof TimeoutError) return 'timeout';
   if (error instanceof CircuitOpenError) return 'circuit_open';
   if (error instanceof ConcurrencyLimitedError) return 'concurrency_limited';
+  if (error instanceof RateLimitedError) return 'rate_limited';
   if (error instanceof AbortError) return undefined;
   // Before the cause chain: what a hook threw may carry any code.
   if (error instanceof HookError) return 'hook_error';
@@ -90,7 +92,7 @@ export function isTransient(outcome: Outcome): boolean {
   if (error instanceof PoolExhaustedError) return false;
   if (error instanceof TimeoutError) return error.kind === 'attempt';
   if (error instanceof CircuitOpenError || error instanceof AbortError) return false;
-  if (error instanceof ConcurrencyLimitedError) return false;
+  if (error instanceof ConcurrencyLimitedError || error instanceof RateLimitedError) return false;
   // A hook that threw ends the call (whatever code its cause carries); a response an
   // afterResponse hook rejected is retried like a 503.
   if (error instanceof HookError) return false;

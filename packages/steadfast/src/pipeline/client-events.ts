@@ -6,9 +6,13 @@ import type {
   BreakerTransitionEvent,
   CallEndEvent,
   CallStartEvent,
+  CooldownEvent,
   FaultInjectedEvent,
   HookEvent,
   LimiterEvent,
+  QuotaFallbackEvent,
+  QuotaLeaseEvent,
+  RateLimitEvent,
   ReauthorizeEvent,
   RetryEvent,
   RetryGiveUpEvent,
@@ -32,4 +36,8 @@ export class ClientEvents {
   readonly tokenWithheld = new EventEmitter<TokenWithheldEvent>();
   readonly faultInjected = new EventEmitter<FaultInjectedEvent>();
   readonly hook = new EventEmitter<HookEvent>();
+  readonly rateLimit = new EventEmitter<RateLimitEvent>();
+  readonly quotaLease = new EventEmitter<QuotaLeaseEvent>();
+  readonly quotaFallback = new EventEmitter<QuotaFallbackEvent>();
+  readonly cooldown = new EventEmitter<CooldownEvent>();
 }

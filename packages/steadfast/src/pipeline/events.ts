@@ -1,3 +1,4 @@
+import type { RateLimiterKind, RateLimitRejection } from '../errors.js';
 import type { CallContext, Outcome, RetryStopReason } from './types.js';
 
 /** Circuit breaker states, as they appear in metrics (`state` label). */
@@ -132,4 +133,61 @@ export interface HookEvent {
 export interface FaultInjectedEvent {
   readonly ctx: CallContext;
   readonly fault: string;
+}
+
+/**
+ * A wire attempt got its permits from an admission layer — the in-process rate limiter, the
+ * fleet quota, or a server-driven cooldown that let it through — or was refused them.
+ */
+export interface RateLimitEvent {
+  readonly ctx: CallContext;
+  readonly limiter: RateLimiterKind;
+  /** Permits the attempt asked for (its weight; 1 for a cooldown). */
+  readonly permits: number;
+  /** Granted: how long the attempt waited. Refused: how long it would have had to (may be `Infinity`). */
+  readonly waitMs: number;
+  /** Why it was refused; `undefined` when granted. */
+  readonly rejected: RateLimitRejection | undefined;
+}
+
+/** The fleet quota asked its store for a lease of permits. */
+export interface QuotaLeaseEvent {
+  readonly client: string;
+  /** Permits asked for. */
+  readonly requested: number;
+  /** Permits granted (0 when denied or failed). */
+  readonly granted: number;
+  /**
+   * `ok`: granted ≥ 1; `denied`: the quota had no room yet (asked again later); `error`: the
+   * store failed (Redis down or slow) and the instance falls back to its local share.
+   */
+  readonly result: 'ok' | 'denied' | 'error';
+  /** Where the lease came from: the store's `kind` (`redis`, `memory`) or `local_share`. */
+  readonly source: string;
+  /** Instances the store saw taking leases recently; `undefined` when it did not say. */
+  readonly fleetSize: number | undefined;
+}
+
+/** The fleet quota switched to its local share (its store failed) or rejoined the fleet. */
+export interface QuotaFallbackEvent {
+  readonly client: string;
+  readonly active: boolean;
+  /** Permits per `intervalMs` this instance allows itself while on its local share. */
+  readonly localLimit: number;
+  /** The fleet size the share was computed from; `undefined` when never learnt. */
+  readonly fleetSize: number | undefined;
+}
+
+/** What started a cooldown: the response header this instance read, or another instance. */
+export type CooldownSource = 'retry_after' | 'ratelimit' | 'x_ratelimit' | 'fleet';
+
+/** A server-driven cooldown started or ended for one scope (an origin, or a partition). */
+export interface CooldownEvent {
+  readonly client: string;
+  /** The paused scope (an origin by default). Not a metric label. */
+  readonly scope: string;
+  readonly change: 'started' | 'ended';
+  readonly source: CooldownSource;
+  /** `started`: how long the pause is; `ended`: how long it lasted, probe included (ms). */
+  readonly durationMs: number;
 }

@@ -85,6 +85,7 @@ export const CALL_ERROR_TYPES = [
   'pool_exhausted',
   'circuit_open',
   'concurrency_limited',
+  'rate_limited',
   'retry_budget_exhausted',
   'token_unavailable',
   'body_not_replayable',
