@@ -24,6 +24,13 @@ export interface FaultProfile {
   readonly latencyP99Ms: number;
   /** Hard down: every request gets 503 at once, before any token check. Default: false. */
   readonly down: boolean;
+  /**
+   * Requests per second each client id may make (the client the IdP says the token belongs
+   * to): a token bucket per client that holds this many and refills this many a second. Past
+   * it, 429 with `Retry-After`; every answer of a client under a quota carries the
+   * `RateLimit-Policy` and `RateLimit` headers. 0: no quota. Default: 0.
+   */
+  readonly quotaPerSecond: number;
 }
 
 /** The healthy profile: no faults, no added latency. */
@@ -38,6 +45,7 @@ export const HEALTHY_PROFILE: FaultProfile = Object.freeze({
   latencyMedianMs: 0,
   latencyP99Ms: 0,
   down: false,
+  quotaPerSecond: 0,
 });
 
 const RATE_FIELDS = ['errorRate', 'unauthorizedRate', 'rateLimitRate', 'resetRate'] as const;
@@ -49,6 +57,7 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set(Object.keys(HEALTHY_PROFILE));
 const MAX_QUOTED_KEY = 64;
 const MAX_LATENCY_MS = 60_000; // 1 min
 const MAX_RETRY_AFTER_SECONDS = 3_600; // 1 h
+const MAX_QUOTA_PER_SECOND = 1_000_000;
 
 /** Thrown when a profile is invalid; the message names the field and the allowed range. */
 export class InvalidFaultProfileError extends Error {
@@ -112,6 +121,10 @@ export function faultProfile(input: unknown): FaultProfile {
     ? profile.latencyP99Ms
     : Math.max(profile.latencyMedianMs, 0);
   assertNumberIn('latencyP99Ms', latencyP99Ms, profile.latencyMedianMs, MAX_LATENCY_MS);
+  assertNumberIn('quotaPerSecond', profile.quotaPerSecond, 0, MAX_QUOTA_PER_SECOND);
+  if (!Number.isInteger(profile.quotaPerSecond)) {
+    throw new InvalidFaultProfileError('fault profile: `quotaPerSecond` must be an integer');
+  }
   if (typeof profile.down !== 'boolean') {
     throw new InvalidFaultProfileError('fault profile: `down` must be true or false');
   }

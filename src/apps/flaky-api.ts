@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { seededRandom, tokenFingerprint } from 'steadfast';
 import { bearerToken, MIN_ADMIN_TOKEN_LENGTH } from './bearer-token.js';
+import { ClientQuota, type ClientQuotaCounts, quotaHeaders } from './client-quota.js';
 import {
   drawFault,
   KeyedDraws,
@@ -23,6 +24,9 @@ import {
   TokenIntrospector,
 } from './token-introspector.js';
 import { revokeAtIdp } from './token-revocation.js';
+
+/** The quota key of a token whose introspection names no client. */
+const UNKNOWN_CLIENT = '?';
 
 /** Options of {@link startFlakyApi}. */
 export interface FlakyApiOptions {
@@ -93,6 +97,16 @@ export interface FlakyApiStats {
   readonly lastTokenFingerprint: string | undefined;
   /** Tokens revoked through `POST /admin/revoke-current-token`. */
   readonly revocations: number;
+  /** The per-client quota (`quotaPerSecond` of the profile). */
+  readonly quota: {
+    /** The current profile's quota, requests per second per client id; 0: none. */
+    readonly perSecond: number;
+    /**
+     * Authorized requests by client id (as the IdP reports it): accepted, or refused with 429
+     * by the quota. Injected 429s (`rateLimitRate`) are not counted here.
+     */
+    readonly byClient: Readonly<Record<string, ClientQuotaCounts>>;
+  };
 }
 
 /** What `revokeCurrentToken()` did. */
@@ -119,13 +133,15 @@ export interface FlakyApi {
 /**
  * Start the downstream API of the demo: `GET /weatherforecast` behind real bearer-token
  * validation (introspection at the IdP), with faults injected from a profile that can be
- * changed while running. Admin routes (`Authorization: Bearer <adminToken>`):
+ * changed while running; a profile's `quotaPerSecond` limits each client id for real (see
+ * `ClientQuota`). Admin routes (`Authorization: Bearer <adminToken>`):
  * `GET|PUT /admin/profile`, `POST /admin/revoke-current-token`, `GET /admin/stats`.
  * `GET /healthz` is open. Tokens are logged by fingerprint only.
  *
  * @example
  * const api = await startFlakyApi({ introspection: { url, clientId, clientSecret }, adminToken });
  * api.setProfile({ name: 'storm', errorRate: 0.2, rateLimitRate: 0.1 });
+ * api.setProfile({ name: 'quota', quotaPerSecond: 200 });
  */
 export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi> {
   if (
@@ -147,6 +163,7 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
   const keyed = new KeyedDraws(seed);
   const phases = options.phases?.map((phase) => faultProfile(phase));
   const introspector = new TokenIntrospector(options.introspection);
+  const quota = new ClientQuota();
   const closing = new AbortController();
   // Every delayed request listens on it: many at once is normal, not a leak.
   setMaxListeners(0, closing.signal);
@@ -211,6 +228,7 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
     distinctTokens: seenFingerprints.size,
     lastTokenFingerprint: lastToken === undefined ? undefined : tokenFingerprint(lastToken),
     revocations: counters.revocations,
+    quota: { perSecond: profile.quotaPerSecond, byClient: quota.counts() },
   });
 
   const app = express();
@@ -314,6 +332,16 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
     if (!seenFingerprints.has(fingerprint)) {
       seenFingerprints.add(fingerprint);
       log(`flaky-api: first request with token ${fingerprint} of client ${info.clientId ?? '?'}`);
+    }
+
+    // After authentication, as a real API counts: per client, whichever token it uses.
+    const admission = quota.take(info.clientId ?? UNKNOWN_CLIENT, current.quotaPerSecond);
+    if (admission !== undefined) {
+      res.set(quotaHeaders(admission));
+      if (!admission.accepted) {
+        res.status(429).json({ error: 'quota exceeded' });
+        return;
+      }
     }
 
     if (fault === 'unauthorized') {

@@ -13,7 +13,13 @@ import { Agent } from 'undici';
 import { PHASE_HEADER, REQUEST_KEY_HEADER } from '../apps/fault-draw.js';
 import { addWaited, type CallScope, perCallRandom, withCall } from './call-scope.js';
 import { NaiveClient } from './naive.js';
-import { mergeOptions, presetOptions, scaledAttemptTimeoutMs } from './policies.js';
+import {
+  clientName,
+  mergeOptions,
+  presetOptions,
+  type QuotaPreset,
+  scaledAttemptTimeoutMs,
+} from './policies.js';
 import type { Recorder } from './recorder.js';
 import type { PolicyName } from './types.js';
 
@@ -70,6 +76,8 @@ export interface CallerSetup {
    * the phase of an attempt is then a function of (seed, call, attempt) too.
    */
   readonly phaseStartsMs?: readonly number[];
+  /** The fleet quota of the `standard+quota` policy (required by it, ignored by the others). */
+  readonly quota?: QuotaPreset;
   readonly recorder: Recorder;
 }
 
@@ -125,33 +133,43 @@ export function createCaller(setup: CallerSetup): Caller {
 function sdkCaller(setup: CallerSetup, policy: Exclude<PolicyName, 'naive'>): Caller {
   const { recorder } = setup;
   const url = new URL(setup.url);
+  const store = setup.redisUrl
+    ? redisTokenStore({
+        url: setup.redisUrl,
+        keyPrefix: setup.storeKeyPrefix ?? 'steadfast:loadtest:',
+      })
+    : undefined;
   const auth = setup.auth
     ? clientCredentials({
         tokenUrl: setup.auth.tokenUrl,
         clientId: setup.auth.clientId,
         clientSecret: setup.auth.clientSecret,
         ...(setup.auth.scope ? { scope: setup.auth.scope } : {}),
-        ...(setup.redisUrl
-          ? {
-              store: redisTokenStore({
-                url: setup.redisUrl,
-                keyPrefix: setup.storeKeyPrefix ?? 'steadfast:loadtest:',
-              }),
-            }
-          : {}),
+        ...(store ? { store } : {}),
         // "No resilience" means no 401 re-send either.
         ...(policy === 'none' ? { maxReauthorizations: 0 } : {}),
         logError: () => {},
       })
     : undefined;
+  // The worker processes share the quota and the pauses through the token store's Redis.
+  const fleet =
+    policy === 'standard+quota' && store ? { quota: { store }, cooldown: { store } } : {};
   const options = mergeOptions(
-    {
-      name: `loadtest-${policy}`,
-      baseUrl: url.origin,
-      ...(auth ? { auth } : {}),
-      telemetry: { metrics: false, tracing: false },
-      ...presetOptions(policy, setup.timeFactor, perCallRandom(setup.seed, 'jitter')),
-    },
+    mergeOptions(
+      {
+        name: clientName(policy),
+        baseUrl: url.origin,
+        ...(auth ? { auth } : {}),
+        telemetry: { metrics: false, tracing: false },
+        ...presetOptions(
+          policy,
+          setup.timeFactor,
+          perCallRandom(setup.seed, 'jitter'),
+          setup.quota,
+        ),
+      },
+      fleet,
+    ),
     withPerCallChaos(setup.overrides, setup.seed),
   ) as unknown as ClientOptions;
   const client: SteadfastClient = createClient(options);

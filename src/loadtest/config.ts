@@ -14,7 +14,7 @@ export const LOADTEST_OPTIONS = {
   profile: {
     kind: 'string',
     description:
-      'Demo fault profile: healthy, flaky, storm, auth-storm, outage, or JSON (default flaky)',
+      'Demo fault profile: healthy, flaky, storm, auth-storm, outage, quota, or JSON (default flaky)',
   },
   phases: {
     kind: 'string',
@@ -63,7 +63,15 @@ export const LOADTEST_OPTIONS = {
   redis: {
     kind: 'string',
     env: 'REDIS_URL',
-    description: 'Redis URL the workers share tokens through',
+    description:
+      'Redis URL the workers share tokens (and the fleet quota) through, or "private" to start a redis-server for the run',
+  },
+  'quota-limit': {
+    kind: 'number',
+    min: 0.1,
+    max: 1_000_000,
+    description:
+      "standard+quota: the API's limit per client id, requests per second (default: the demo profile's quotaPerSecond)",
   },
   seed: {
     kind: 'integer',
@@ -170,13 +178,13 @@ function toConfig(v: Values, now: Date): LoadtestConfig {
     if (policies.every((p) => p === 'naive')) {
       throw new UsageError('--override applies to the SDK presets; "naive" has no options');
     }
-    checkSdkOptions(policies, overrides, v['time-factor']);
+    checkSdkOptions(policies, overrides, v['time-factor'], v['quota-limit']);
   }
 
   if (v.workers > 1) {
     if (!v.redis && policies.some((p) => p !== 'naive')) {
       throw new UsageError(
-        '--workers > 1 needs --redis (or REDIS_URL): worker processes share the token through Redis',
+        '--workers > 1 needs --redis URL (or REDIS_URL), or --redis private to start one: worker processes share the token through Redis',
       );
     }
     if (model.kind === 'closed' && model.concurrency < v.workers) {
@@ -188,12 +196,16 @@ function toConfig(v: Values, now: Date): LoadtestConfig {
       throw new UsageError(`--calls (${v.calls}) must be at least --workers (${v.workers})`);
     }
   }
-  if (v.redis !== undefined && !/^rediss?:\/\//.test(v.redis)) {
-    throw new UsageError(`--redis must be a redis:// or rediss:// URL, got "${v.redis}"`);
+  const privateRedis = v.redis === 'private';
+  if (v.redis !== undefined && !privateRedis && !/^rediss?:\/\//.test(v.redis)) {
+    throw new UsageError(
+      `--redis must be a redis:// or rediss:// URL, or "private", got "${v.redis}"`,
+    );
   }
+  const quotaLimit = parseQuotaLimit(v['quota-limit'], policies, target);
 
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const reportName = v.name ?? `loadtest-${stamp}-${policies.join('-')}`;
+  const reportName = v.name ?? `loadtest-${stamp}-${policies.join('-').replace(/\+/g, '-')}`;
   if (!/^[A-Za-z0-9._-]{1,120}$/.test(reportName)) {
     throw new UsageError('--name may only hold letters, digits, ".", "_" and "-"');
   }
@@ -208,12 +220,42 @@ function toConfig(v: Values, now: Date): LoadtestConfig {
     timeFactor: v['time-factor'],
     seed: v.seed,
     workers: v.workers,
-    redisUrl: v.redis,
+    redisUrl: privateRedis ? undefined : v.redis,
+    privateRedis,
+    quotaLimit,
     maxInflight: v['max-inflight'],
     outDir: v.out,
     reportName,
     progress: v.progress as LoadtestConfig['progress'],
   };
+}
+
+/**
+ * The `standard+quota` policy's limit: `--quota-limit`, else the quota of the demo profile
+ * (the same in every phase that has one). Undefined when that policy does not run.
+ */
+function parseQuotaLimit(
+  flag: number | undefined,
+  policies: readonly PolicyName[],
+  target: LoadtestConfig['target'],
+): number | undefined {
+  if (!policies.includes('standard+quota')) {
+    if (flag !== undefined) {
+      throw new UsageError('--quota-limit is for the standard+quota policy, which does not run');
+    }
+    return undefined;
+  }
+  if (flag !== undefined) return flag;
+  const limits =
+    target.kind === 'demo'
+      ? [...new Set(target.phases.map((p) => p.profile.quotaPerSecond ?? 0).filter((q) => q > 0))]
+      : [];
+  if (limits.length === 1) return limits[0];
+  throw new UsageError(
+    limits.length === 0
+      ? "standard+quota needs the API's limit: --quota-limit N, or a demo profile with a quota (--profile quota)"
+      : `the phases have different quotas (${limits.join(', ')}); pick the policy's with --quota-limit`,
+  );
 }
 
 function parsePolicies(policy: string | undefined, compare: string | undefined): PolicyName[] {
@@ -311,6 +353,7 @@ function checkSdkOptions(
   policies: readonly PolicyName[],
   overrides: Record<string, unknown>,
   timeFactor: number,
+  quotaLimit: number | undefined,
 ): void {
   try {
     checkOverrides(overrides);
@@ -320,7 +363,10 @@ function checkSdkOptions(
         {
           name: 'loadtest-check',
           telemetry: { metrics: false, tracing: false },
-          ...presetOptions(policy, timeFactor, Math.random),
+          ...presetOptions(policy, timeFactor, Math.random, {
+            key: 'loadtest-check',
+            limitPerSecond: quotaLimit ?? 1,
+          }),
         },
         overrides,
       ) as unknown as ClientOptions;

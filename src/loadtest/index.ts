@@ -26,8 +26,9 @@ ${Object.entries(POLICY_DESCRIPTIONS)
   .map(([name, text]) => `  ${name.padEnd(16)}${text}`)
   .join('\n')}
 
-Example:
+Examples:
   steadfast loadtest --compare none,naive,standard --phases healthy:3s,storm:6s,outage:3s,healthy:4s --rate 150 --duration 16s --seed 7
+  steadfast loadtest --compare naive,standard,standard+quota --profile quota --rate 300 --duration 10s --workers 4 --redis private
 `;
 }
 
@@ -50,6 +51,14 @@ export async function loadtestMain(
   }
   const config = parsed.config;
   if (config.workers > 1 && config.redisUrl) await checkRedisReachable(config.redisUrl);
+  if (config.privateRedis) {
+    const { redisServerAvailable } = await import('../apps/demo/private-redis.js');
+    if (!redisServerAvailable()) {
+      throw new UsageError(
+        '--redis private: redis-server is not on PATH (Debian: apt-get install redis-server)',
+      );
+    }
+  }
   const stop = new AbortController();
   const onSignal = () => {
     io.stderr.write('\nstopping: finishing the report for what ran (Ctrl-C again to quit now)\n');

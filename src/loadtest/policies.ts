@@ -10,7 +10,28 @@ export const POLICY_DESCRIPTIONS: Readonly<Record<PolicyName, string>> = {
   standard: 'the standard pipeline: limiter, deadline, retry + budget, re-authorization, breaker',
   naive:
     'hand-rolled: retry every non-success but 401 (3×, 10 s·f + jitter) around a 401 retry (3×, same delay) that fetches a new token each time',
+  'standard+quota':
+    "standard, plus a fleet quota at the API's limit per client id (shared through Redis by the worker processes) and the server-driven cooldown",
 };
+
+/** The fleet quota of the `standard+quota` preset: the downstream's limit for one client id. */
+export interface QuotaPreset {
+  /** The quota's name in the store: the client id the downstream counts by. */
+  readonly key: string;
+  /** Requests per second the downstream allows that client id. */
+  readonly limitPerSecond: number;
+}
+
+/** The SDK client name of a policy (a metric label: no `+`). */
+export function clientName(policy: PolicyName): string {
+  return `loadtest-${policy.replace(/\+/g, '-')}`;
+}
+
+/** A fleet-quota key from a client id: the characters the SDK allows, at most 128. */
+export function quotaKey(clientId: string | undefined): string {
+  const key = (clientId ?? 'loadtest').replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 128);
+  return key || 'loadtest';
+}
 
 /** Timeouts never shrink below these: a busy load generator must not manufacture timeouts. */
 const MIN_ATTEMPT_TIMEOUT_MS = 2_000; // 2 s
@@ -27,12 +48,14 @@ export function scaledAttemptTimeoutMs(timeFactor: number): number {
  * (backoff, breaker sampling window and break), except that timeouts keep a floor
  * (attempt ≥ 2 s, total ≥ 6 s) and the breaker window stays ≥ 2 × the attempt timeout, as
  * validation requires. f = 0.1: backoff base 200 ms, attempt 2 s, total 6 s, breaker window
- * 4 s, break 500 ms. `random` seeds the jitter.
+ * 4 s, break 500 ms. `random` seeds the jitter. `standard+quota` adds `quota` (limit per
+ * 1 s, the SDK's other quota defaults) and `cooldown: true`; it needs `quota`.
  */
 export function presetOptions(
   policy: Exclude<PolicyName, 'naive'>,
   timeFactor: number,
   random: () => number,
+  quota?: QuotaPreset,
 ): Partial<ClientOptions> {
   const f = timeFactor;
   const attemptTimeoutMs = scaledAttemptTimeoutMs(f);
@@ -53,7 +76,8 @@ export function presetOptions(
     case 'retry-budget':
       return { ...timeouts, retry, circuitBreaker: false };
     case 'standard':
-      return {
+    case 'standard+quota': {
+      const standard = {
         ...timeouts,
         retry,
         circuitBreaker: {
@@ -61,6 +85,14 @@ export function presetOptions(
           breakDurationMs: 5_000 * f, // 5 s × f
         },
       };
+      if (policy === 'standard') return standard;
+      if (quota === undefined) throw new TypeError('presetOptions: standard+quota needs a quota');
+      return {
+        ...standard,
+        quota: { key: quota.key, limit: quota.limitPerSecond, intervalMs: 1000 }, // per 1 s
+        cooldown: true,
+      };
+    }
   }
 }
 

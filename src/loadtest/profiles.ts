@@ -38,6 +38,11 @@ export const NAMED_PROFILES: Readonly<Record<string, NamedProfile>> = {
   'auth-storm': { name: 'auth-storm', unauthorizedRate: 0.3, latencyMedianMs: 1, latencyP99Ms: 10 },
   /** Hard down: every request gets 503 at once. */
   outage: { name: 'outage', down: true },
+  /**
+   * No faults, but a real quota: 200 requests per second per client id (token bucket), past
+   * it 429 with `Retry-After` and `RateLimit` headers.
+   */
+  quota: { name: 'quota', quotaPerSecond: 200 },
 };
 
 /**

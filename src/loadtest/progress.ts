@@ -5,6 +5,8 @@ export interface LiveFigures {
   readonly attempts: number;
   readonly inflight: number;
   readonly elapsedMs: number;
+  /** 429s the demo API answered so far (its own count); absent for a URL target. */
+  readonly api429?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export class Progress {
     const ratio = f.calls ? ((100 * f.succeeded) / f.calls).toFixed(1) : '-';
     const amplification = f.calls ? (f.attempts / f.calls).toFixed(2) : '-';
     const rate = f.elapsedMs > 0 ? ((1000 * f.calls) / f.elapsedMs).toFixed(0) : '0';
-    return `${(f.elapsedMs / 1000).toFixed(1)}s  calls ${f.calls}  ok ${ratio}%  attempts/call ${amplification}  ${rate}/s  in flight ${f.inflight}`;
+    const api = f.api429 === undefined ? '' : `  API 429s ${f.api429}`;
+    return `${(f.elapsedMs / 1000).toFixed(1)}s  calls ${f.calls}  ok ${ratio}%  attempts/call ${amplification}  ${rate}/s  in flight ${f.inflight}${api}`;
   }
 }

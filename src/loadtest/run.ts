@@ -2,10 +2,10 @@ import { fork } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { type CallerSetup, createCaller } from './callers.js';
 import { type DrivePlan, drive } from './drive.js';
-import { POLICY_DESCRIPTIONS } from './policies.js';
+import { POLICY_DESCRIPTIONS, type QuotaPreset, quotaKey } from './policies.js';
 import type { LiveFigures, Progress } from './progress.js';
 import { Recorder } from './recorder.js';
-import { type RunReport, summarize } from './report/summary.js';
+import { type ApiCounts, type ApiSample, type RunReport, summarize } from './report/summary.js';
 import type { DemoTarget } from './target.js';
 import {
   emptyRawRun,
@@ -56,9 +56,17 @@ export async function runLoadtest(
   const startedAt = new Date().toISOString();
   const runs: RunReport[] = [];
   if (config.target.kind === 'demo' && config.workers === 1) await warmUp(config);
-  for (const policy of config.policies) {
-    if (hooks.stop.aborted) break;
-    runs.push(await runPolicy(config, policy, hooks));
+  const redis = config.privateRedis
+    ? await (await import('../apps/demo/private-redis.js')).startPrivateRedis()
+    : undefined;
+  try {
+    const withRedis = redis ? { ...config, redisUrl: redis.url } : config;
+    for (const policy of config.policies) {
+      if (hooks.stop.aborted) break;
+      runs.push(await runPolicy(withRedis, policy, hooks));
+    }
+  } finally {
+    await redis?.stop();
   }
   const target = config.target;
   return {
@@ -111,6 +119,10 @@ async function warmUp(config: LoadtestConfig): Promise<void> {
         seed: config.seed,
         timeFactor: config.timeFactor,
         overrides: config.overrides,
+        // Its calls compile the quota's code paths; they must not wait for its permits.
+        ...(config.quotaLimit === undefined
+          ? {}
+          : { quota: { key: 'loadtest-warm-up', limitPerSecond: 100_000 } }),
         recorder,
       });
       const never = new AbortController().signal;
@@ -161,6 +173,7 @@ async function runPolicy(
       requestKeys: demo !== undefined,
       phaseStartsMs:
         config.target.kind === 'demo' ? config.target.phases.map((p) => p.startMs) : undefined,
+      ...quotaOf(config, auth?.clientId),
     };
     const plan: DrivePlan = {
       model: config.model,
@@ -169,51 +182,80 @@ async function runPolicy(
       maxInflight: config.maxInflight,
     };
     const label = `[${policy}]`;
-    const idpSamples: { t: number; count: number }[] = [];
-    const idpBaseline = demo?.idp.stats().tokenRequests ?? 0;
+    const samples = demo ? new TargetSamples(demo) : undefined;
 
     const run =
       config.workers > 1
-        ? await runInWorkers(
-            config.workers,
-            setup,
-            plan,
-            hooks,
-            label,
-            demo,
-            idpSamples,
-            idpBaseline,
-          )
-        : await runInProcess(setup, plan, hooks, label, demo, idpSamples, idpBaseline);
+        ? await runInWorkers(config.workers, setup, plan, hooks, label, samples)
+        : await runInProcess(setup, plan, hooks, label, samples);
 
-    // Calls that ended after the last sample still fetched tokens: take a final sample.
-    if (demo)
-      idpSamples.push({ t: run.elapsedMs, count: demo.idp.stats().tokenRequests - idpBaseline });
-    const apiStats = demo?.api.stats();
+    // Calls that ended after the last sample still made requests: take a final sample.
+    samples?.take(run.elapsedMs);
     return summarize(run.raw, {
       policy,
       description: POLICY_DESCRIPTIONS[policy],
       elapsedMs: run.elapsedMs,
-      idpTokenSamples: demo ? idpSamples : undefined,
-      api: apiStats
-        ? { requests: apiStats.requests, byStatus: { ...apiStats.byStatus } }
-        : undefined,
+      idpTokenSamples: samples?.idp,
+      apiSamples: samples?.api,
+      api: demo ? apiCounts(demo) : undefined,
     });
   } finally {
     await demo?.close();
   }
 }
 
-function sampleIdp(
-  demo: DemoTarget | undefined,
-  samples: { t: number; count: number }[],
-  baseline: number,
-  now: () => number,
-): NodeJS.Timeout | undefined {
-  if (!demo) return undefined;
-  return setInterval(() => {
-    samples.push({ t: now(), count: demo.idp.stats().tokenRequests - baseline });
-  }, 100);
+/** The `standard+quota` policy's quota, keyed by the client id the API counts by. */
+function quotaOf(config: LoadtestConfig, clientId: string | undefined): { quota?: QuotaPreset } {
+  return config.quotaLimit === undefined
+    ? {}
+    : { quota: { key: quotaKey(clientId), limitPerSecond: config.quotaLimit } };
+}
+
+/** The demo API's own counts of a run: every client id together. */
+function apiCounts(demo: DemoTarget): ApiCounts {
+  const stats = demo.api.stats();
+  const clients = Object.values(stats.quota.byClient);
+  return {
+    requests: stats.requests,
+    byStatus: { ...stats.byStatus },
+    quotaPerSecond: stats.quota.perSecond,
+    accepted: clients.reduce((sum, c) => sum + c.accepted, 0),
+    quotaRateLimited: clients.reduce((sum, c) => sum + c.rateLimited, 0),
+  };
+}
+
+/**
+ * The demo target's own counters, sampled every 100 ms while a run goes: token requests at
+ * the IdP, and what the API accepted and answered 429. Also the live figures' API part.
+ */
+class TargetSamples {
+  readonly idp: { t: number; count: number }[] = [];
+  readonly api: ApiSample[] = [];
+  readonly #idpBaseline: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly demo: DemoTarget) {
+    this.#idpBaseline = demo.idp.stats().tokenRequests;
+  }
+
+  start(now: () => number): void {
+    this.#timer = setInterval(() => this.take(now()), 100);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  take(t: number): void {
+    this.idp.push({ t, count: this.demo.idp.stats().tokenRequests - this.#idpBaseline });
+    const counts = apiCounts(this.demo);
+    this.api.push({ t, accepted: counts.accepted, rateLimited: counts.byStatus['429'] ?? 0 });
+  }
+
+  /** 429s the API answered so far, for the progress line. */
+  api429(): number {
+    return this.demo.api.stats().byStatus['429'] ?? 0;
+  }
 }
 
 async function runInProcess(
@@ -221,9 +263,7 @@ async function runInProcess(
   plan: DrivePlan,
   hooks: RunHooks,
   label: string,
-  demo: DemoTarget | undefined,
-  idpSamples: { t: number; count: number }[],
-  idpBaseline: number,
+  samples: TargetSamples | undefined,
 ): Promise<{ raw: RawRun; elapsedMs: number }> {
   const recorder = new Recorder(Date.now());
   const caller = createCaller({ ...setup, recorder });
@@ -233,13 +273,14 @@ async function runInProcess(
     attempts: recorder.attempts,
     inflight: recorder.inflight,
     elapsedMs: recorder.now(),
+    ...(samples ? { api429: samples.api429() } : {}),
   });
-  const sampler = sampleIdp(demo, idpSamples, idpBaseline, () => recorder.now());
+  samples?.start(() => recorder.now());
   hooks.progress.start(label, plan, live);
   try {
     await drive(caller, recorder, plan, hooks.stop);
   } finally {
-    clearInterval(sampler);
+    samples?.stop();
     await caller.close();
   }
   const elapsedMs = recorder.now();
@@ -253,9 +294,7 @@ async function runInWorkers(
   plan: DrivePlan,
   hooks: RunHooks,
   label: string,
-  demo: DemoTarget | undefined,
-  idpSamples: { t: number; count: number }[],
-  idpBaseline: number,
+  samples: TargetSamples | undefined,
 ): Promise<{ raw: RawRun; elapsedMs: number }> {
   const isTs = import.meta.url.endsWith('.ts');
   const entry = new URL(isTs ? './worker.ts' : './worker.js', import.meta.url);
@@ -323,23 +362,25 @@ async function runInWorkers(
     hooks.stop.addEventListener('abort', onStop, { once: true });
     const wait = epochStartMs - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const sampler = sampleIdp(demo, idpSamples, idpBaseline, () => recorderClock.now());
+    samples?.start(() => recorderClock.now());
     const figures = (): LiveFigures => ({
       calls: live.reduce((a, w) => a + w.calls, 0),
       succeeded: live.reduce((a, w) => a + w.succeeded, 0),
       attempts: live.reduce((a, w) => a + w.attempts, 0),
       inflight: live.reduce((a, w) => a + w.inflight, 0),
       elapsedMs: recorderClock.now(),
+      ...(samples ? { api429: samples.api429() } : {}),
     });
     hooks.progress.start(label, plan, figures);
     await Promise.all(finished);
-    clearInterval(sampler);
+    samples?.stop();
     hooks.stop.removeEventListener('abort', onStop);
     const elapsedMs = recorderClock.now();
     hooks.progress.finish(label, figures(), hooks.stop.aborted ? '(interrupted)' : '');
     if (failures.length) throw new Error(`a worker failed:\n${failures[0]}`);
     return { raw, elapsedMs };
   } finally {
+    samples?.stop();
     for (const child of children) if (child.exitCode === null) child.kill();
   }
 }

@@ -7,6 +7,7 @@ export const POLICY_NAMES = [
   'retry-budget',
   'standard',
   'naive',
+  'standard+quota',
 ] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
@@ -55,6 +56,13 @@ export interface LoadtestConfig {
   readonly seed: number;
   readonly workers: number;
   readonly redisUrl: string | undefined;
+  /** `--redis private`: start a redis-server for the run (`redisUrl` is then undefined). */
+  readonly privateRedis: boolean;
+  /**
+   * The `standard+quota` policy's fleet quota: the API's limit per client id, requests per
+   * second. Set when that policy runs, else undefined.
+   */
+  readonly quotaLimit: number | undefined;
   readonly maxInflight: number;
   readonly outDir: string;
   /** Base name of the report files (without extension). */

@@ -6,7 +6,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 /**
  * The report as one self-contained HTML file: the comparison table, and charts over time
  * (latency percentiles, attempts per second by outcome, breaker state, token-endpoint
- * requests) drawn as inline SVG by inline script from the embedded JSON. No network needed.
+ * requests, and, when the demo API had a quota, what it accepted and refused) drawn as inline SVG by inline script from the embedded JSON. No network needed.
  */
 export function htmlReport(report: LoadtestReport): string {
   const runs = report.runs.map((r) => r.summary);
@@ -76,7 +76,7 @@ const CHART_SCRIPT = String.raw`
     network: '#1f2933', timeout: '#7b8794', other: '#bcccdc' };
   var LAT = { p50: '#2186eb', p95: '#f0b429', p99: '#e12d39' };
   // Phase backgrounds by meaning: calm is grey, faults warm, auth trouble violet, down red.
-  var PHASE_FILL = { healthy: '#f5f7fa', flaky: '#fffbea', storm: '#fff3e6', 'auth-storm': '#f2ebfe', outage: '#ffe8e8' };
+  var PHASE_FILL = { healthy: '#f5f7fa', flaky: '#fffbea', storm: '#fff3e6', 'auth-storm': '#f2ebfe', outage: '#ffe8e8', quota: '#fdf6e3' };
   var OTHER_FILL = ['#e3f8ff', '#effcf6', '#fdf6e3'];
   function el(name, attrs, parent) {
     var node = document.createElementNS(NS, name);
@@ -201,7 +201,7 @@ const CHART_SCRIPT = String.raw`
     s.breakerState.forEach(function (v, i) {
       el('rect', { x: f.x(s.t[i]), width: Math.max(bw, 0.5), y: f.y(v) - 3, height: 6, fill: fill[v] }, f.svg);
     });
-    if (!run.summary.breakerTransitions.length) text(f.svg, (W + L) / 2, T + 40, run.summary.policy === 'standard' || run.summary.policy === 'retry-budget' ? 'no transitions' : 'no breaker in this policy', { 'text-anchor': 'middle', 'font-size': 11 });
+    if (!run.summary.breakerTransitions.length) text(f.svg, (W + L) / 2, T + 40, run.summary.policy === 'standard' || run.summary.policy === 'standard+quota' ? 'no transitions' : 'no breaker in this policy', { 'text-anchor': 'middle', 'font-size': 11 });
   });
   // 4. Token-endpoint requests per second.
   var tokMax = 1;
@@ -219,6 +219,31 @@ const CHART_SCRIPT = String.raw`
     var total = run.summary.tokenRequests.idp !== undefined && run.summary.tokenRequests.idp !== null ? run.summary.tokenRequests.idp : run.summary.tokenRequests.client;
     text(f.svg, W - R - 2, T + 10, 'total ' + total, { 'text-anchor': 'end', 'font-size': 11, fill: '#334e68' });
   });
+  // 5. The API's own count per second (accepted by its quota, 429s): only when it had a quota.
+  var quotaRuns = runs.filter(function (r) { return r.summary.api && r.summary.api.quotaPerSecond > 0 && r.series.api; });
+  if (quotaRuns.length) {
+    var apiMax = 1;
+    quotaRuns.forEach(function (r) { if (r.summary.api.quotaPerSecond > apiMax) apiMax = r.summary.api.quotaPerSecond; });
+    runs.forEach(function (r) { if (!r.series.api) return; r.series.t.forEach(function (_, i) {
+      var sum = r.series.api.accepted[i] + r.series.api.rateLimited[i]; if (sum > apiMax) apiMax = sum; }); });
+    apiMax = nice(apiMax);
+    row("The API's own count per second: accepted by its quota, and 429s answered", [['accepted', COLORS['2xx']], ['429', COLORS['429']]], function (panel, run) {
+      var f = frame(panel, apiMax);
+      var s = run.series;
+      if (!s.api) return;
+      var bw = (f.x(s.bucketMs) - f.x(0));
+      s.t.forEach(function (_, i) {
+        var a = s.api.accepted[i], l = s.api.rateLimited[i];
+        if (a) el('rect', { x: f.x(s.t[i]), width: Math.max(bw - 0.5, 0.5), y: f.y(a), height: f.y(0) - f.y(a), fill: COLORS['2xx'] }, f.svg);
+        if (l) el('rect', { x: f.x(s.t[i]), width: Math.max(bw - 0.5, 0.5), y: f.y(a + l), height: f.y(a) - f.y(a + l), fill: COLORS['429'] }, f.svg);
+      });
+      if (run.summary.api && run.summary.api.quotaPerSecond > 0) {
+        var q = run.summary.api.quotaPerSecond;
+        el('line', { x1: L, x2: W - R, y1: f.y(q), y2: f.y(q), stroke: '#334e68', 'stroke-dasharray': '4 3' }, f.svg);
+        text(f.svg, W - R - 2, f.y(q) - 3, 'quota ' + q + '/s', { 'text-anchor': 'end', 'font-size': 10, fill: '#334e68' });
+      }
+    });
+  }
   document.body.setAttribute('data-charts-drawn', String(document.querySelectorAll('#charts svg').length));
 })();
 `;

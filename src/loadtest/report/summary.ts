@@ -45,10 +45,29 @@ export interface RunSummary {
   readonly elapsedMs: number;
   readonly skipped: number;
   readonly aborted: number;
-  /** The demo API's own count of requests, when the target is the demo. */
-  readonly api:
-    | { readonly requests: number; readonly byStatus: Record<string, number> }
-    | undefined;
+  /** The demo API's own counts, when the target is the demo. */
+  readonly api: ApiCounts | undefined;
+}
+
+/** What the demo API counted during one policy's run, every client id together. */
+export interface ApiCounts {
+  readonly requests: number;
+  /** Responses by status (`reset` for a dropped connection); `429` counts every 429 sent. */
+  readonly byStatus: Record<string, number>;
+  /** Its quota at the end of the run, requests per second per client id; 0: none. */
+  readonly quotaPerSecond: number;
+  /** Authorized requests it let through its quota (all of them while it had none). */
+  readonly accepted: number;
+  /** 429s its quota answered (injected 429s are only in `byStatus`). */
+  readonly quotaRateLimited: number;
+}
+
+/** The API's cumulative counts at `t` (ms since the run's start). */
+export interface ApiSample {
+  readonly t: number;
+  readonly accepted: number;
+  /** Every 429 it answered. */
+  readonly rateLimited: number;
 }
 
 /** Per-bucket series for the charts. */
@@ -65,6 +84,8 @@ export interface RunSeries {
   readonly breakerState: number[];
   /** Token-endpoint requests in each bucket (IdP's count when known, else the callers'). */
   readonly tokenFetches: number[];
+  /** The demo API's own count per second in each bucket: accepted by its quota, and 429s. */
+  readonly api: { readonly accepted: number[]; readonly rateLimited: number[] } | undefined;
 }
 
 export interface RunReport {
@@ -79,7 +100,9 @@ export interface RunContext {
   readonly elapsedMs: number;
   /** IdP token-request counter samples (t, cumulative count since the run started). */
   readonly idpTokenSamples: readonly { t: number; count: number }[] | undefined;
-  readonly api: RunSummary['api'];
+  /** The demo API's counters, sampled while the run went. */
+  readonly apiSamples: readonly ApiSample[] | undefined;
+  readonly api: ApiCounts | undefined;
 }
 
 function countBy(values: readonly string[]): Record<string, number> {
@@ -202,6 +225,12 @@ function buildSeries(raw: RawRun, context: RunContext, transitions: RawRun['brea
   return {
     bucketMs,
     t,
+    api: context.apiSamples?.length
+      ? {
+          accepted: perBucket(context.apiSamples, (s) => s.accepted, index, n, perSecond),
+          rateLimited: perBucket(context.apiSamples, (s) => s.rateLimited, index, n, perSecond),
+        }
+      : undefined,
     p50: pick(50),
     p95: pick(95),
     p99: pick(99),
@@ -209,4 +238,21 @@ function buildSeries(raw: RawRun, context: RunContext, transitions: RawRun['brea
     breakerState,
     tokenFetches,
   };
+}
+
+/** Per-second rates in each bucket from samples of a cumulative counter. */
+function perBucket(
+  samples: readonly ApiSample[],
+  count: (sample: ApiSample) => number,
+  index: (t: number) => number,
+  n: number,
+  perSecond: number,
+): number[] {
+  const out = new Array<number>(n).fill(0);
+  let previous = 0;
+  for (const sample of samples) {
+    out[index(sample.t - 1)]! += (count(sample) - previous) * perSecond;
+    previous = count(sample);
+  }
+  return out;
 }

@@ -14,6 +14,7 @@ const top = (counts: Readonly<Record<string, number>>, limit = 4) =>
 /** The rows of the comparison: a label and how to show it for one run. */
 export const ROWS: readonly [string, (s: RunSummary) => string][] = [
   ['calls', (s) => String(s.calls)],
+  ['calls ok / failed', (s) => `${s.succeeded} / ${s.calls - s.succeeded}`],
   ['success ratio', (s) => pct(s.successRatio)],
   ['attempts', (s) => String(s.attempts)],
   ['attempts per call', (s) => s.attemptsPerCall.toFixed(2)],
@@ -33,6 +34,14 @@ export const ROWS: readonly [string, (s: RunSummary) => string][] = [
   ['latency p99', (s) => ms(s.latencyMs.p99)],
   ['latency max', (s) => ms(s.latencyMs.max)],
   ['throughput (ok/s)', (s) => s.throughput.successesPerSecond.toFixed(1)],
+  [
+    'API accepted (req/s)',
+    (s) =>
+      s.api
+        ? `${(s.api.accepted / (Math.max(s.elapsedMs, 1) / 1000)).toFixed(1)}${s.api.quotaPerSecond ? ` (quota ${s.api.quotaPerSecond})` : ''}`
+        : '-',
+  ],
+  ['API 429s answered', (s) => (s.api ? String(s.api.byStatus['429'] ?? 0) : '-')],
   [
     'failed calls by outcome',
     (s) =>

@@ -17,6 +17,12 @@ export const worker = {
   clientSecret: 'worker-secret',
   scopes: ['weather.read'],
 };
+/** A second worker client: its requests count under its own client id. */
+export const otherWorker = {
+  clientId: 'other-worker',
+  clientSecret: 'other-worker-secret',
+  scopes: ['weather.read'],
+};
 export const resourceServer = {
   clientId: 'weather-api',
   clientSecret: 'api-secret',
@@ -33,8 +39,8 @@ export interface FlakyApiFixture {
    * Closed after the test.
    */
   startApi(options?: Partial<FlakyApiOptions>): Promise<FlakyApi>;
-  /** A new client-credentials token of the worker client (scope `weather.read`). */
-  newToken(): Promise<string>;
+  /** A new client-credentials token of `client` (scope `weather.read`). Default: {@link worker}. */
+  newToken(client?: { clientId: string; clientSecret: string }): Promise<string>;
 }
 
 export function useFlakyApiFixture(): FlakyApiFixture {
@@ -42,7 +48,7 @@ export function useFlakyApiFixture(): FlakyApiFixture {
   const apis: FlakyApi[] = [];
 
   beforeAll(async () => {
-    idp = await startIdp({ clients: [worker, resourceServer] });
+    idp = await startIdp({ clients: [worker, otherWorker, resourceServer] });
   });
   afterEach(async () => {
     await Promise.all(apis.splice(0).map((api) => api.close()));
@@ -75,11 +81,11 @@ export function useFlakyApiFixture(): FlakyApiFixture {
       apis.push(api);
       return api;
     },
-    newToken: async () => {
+    newToken: async (client = worker) => {
       const res = await fetch(started().tokenEndpoint, {
         method: 'POST',
         headers: {
-          authorization: `Basic ${Buffer.from(`${worker.clientId}:${worker.clientSecret}`).toString('base64')}`,
+          authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: 'grant_type=client_credentials&scope=weather.read',

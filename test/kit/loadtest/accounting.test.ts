@@ -45,7 +45,14 @@ describe('every attempt is accounted for', () => {
     for (const { summary } of report.runs) {
       const log = api.get(summary.policy)!;
       expect(summary.calls).toBe(200);
-      expect(summary.api).toEqual({ requests: log.requests, byStatus: log.byStatus });
+      const worker = log.quota.byClient['loadtest-worker'];
+      expect(summary.api).toEqual({
+        requests: log.requests,
+        byStatus: log.byStatus,
+        quotaPerSecond: 0,
+        accepted: worker?.accepted ?? 0,
+        quotaRateLimited: 0,
+      });
       // A timed-out attempt may or may not have reached the API (and the API may still have
       // answered it): those are the only attempts whose fate the client cannot know. On a
       // quiet machine there are none and the counts are equal, status by status.
