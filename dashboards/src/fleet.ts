@@ -454,6 +454,157 @@ function breakersRow(): AnyPanel[] {
   ];
 }
 
+function rateLimitsRow(): AnyPanel[] {
+  const attempts = (matchers: string) =>
+    sel('http_client_request_duration_seconds', matchers, '_count');
+  return [
+    timeseries({
+      title: '429 answers/s by origin',
+      description:
+        'Wire attempts per second the downstream answered 429 Too Many Requests, per origin (http_client_request_duration_seconds_count). Every re-send counts, as the server counts it.',
+      unit: 'reqps',
+      width: 6,
+      targets: [
+        {
+          expr: `sum by (server_address) (rate(${attempts(`${S},http_response_status_code="429"`)}${R}))`,
+          legend: '{{server_address}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Share of attempts answered 429',
+      description:
+        'Attempts answered 429 among all wire attempts, per client. The dashed line is the SteadfastRateLimitedHigh alert threshold (10 %): the fleet sends more than the downstream accepts.',
+      unit: 'percentunit',
+      width: 6,
+      min: 0,
+      thresholdLine: 0.1,
+      targets: [
+        {
+          expr: `sum by (client) (rate(${attempts(`${S},http_response_status_code="429"`)}${R})) / sum by (client) (rate(${attempts(S)}${R}))`,
+          legend: '{{client}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Time paused by server cooldowns',
+      description:
+        'Scopes (origins, by default) the downstream paused with Retry-After or RateLimit headers, on the busiest instance: paused now, and the average over the interval from the pauses that ended (seconds paused per second; 1 = one scope paused all the time).',
+      unit: 'short',
+      width: 6,
+      min: 0,
+      targets: [
+        {
+          expr: `max by (client) (${sel('steadfast_cooldown_active_scopes', S)})`,
+          legend: 'paused now {{client}}',
+        },
+        {
+          expr: `max by (client) (rate(${sel('steadfast_cooldown_paused_seconds_total', S)}${R}))`,
+          legend: 'average paused {{client}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Cooldowns started by source',
+      description:
+        'Server-driven pauses started per interval, summed over instances, by what started them: retry_after, ratelimit or x_ratelimit headers this instance read, or fleet (another instance paused the scope for everyone).',
+      unit: 'short',
+      bars: true,
+      width: 6,
+      targets: [
+        {
+          expr: `sum by (source) (increase(${sel('steadfast_cooldown_transitions_total', `${S},change="started"`)}${R}))`,
+          legend: '{{source}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Fleet quota utilisation',
+      description:
+        'Permits the fleet quota granted per second, summed over the selected instances, divided by the quota (steadfast_quota_limit_per_second). Near 100 % attempts queue for permits; the dashed line is the SteadfastQuotaSaturated alert threshold (90 %).',
+      unit: 'percentunit',
+      width: 8,
+      min: 0,
+      thresholdLine: 0.9,
+      targets: [
+        {
+          expr: `sum by (client) (rate(${sel('steadfast_rate_limit_permits_total', `${S},limiter="fleet_quota"`)}${R})) / max by (client) (${sel('steadfast_quota_limit_per_second', S)})`,
+          legend: '{{client}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Permit wait p50 / p99 by limiter',
+      description:
+        'How long wire attempts waited for their permit before being sent, per admission layer: rate_limiter, fleet_quota, or cooldown (attempts that met a server-driven pause).',
+      unit: 's',
+      width: 8,
+      targets: [0.5, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le, limiter) (rate(${sel('steadfast_rate_limit_wait_seconds', S, '_bucket')}${R})))`,
+        legend: `p${Math.round(q * 100)} {{limiter}}`,
+      })),
+    }),
+    timeseries({
+      title: 'Refused attempts/s by reason',
+      description:
+        'Wire attempts an admission layer refused a permit (not sent; the call fails with rate_limited), by layer and reason: max_wait, deadline, queue_full, weight_exceeds_capacity, closed.',
+      unit: 'reqps',
+      stacked: true,
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (limiter, reason) (rate(${sel('steadfast_rate_limit_rejections_total', S)}${R}))`,
+          legend: '{{limiter}} {{reason}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Quota lease size p50 / p99',
+      description:
+        'Permits one lease from the shared quota store granted (GCRA in Redis). Larger leases mean fewer store commands per call; an instance holding a large lease makes the others wait.',
+      unit: 'short',
+      width: 8,
+      targets: [0.5, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le, client) (rate(${sel('steadfast_quota_lease_size', S, '_bucket')}${R})))`,
+        legend: `p${Math.round(q * 100)} {{client}}`,
+      })),
+    }),
+    timeseries({
+      title: 'Quota store commands per call',
+      description:
+        'Leases asked of the shared quota store per logical call, by result: ok, denied (no room yet) and error (store down or slow). Far below 1 when leases batch permits.',
+      unit: 'short',
+      width: 8,
+      min: 0,
+      targets: [
+        {
+          expr: `sum by (client, result) (rate(${sel('steadfast_quota_store_commands_total', S)}${R})) / ignoring (result) group_left sum by (client) (rate(${sel('steadfast_calls_total', S)}${R}))`,
+          legend: '{{client}} {{result}}',
+        },
+      ],
+    }),
+    stateTimeline({
+      title: 'Fleet quota on local share per instance',
+      description:
+        'Whether each instance takes its fleet-quota permits from the shared store (fleet) or, because the store failed, from its local share of the quota (limit divided by the last fleet size it saw).',
+      unit: 'short',
+      width: 8,
+      mappings: [
+        valueMap({
+          '0': { text: 'fleet', color: 'green', index: 0 },
+          '1': { text: 'local share', color: 'orange', index: 1 },
+        }),
+      ],
+      targets: [
+        {
+          expr: `max by (instance) (${sel('steadfast_quota_fallback_active', S)})`,
+          legend: '{{instance}}',
+        },
+      ],
+    }),
+  ];
+}
+
 function tokensRow(): AnyPanel[] {
   return [
     timeseries({
@@ -594,6 +745,7 @@ export const ROWS: readonly { title: string; panels: () => AnyPanel[] }[] = [
   { title: 'Wire attempts', panels: wireRow },
   { title: 'Retries', panels: retriesRow },
   { title: 'Circuit breakers', panels: breakersRow },
+  { title: 'Rate limits & quotas', panels: rateLimitsRow },
   { title: 'Tokens across the fleet', panels: tokensRow },
   { title: 'Workers', panels: workersRow },
 ];
@@ -637,7 +789,7 @@ export function buildFleetDashboard(): Dashboard {
   const b = new DashboardBuilder('Steadfast fleet')
     .uid(DASHBOARD_UID)
     .description(
-      'Resilient OAuth2 HTTP calls across a fleet of Steadfast workers: outcomes, wire attempts, retries, circuit breakers, shared tokens and worker health. Generated from dashboards/src/fleet.ts; do not edit by hand.',
+      'Resilient OAuth2 HTTP calls across a fleet of Steadfast workers: outcomes, wire attempts, retries, circuit breakers, rate limits and quotas, shared tokens and worker health. Generated from dashboards/src/fleet.ts; do not edit by hand.',
     )
     .tags(['steadfast', 'resilience', 'oauth2'])
     .editable()

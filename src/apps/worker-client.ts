@@ -3,7 +3,7 @@ import { redisTokenStore } from '@steadfast/redis';
 import type { ClientOptions } from 'steadfast';
 import { clientCredentials, createClient, memoryTokenStore, type SteadfastClient } from 'steadfast';
 
-/** `standard`: the SDK's defaults. `demo`: short timeouts and a quick breaker, so a demo of a minute shows every behaviour. */
+/** `standard`: the SDK's defaults. `demo`: short timeouts, a quick breaker, a fleet quota and server-driven pauses, so a demo of a minute shows every behaviour. */
 export type PipelinePreset = 'standard' | 'demo';
 
 /** Options of {@link createWorkerClient}. */
@@ -30,7 +30,7 @@ export interface WorkerClientOptions {
 /** The demo preset: every behaviour shows within a minute at ~10–50 calls/s. */
 const DEMO_PIPELINE: Pick<
   ClientOptions,
-  'totalTimeoutMs' | 'attemptTimeoutMs' | 'retry' | 'circuitBreaker'
+  'totalTimeoutMs' | 'attemptTimeoutMs' | 'retry' | 'circuitBreaker' | 'quota' | 'cooldown'
 > = {
   totalTimeoutMs: 5_000, // 5 s
   attemptTimeoutMs: 1_000, // 1 s
@@ -41,6 +41,12 @@ const DEMO_PIPELINE: Pick<
     samplingDurationMs: 10_000, // 10 s
     breakDurationMs: 3_000, // 3 s
   },
+  // Shared through the token store's Redis when there is one. A quota well above the demo's
+  // rate (500 attempts/s for the fleet); a 429 with Retry-After pauses the API for the whole
+  // fleet, and an attempt that would wait more than 500 ms for the pause to end fails with
+  // RateLimitedError, so every panel of the "Rate limits & quotas" row has data.
+  quota: { key: 'weather-demo', limit: 500 },
+  cooldown: { maxWaitMs: 500 },
 };
 
 /**

@@ -39,6 +39,7 @@ const ROWS = [
   'Wire attempts',
   'Retries',
   'Circuit breakers',
+  'Rate limits & quotas',
   'Tokens across the fleet',
   'Workers',
 ];

@@ -20,6 +20,10 @@ const REQUIRED_ALERTS = {
   'token expiring soon with no refresh': 'SteadfastTokenExpiringSoon',
   'token store down': 'SteadfastTokenStoreDown',
   'worker down': 'SteadfastWorkerDown',
+  'high 429 rate (share of attempts answered 429)': 'SteadfastRateLimitedHigh',
+  'paused most of the time': 'SteadfastCooldownMostlyPaused',
+  'quota utilisation near 100 % for long': 'SteadfastQuotaSaturated',
+  'quota on its local share (fallback) for minutes': 'SteadfastQuotaOnLocalShare',
 } as const;
 
 let promtool = '';

@@ -197,6 +197,7 @@ describe('disposal', () => {
       events,
       auth,
       origins: [],
+      quotaLimitPerSecond: undefined,
     });
 
     const ta = createTelemetry({ metrics: { registry } }, target(a, 'a'));

@@ -30,9 +30,19 @@ import {
   type TelemetryOptions,
 } from '../../../packages/steadfast/src/index.js';
 import { ClientEvents } from '../../../packages/steadfast/src/pipeline/client-events.js';
-import { createTelemetry, renderMetrics } from '../../../packages/steadfast/src/telemetry/index.js';
+import {
+  createTelemetry,
+  QUOTA_LEASE_BUCKETS,
+  RATE_LIMIT_WAIT_BUCKETS,
+  renderMetrics,
+} from '../../../packages/steadfast/src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
 import { PACKAGE_VERSION } from '../../../packages/steadfast/src/telemetry/version.js';
+import {
+  admissionContext,
+  emitAdmissionEvents,
+  QUOTA_LIMIT_PER_SECOND,
+} from './admission-events.js';
 import { FAST_RETRY, parseExposition, sampleValue, useTelemetryHarness } from './support.js';
 
 const h = useTelemetryHarness();
@@ -164,6 +174,22 @@ async function exerciseEveryInstrument(provider: MeterProvider) {
   await expect(narrow.fetch('/second')).rejects.toThrow();
   await (await first).arrayBuffer();
 
+  // The admission layers' instruments, from their events as the strategies emit them
+  // (admission-telemetry.test.ts reads every figure).
+  const events = new ClientEvents();
+  const admitted = createTelemetry(
+    { tracing: false, metrics: false, otelMetrics: { meterProvider: provider } },
+    {
+      client: 'admitted',
+      events,
+      auth: undefined,
+      origins: [],
+      quotaLimitPerSecond: QUOTA_LIMIT_PER_SECOND,
+    },
+  );
+  onCleanup(async () => admitted.dispose());
+  emitAdmissionEvents(events, admissionContext('admitted'));
+
   return { api, failing, slow, idp };
 }
 
@@ -240,6 +266,46 @@ const CONTRACT: Record<
   },
   'steadfast.concurrency.inflight': { kind: 'gauge', unit: '{call}', always: ['steadfast.client'] },
   'steadfast.concurrency.limit': { kind: 'gauge', unit: '{call}', always: ['steadfast.client'] },
+  'steadfast.rate_limit.permits': {
+    kind: 'counter',
+    unit: '{permit}',
+    always: ['steadfast.client', 'steadfast.rate_limit.limiter'],
+  },
+  'steadfast.rate_limit.wait': {
+    kind: 'histogram',
+    unit: 's',
+    buckets: RATE_LIMIT_WAIT_BUCKETS,
+    always: ['steadfast.client', 'steadfast.rate_limit.limiter'],
+  },
+  'steadfast.rate_limit.rejections': {
+    kind: 'counter',
+    unit: '{attempt}',
+    always: ['steadfast.client', 'steadfast.rate_limit.limiter', 'steadfast.rate_limit.reason'],
+  },
+  'steadfast.quota.lease.size': {
+    kind: 'histogram',
+    unit: '{permit}',
+    buckets: QUOTA_LEASE_BUCKETS,
+    always: ['steadfast.client'],
+  },
+  'steadfast.quota.store.commands': {
+    kind: 'counter',
+    unit: '{command}',
+    always: ['steadfast.client', 'steadfast.quota.lease.result'],
+  },
+  'steadfast.quota.fallback.active': { kind: 'gauge', unit: '1', always: ['steadfast.client'] },
+  'steadfast.quota.limit': { kind: 'gauge', unit: '{permit}/s', always: ['steadfast.client'] },
+  'steadfast.cooldown.transitions': {
+    kind: 'counter',
+    unit: '{transition}',
+    always: ['steadfast.client', 'steadfast.cooldown.change', 'steadfast.cooldown.source'],
+  },
+  'steadfast.cooldown.paused_time': { kind: 'counter', unit: 's', always: ['steadfast.client'] },
+  'steadfast.cooldown.active_scopes': {
+    kind: 'gauge',
+    unit: '{scope}',
+    always: ['steadfast.client'],
+  },
   'steadfast.token.fetches': {
     kind: 'counter',
     unit: '{fetch}',
@@ -819,7 +885,13 @@ describe('both metrics adapters', () => {
     const otel = meterProvider();
     const telemetry = createTelemetry(
       { tracing: false, metrics: false, otelMetrics: { meterProvider: otel.provider } },
-      { client: 'c', events, auth: undefined, origins: ['http://127.0.0.1:1'] },
+      {
+        client: 'c',
+        events,
+        auth: undefined,
+        origins: ['http://127.0.0.1:1'],
+        quotaLimitPerSecond: undefined,
+      },
     );
     expect(events.attemptEnd.hasListeners).toBe(true);
     telemetry.dispose();

@@ -52,7 +52,7 @@ describe('series cap, fed the events of 30,000 attempts', () => {
     const origins = ['http://127.0.0.1:8080', 'http://127.0.0.2:8080'];
     const telemetry = createTelemetry(
       { tracing: false, metrics: { registry } },
-      { client: 'fuzz', events, auth: undefined, origins },
+      { client: 'fuzz', events, auth: undefined, origins, quotaLimitPerSecond: undefined },
     );
     const random = seededRandom(16);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;

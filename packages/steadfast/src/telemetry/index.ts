@@ -4,6 +4,7 @@ import { InvalidConfigurationError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { Disposable } from '../pipeline/event.js';
 import type { Strategy } from '../pipeline/types.js';
+import type { AdmissionLayers } from './admission.js';
 import { subscribeClientMetrics } from './metrics/client-metrics.js';
 import { familiesFor } from './metrics/families.js';
 import { metricsRegistry } from './metrics/registry.js';
@@ -30,6 +31,8 @@ export {
   CALL_DURATION_BUCKETS,
   DURATION_BUCKETS,
   FAMILY_NAMES,
+  QUOTA_LEASE_BUCKETS,
+  RATE_LIMIT_WAIT_BUCKETS,
 } from './metrics/families.js';
 export { createOpenMetricsRegistry, metricsRegistry } from './metrics/registry.js';
 export { OTEL_INSTRUMENT_NAMES } from './otel-metrics/index.js';
@@ -53,6 +56,15 @@ export interface TelemetryTarget {
   readonly auth: Authorization | undefined;
   /** Origins (`scheme://host:port`) configured for this client: the allowed `server_address` values. */
   readonly origins: readonly string[];
+  /** The fleet quota's limit in permits per second (`limit` × 1000 ÷ `intervalMs`); `undefined` without a quota. */
+  readonly quotaLimitPerSecond: number | undefined;
+  /**
+   * Whether the client has an in-process rate limiter; `false` leaves its events unsubscribed.
+   * Absent counts as true: the listener costs nothing until a limiter emits.
+   */
+  readonly rateLimiter?: boolean;
+  /** Whether the client has a server-driven cooldown; as `rateLimiter`. */
+  readonly cooldown?: boolean;
 }
 
 /** The telemetry of one client: two pipeline layers and the subscriptions behind them. */
@@ -102,6 +114,11 @@ export function createTelemetry(
   const families =
     metrics && registry ? familiesFor(registry, metrics.maxSeriesPerFamily) : undefined;
   const instruments = otelInstrumentsOf(otelMetrics);
+  const admission: AdmissionLayers = {
+    rateLimiter: target.rateLimiter !== false,
+    quotaLimitPerSecond: target.quotaLimitPerSecond,
+    cooldown: target.cooldown !== false,
+  };
 
   const subscriptions: Disposable[] = [];
   let callLayer: Strategy | undefined;
@@ -115,7 +132,7 @@ export function createTelemetry(
     live = tracingLiveness(provider);
     callLayer = new CallSpanLayer(tracer, live);
     attemptLayer = new AttemptSpanLayer(tracer, live);
-    subscriptions.push(...subscribeSpanEvents(target.events));
+    subscriptions.push(...subscribeSpanEvents(target.events, admission));
     const tokenEvents = target.auth?.tokenEvents;
     if (tokenEvents) {
       subscriptions.push(
@@ -128,7 +145,14 @@ export function createTelemetry(
 
   if (families && registry) {
     subscriptions.push(
-      ...subscribeClientMetrics(target.events, families, target.client, target.origins, live),
+      ...subscribeClientMetrics(
+        target.events,
+        families,
+        target.client,
+        target.origins,
+        live,
+        admission,
+      ),
     );
     const tokenEvents = target.auth?.tokenEvents;
     if (tokenEvents) {
@@ -146,6 +170,7 @@ export function createTelemetry(
         target.client,
         target.origins,
         target.auth?.tokenEvents,
+        admission,
       ),
     );
   }

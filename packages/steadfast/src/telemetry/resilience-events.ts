@@ -2,6 +2,7 @@ import { RetryBudgetExhaustedError } from '../errors.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { Disposable } from '../pipeline/event.js';
 import type { Severity } from '../pipeline/events.js';
+import { type AdmissionLayers, emitsRateLimit } from './admission.js';
 import type { CallResult } from './attributes.js';
 
 /** `strategy` values of `steadfast_events_total` (`steadfast.event.strategy` in OpenTelemetry). */
@@ -11,7 +12,10 @@ export type EventStrategy =
   | 'circuit_breaker'
   | 'concurrency_limiter'
   | 'reauthorize'
-  | 'chaos';
+  | 'chaos'
+  | 'rate_limiter'
+  | 'fleet_quota'
+  | 'cooldown';
 
 /** The transitions a breaker makes: closed → open → half_open → closed, or back to open. */
 export const BREAKER_TRANSITIONS = [
@@ -89,4 +93,43 @@ export function subscribeResilienceEvents(
     events.tokenWithheld.event(() => count('reauthorize', 'token_withheld', 'warning')),
     events.faultInjected.event(() => count('chaos', 'fault_injected', 'information')),
   ];
+}
+
+/**
+ * The admission layers' part of the same vocabulary: refused permits, server-driven pauses
+ * and the fleet quota's fallback to its local share. Subscribes only to the events of the
+ * layers the client has.
+ */
+export function subscribeAdmissionEvents(
+  events: ClientEvents,
+  layers: AdmissionLayers,
+  count: (strategy: EventStrategy, event: string, severity: Severity) => void,
+): Disposable[] {
+  const subscriptions: Disposable[] = [];
+  if (emitsRateLimit(layers)) {
+    subscriptions.push(
+      events.rateLimit.event((e) => {
+        if (e.rejected !== undefined) count(e.limiter, 'rejected', 'error');
+      }),
+    );
+  }
+  if (layers.quotaLimitPerSecond !== undefined) {
+    subscriptions.push(
+      events.quotaFallback.event((e) =>
+        e.active
+          ? count('fleet_quota', 'fallback_started', 'warning')
+          : count('fleet_quota', 'fallback_ended', 'information'),
+      ),
+    );
+  }
+  if (layers.cooldown) {
+    subscriptions.push(
+      events.cooldown.event((e) =>
+        e.change === 'started'
+          ? count('cooldown', 'cooldown_started', 'warning')
+          : count('cooldown', 'cooldown_ended', 'information'),
+      ),
+    );
+  }
+  return subscriptions;
 }

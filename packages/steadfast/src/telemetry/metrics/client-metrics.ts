@@ -2,6 +2,7 @@ import { isSpanContextValid, type Span, TraceFlags } from '@opentelemetry/api';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import type { Disposable } from '../../pipeline/event.js';
 import type { BreakerState, Severity } from '../../pipeline/events.js';
+import type { AdmissionLayers } from '../admission.js';
 import {
   boundErrorType,
   boundStatusCode,
@@ -14,9 +15,11 @@ import {
   BREAKER_TRANSITIONS,
   callKindOf,
   type EventStrategy,
+  subscribeAdmissionEvents,
   subscribeResilienceEvents,
 } from '../resilience-events.js';
 import { attemptSpanOf, callSpanOf } from '../tracing/keys.js';
+import { subscribeAdmissionMetrics } from './admission-metrics.js';
 import {
   bindCounter,
   bindHistogram,
@@ -59,6 +62,7 @@ export function subscribeClientMetrics(
   origins: readonly string[],
   /** Whether a call may carry a sampled span (tracing on, a provider registered): exemplars. */
   tracingLive: (() => boolean) | undefined,
+  admission: AdmissionLayers,
 ): Disposable[] {
   const originLabels = new Map<string, OriginLabels>();
   for (const origin of origins) {
@@ -223,6 +227,8 @@ export function subscribeClientMetrics(
       }
     }),
     ...subscribeResilienceEvents(events, event),
+    ...subscribeAdmissionEvents(events, admission, event),
+    ...subscribeAdmissionMetrics(events, families, client, admission),
   ];
 }
 

@@ -11,6 +11,15 @@ export const DURATION_BUCKETS = [
 ] as const;
 /** B plus 15, 30, 60 s: a logical call includes backoff and may run up to its deadline. */
 export const CALL_DURATION_BUCKETS = [...DURATION_BUCKETS, 15, 30, 60] as const;
+/**
+ * Waits for a permit, in seconds: 1 ms (a limiter with room) up to 60 s (the default
+ * longest server-driven pause, `cooldown.maxMs`).
+ */
+export const RATE_LIMIT_WAIT_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const;
+/** Permits granted by one quota store lease. */
+export const QUOTA_LEASE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] as const;
 
 /** The latest limiter report of one client, with the label sets its gauges were admitted as. */
 export interface LimiterView {
@@ -46,6 +55,16 @@ export interface Families {
    * `undefined` when the gauges were registered by another copy of this module: set them directly.
    */
   readonly limiterViews: Set<LimiterView> | undefined;
+  readonly rateLimitPermits: Counter<'client' | 'limiter'>;
+  readonly rateLimitWait: Histogram<'client' | 'limiter'>;
+  readonly rateLimitRejections: Counter<'client' | 'limiter' | 'reason'>;
+  readonly quotaLeaseSize: Histogram<'client'>;
+  readonly quotaStoreCommands: Counter<'client' | 'result'>;
+  readonly quotaFallbackActive: Gauge<'client'>;
+  readonly quotaLimitPerSecond: Gauge<'client'>;
+  readonly cooldownTransitions: Counter<'client' | 'change' | 'source'>;
+  readonly cooldownPaused: Counter<'client'>;
+  readonly cooldownActiveScopes: Gauge<'client'>;
   readonly tokenFetches: Counter<'credential' | 'result' | 'error_type'>;
   readonly tokenFetchDuration: Histogram<'credential' | 'result'>;
   readonly tokenLookups: Counter<'credential' | 'level' | 'result'>;
@@ -78,6 +97,16 @@ export const FAMILY_NAMES = [
   'steadfast_circuit_breaker_not_permitted_calls_total',
   'steadfast_concurrency_inflight_calls',
   'steadfast_concurrency_limit',
+  'steadfast_rate_limit_permits_total',
+  'steadfast_rate_limit_wait_seconds',
+  'steadfast_rate_limit_rejections_total',
+  'steadfast_quota_lease_size',
+  'steadfast_quota_store_commands_total',
+  'steadfast_quota_fallback_active',
+  'steadfast_quota_limit_per_second',
+  'steadfast_cooldown_transitions_total',
+  'steadfast_cooldown_paused_seconds_total',
+  'steadfast_cooldown_active_scopes',
   'steadfast_token_fetches_total',
   'steadfast_token_fetch_duration_seconds',
   'steadfast_token_cache_lookups_total',
@@ -245,6 +274,60 @@ export function familiesFor(registry: MetricsRegistry, maxSeriesPerFamily?: numb
     inflight,
     limit,
     limiterViews: ownGauges ? limiterViews : undefined,
+    rateLimitPermits: counter(
+      'steadfast_rate_limit_permits_total',
+      'Permits granted to wire attempts by an admission layer (attempt weights summed).',
+      ['client', 'limiter'],
+    ),
+    rateLimitWait: histogram(
+      'steadfast_rate_limit_wait_seconds',
+      'How long a wire attempt waited for its permit, granted attempts only.',
+      ['client', 'limiter'],
+      RATE_LIMIT_WAIT_BUCKETS,
+      false,
+    ),
+    rateLimitRejections: counter(
+      'steadfast_rate_limit_rejections_total',
+      'Wire attempts refused a permit (not sent), by admission layer and reason.',
+      ['client', 'limiter', 'reason'],
+    ),
+    quotaLeaseSize: histogram(
+      'steadfast_quota_lease_size',
+      'Permits granted by one fleet-quota store lease.',
+      ['client'],
+      QUOTA_LEASE_BUCKETS,
+      false,
+    ),
+    quotaStoreCommands: counter(
+      'steadfast_quota_store_commands_total',
+      'Fleet-quota leases asked of the shared store, by result (ok, denied, error).',
+      ['client', 'result'],
+    ),
+    quotaFallbackActive: gauge(
+      'steadfast_quota_fallback_active',
+      'Whether the fleet quota runs on its local share because its store failed (1) or not (0).',
+      ['client'],
+    ),
+    quotaLimitPerSecond: gauge(
+      'steadfast_quota_limit_per_second',
+      'The configured fleet quota, in permits per second for the whole fleet.',
+      ['client'],
+    ),
+    cooldownTransitions: counter(
+      'steadfast_cooldown_transitions_total',
+      'Server-driven pauses started and ended, by what started them.',
+      ['client', 'change', 'source'],
+    ),
+    cooldownPaused: counter(
+      'steadfast_cooldown_paused_seconds_total',
+      'Time paused by server-driven cooldowns that ended, summed over paused scopes.',
+      ['client'],
+    ),
+    cooldownActiveScopes: gauge(
+      'steadfast_cooldown_active_scopes',
+      'Scopes (origins, by default) under a server-driven pause now.',
+      ['client'],
+    ),
     tokenFetches: counter(
       'steadfast_token_fetches_total',
       'Token-endpoint requests made by this instance.',

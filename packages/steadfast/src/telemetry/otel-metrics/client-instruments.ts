@@ -2,6 +2,7 @@ import type { Attributes, ObservableCallback } from '@opentelemetry/api';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import type { Disposable } from '../../pipeline/event.js';
 import type { BreakerState, Severity } from '../../pipeline/events.js';
+import type { AdmissionLayers } from '../admission.js';
 import {
   boundErrorType,
   boundStatusCode,
@@ -16,6 +17,7 @@ import {
   type CallKind,
   callKindOf,
   type EventStrategy,
+  subscribeAdmissionEvents,
   subscribeResilienceEvents,
 } from '../resilience-events.js';
 import {
@@ -26,6 +28,7 @@ import {
   ATTR_SERVER_PORT,
   ATTR_URL_SCHEME,
 } from '../semconv.js';
+import { subscribeAdmissionInstruments } from './admission-instruments.js';
 import { AttributeCache } from './attribute-cache.js';
 import type { OtelInstruments } from './instruments.js';
 import {
@@ -62,6 +65,7 @@ export function subscribeClientInstruments(
   instruments: OtelInstruments,
   client: string,
   origins: readonly string[],
+  admission: AdmissionLayers,
 ): Disposable[] {
   const freeze = (attributes: Attributes): Attributes => Object.freeze(attributes);
   const clientOnly = freeze({ [ATTR_CLIENT]: client });
@@ -255,6 +259,8 @@ export function subscribeClientInstruments(
       if (e.resent) retried('401');
     }),
     ...subscribeResilienceEvents(events, event),
+    ...subscribeAdmissionEvents(events, admission, event),
+    ...subscribeAdmissionInstruments(events, instruments, client, admission),
   ];
 }
 

@@ -3,6 +3,7 @@ import type { TokenEvents } from '../../auth/events.js';
 import { InvalidConfigurationError } from '../../errors.js';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import type { Disposable } from '../../pipeline/event.js';
+import type { AdmissionLayers } from '../admission.js';
 import type { ResolvedTelemetry } from '../options.js';
 import { acquireShared } from '../shared.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
@@ -58,8 +59,9 @@ export function subscribeOtelMetrics(
   client: string,
   origins: readonly string[],
   tokenEvents: TokenEvents | undefined,
+  admission: AdmissionLayers,
 ): Disposable[] {
-  const subscriptions = subscribeClientInstruments(events, instruments, client, origins);
+  const subscriptions = subscribeClientInstruments(events, instruments, client, origins, admission);
   if (tokenEvents) {
     subscriptions.push(
       acquireShared(instruments, tokenEvents, () =>

@@ -1,5 +1,10 @@
 import type { Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
-import { CALL_DURATION_BUCKETS, DURATION_BUCKETS } from '../metrics/families.js';
+import {
+  CALL_DURATION_BUCKETS,
+  DURATION_BUCKETS,
+  QUOTA_LEASE_BUCKETS,
+  RATE_LIMIT_WAIT_BUCKETS,
+} from '../metrics/families.js';
 
 /**
  * The OpenTelemetry instrument of each Prometheus family of the contract, by name. Names
@@ -19,6 +24,16 @@ export const OTEL_INSTRUMENT_NAMES = {
   breakerNotPermitted: 'steadfast.circuit_breaker.not_permitted_calls',
   inflight: 'steadfast.concurrency.inflight',
   limit: 'steadfast.concurrency.limit',
+  rateLimitPermits: 'steadfast.rate_limit.permits',
+  rateLimitWait: 'steadfast.rate_limit.wait',
+  rateLimitRejections: 'steadfast.rate_limit.rejections',
+  quotaLeaseSize: 'steadfast.quota.lease.size',
+  quotaStoreCommands: 'steadfast.quota.store.commands',
+  quotaFallbackActive: 'steadfast.quota.fallback.active',
+  quotaLimitPerSecond: 'steadfast.quota.limit',
+  cooldownTransitions: 'steadfast.cooldown.transitions',
+  cooldownPaused: 'steadfast.cooldown.paused_time',
+  cooldownActiveScopes: 'steadfast.cooldown.active_scopes',
   tokenFetches: 'steadfast.token.fetches',
   tokenFetchDuration: 'steadfast.token.fetch.duration',
   tokenLookups: 'steadfast.token.cache.lookups',
@@ -41,6 +56,16 @@ export interface OtelInstruments {
   readonly breakerNotPermitted: Counter;
   readonly inflight: ObservableGauge;
   readonly limit: ObservableGauge;
+  readonly rateLimitPermits: Counter;
+  readonly rateLimitWait: Histogram;
+  readonly rateLimitRejections: Counter;
+  readonly quotaLeaseSize: Histogram;
+  readonly quotaStoreCommands: Counter;
+  readonly quotaFallbackActive: ObservableGauge;
+  readonly quotaLimitPerSecond: ObservableGauge;
+  readonly cooldownTransitions: Counter;
+  readonly cooldownPaused: Counter;
+  readonly cooldownActiveScopes: ObservableGauge;
   readonly tokenFetches: Counter;
   readonly tokenFetchDuration: Histogram;
   readonly tokenLookups: Counter;
@@ -117,6 +142,52 @@ export function otelInstrumentsFor(meter: Meter): OtelInstruments {
     limit: meter.createObservableGauge(N.limit, {
       description: 'Configured concurrency limit.',
       unit: '{call}',
+    }),
+    rateLimitPermits: meter.createCounter(N.rateLimitPermits, {
+      description:
+        'Permits granted to wire attempts by an admission layer (attempt weights summed).',
+      unit: '{permit}',
+    }),
+    rateLimitWait: meter.createHistogram(
+      N.rateLimitWait,
+      seconds(
+        'How long a wire attempt waited for its permit, granted attempts only.',
+        RATE_LIMIT_WAIT_BUCKETS,
+      ),
+    ),
+    rateLimitRejections: meter.createCounter(N.rateLimitRejections, {
+      description: 'Wire attempts refused a permit (not sent), by admission layer and reason.',
+      unit: '{attempt}',
+    }),
+    quotaLeaseSize: meter.createHistogram(N.quotaLeaseSize, {
+      description: 'Permits granted by one fleet-quota store lease.',
+      unit: '{permit}',
+      advice: { explicitBucketBoundaries: [...QUOTA_LEASE_BUCKETS] },
+    }),
+    quotaStoreCommands: meter.createCounter(N.quotaStoreCommands, {
+      description: 'Fleet-quota leases asked of the shared store, by result (ok, denied, error).',
+      unit: '{command}',
+    }),
+    quotaFallbackActive: meter.createObservableGauge(N.quotaFallbackActive, {
+      description:
+        'Whether the fleet quota runs on its local share because its store failed (1) or not (0).',
+      unit: '1',
+    }),
+    quotaLimitPerSecond: meter.createObservableGauge(N.quotaLimitPerSecond, {
+      description: 'The configured fleet quota, in permits per second for the whole fleet.',
+      unit: '{permit}/s',
+    }),
+    cooldownTransitions: meter.createCounter(N.cooldownTransitions, {
+      description: 'Server-driven pauses started and ended, by what started them.',
+      unit: '{transition}',
+    }),
+    cooldownPaused: meter.createCounter(N.cooldownPaused, {
+      description: 'Time paused by server-driven cooldowns that ended, summed over paused scopes.',
+      unit: 's',
+    }),
+    cooldownActiveScopes: meter.createObservableGauge(N.cooldownActiveScopes, {
+      description: 'Scopes (origins, by default) under a server-driven pause now.',
+      unit: '{scope}',
     }),
     tokenFetches: meter.createCounter(N.tokenFetches, {
       description: 'Token-endpoint requests made by this instance.',

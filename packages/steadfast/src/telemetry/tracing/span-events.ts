@@ -1,6 +1,7 @@
 import { context, type Span, trace } from '@opentelemetry/api';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import type { Disposable } from '../../pipeline/event.js';
+import { type AdmissionLayers, emitsRateLimit } from '../admission.js';
 import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS } from '../semconv.js';
 import { callSpanOf } from './keys.js';
 
@@ -12,6 +13,7 @@ export const EVENT_BREAKER_TRANSITION = 'steadfast.circuit_breaker.transition';
 export const EVENT_TIMEOUT = 'steadfast.timeout';
 export const EVENT_FAULT_INJECTED = 'steadfast.fault_injected';
 export const EVENT_TOKEN_WITHHELD = 'steadfast.auth.token_withheld';
+export const EVENT_RATE_LIMIT = 'steadfast.rate_limit';
 /** A hook changed something: `steadfast.hook.headers_set`, `.outcome_replaced`, `.retry_cancelled`. */
 export const EVENT_HOOK_PREFIX = 'steadfast.hook.';
 
@@ -24,8 +26,11 @@ function recording(span: Span | undefined): span is Span {
  * synchronously inside the call's async context, so a breaker transition (which carries no
  * call context) lands on the call whose attempt caused it.
  */
-export function subscribeSpanEvents(events: ClientEvents): Disposable[] {
-  return [
+export function subscribeSpanEvents(
+  events: ClientEvents,
+  admission: AdmissionLayers,
+): Disposable[] {
+  const subscriptions = [
     events.retry.event((e) => {
       const span = callSpanOf(e.ctx);
       if (!recording(span)) return;
@@ -98,6 +103,28 @@ export function subscribeSpanEvents(events: ClientEvents): Disposable[] {
       span.addEvent(EVENT_FAULT_INJECTED, { 'steadfast.fault': e.fault });
     }),
   ];
+  if (emitsRateLimit(admission)) {
+    subscriptions.push(
+      events.rateLimit.event((e) => {
+        // Only attempts that waited or were refused: an attempt let straight through says nothing.
+        if (e.rejected === undefined && !(e.waitMs > 0)) return;
+        const span = callSpanOf(e.ctx);
+        if (!recording(span)) return;
+        // Never the partition or scope: they may be user data.
+        span.addEvent(EVENT_RATE_LIMIT, {
+          'steadfast.rate_limit.limiter': e.limiter,
+          'steadfast.rate_limit.attempt': e.ctx.attempt,
+          'steadfast.rate_limit.permits': e.permits,
+          // A refusal's wait may be Infinity (never), which has no attribute form.
+          ...(Number.isFinite(e.waitMs)
+            ? { 'steadfast.rate_limit.wait_ms': Math.round(e.waitMs) }
+            : {}),
+          ...(e.rejected !== undefined ? { 'steadfast.rate_limit.reason': e.rejected } : {}),
+        });
+      }),
+    );
+  }
+  return subscriptions;
 }
 
 function hostOf(origin: string): string {
