@@ -94,6 +94,8 @@ export function buildCallPipeline(
     quotaLimitPerSecond: options.quota
       ? (options.quota.limit * 1000) / options.quota.intervalMs
       : undefined,
+    rateLimiter: options.rateLimit !== false,
+    cooldown: options.cooldown !== false,
   });
   const limiter = new ConcurrencyLimiter(
     options.concurrency.limit,

@@ -3,6 +3,7 @@ import {
   CircuitOpenError,
   ConcurrencyLimitedError,
   NonReplayableBodyError,
+  RateLimitedError,
   RetryBudgetExhaustedError,
   TimeoutError,
   TokenUnavailableError,
@@ -165,6 +166,7 @@ export function callResultOf(ctx: CallContext, outcome: Outcome): CallResult {
   if (error instanceof AbortError) return 'aborted';
   if (error instanceof ConcurrencyLimitedError) return 'rejected';
   if (error instanceof CircuitOpenError && ctx.attempts === 0) return 'rejected';
+  if (error instanceof RateLimitedError && ctx.attempts === 0) return 'rejected';
   // The caller aborted and the failure is the consequence (not one of the SDK's timeouts).
   if (ctx.signal?.aborted && !(error instanceof TimeoutError)) return 'aborted';
   return 'failure';

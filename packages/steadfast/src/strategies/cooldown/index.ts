@@ -95,23 +95,26 @@ export class Cooldown implements Strategy {
     while (pause) {
       if (this.#closed) return refusal(this.events, ctx, 'cooldown', 1, 'closed', 0);
       const now = performance.now();
-      let wakeAt: number;
       if (pause.until > now) {
-        wakeAt = pause.until; // paused: wait for its end (or a notice that ends it sooner)
-      } else if (pause.probing || pause.othersProbeUntil > now) {
-        // Someone probes: wait for the answer, or for the probe to lapse.
-        wakeAt = pause.probing ? now + this.options.probeTimeoutMs : pause.othersProbeUntil;
-      } else {
+        // Paused: the end is known, so an attempt that cannot wait for it fails at once.
+        if (pause.until > bound.at) {
+          return refusal(this.events, ctx, 'cooldown', 1, bound.reason, pause.until - now);
+        }
+      } else if (!pause.probing && pause.othersProbeUntil <= now) {
         if (await this.#claim(scope, pause)) {
           reportGrant(this.events, ctx, 'cooldown', 1, performance.now() - started);
           return this.#observe(next(ctx), scope, true);
         }
         pause = this.#pauses.get(scope);
         continue;
+      } else if (now >= bound.at) {
+        // Someone probes and its answer did not come by this attempt's bound.
+        return refusal(this.events, ctx, 'cooldown', 1, bound.reason, now - started);
       }
-      if (wakeAt > bound.at) {
-        return refusal(this.events, ctx, 'cooldown', 1, bound.reason, wakeAt - now);
-      }
+      // Wait for the pause's end, or for the probe's answer (a notice wakes us), or for the
+      // probe to lapse — at most until this attempt's bound, checked when we wake.
+      const lapse = pause.probing ? now + this.options.probeTimeoutMs : pause.othersProbeUntil;
+      const wakeAt = Math.min(pause.until > now ? pause.until : lapse, bound.at);
       if (!(await this.#sleep(pause, wakeAt - now, ctx))) {
         if (ctx.signal?.aborted) return abortedOutcome(ctx);
         return refusal(this.events, ctx, 'cooldown', 1, 'closed', 0);

@@ -18,6 +18,13 @@ export type ResolvedQuotaOptions = Readonly<Omit<Resolved<typeof quotaSchema>, '
 
 /** After a store failure, how long the instance keeps to its local share before asking again. */
 const REJOIN_AFTER_MS = 1000;
+/**
+ * How long the store must keep failing before the instance takes its local share: one slow
+ * answer of a store that is up for the rest of the fleet must not add a share to the fleet's
+ * rate. Meanwhile the instance asks again every {@link STORE_RETRY_MS}.
+ */
+const FALLBACK_AFTER_MS = 500;
+const STORE_RETRY_MS = 50;
 
 /** One attempt waiting for permits. */
 interface Waiter {
@@ -46,7 +53,7 @@ export class FleetQuota implements Strategy {
   readonly #instance = randomUUID();
   readonly #emissionMs: number;
   readonly #capacity: number;
-  /** How late after its slot a permit may still be used: one emission interval, at least 10 ms. */
+  /** How late after its slot a permit may still go at once: one emission interval, at least 10 ms. */
   readonly #graceMs: number;
   readonly #maxLease: number;
   readonly #pool: LeasePool;
@@ -56,9 +63,15 @@ export class FleetQuota implements Strategy {
   readonly #local = memoryQuotaStore();
   #leasing = false;
   #retryTimer: NodeJS.Timeout | undefined;
-  /** After a denied lease: when the store said `min` permits would fit. */
+  /** After a denied lease: when the first permit of the next lease would be usable. */
   #readyAt: number | undefined;
   #fleetSize: number | undefined;
+  /** When a permit was last sent at the share's pace (see `#quietTime`). */
+  #lateUsedAt = Number.NEGATIVE_INFINITY;
+  /** After rejoining the fleet: until when permits go at the share's pace. */
+  #pacedUntil = Number.NEGATIVE_INFINITY;
+  /** When the store started failing (cleared by its next answer). */
+  #failingSince: number | undefined;
   /** While on the local share: when to ask the store again. */
   #fallbackUntil: number | undefined;
   /** Permits taken since `#rateSince`, and the smoothed rate (permits per ms). */
@@ -90,14 +103,56 @@ export class FleetQuota implements Strategy {
     }
     const now = performance.now();
     if (this.#queue.length === 0) {
-      const at = this.#pool.peek(permits, now);
-      if (at !== undefined && at <= now) {
-        this.#commit(permits, now); // the steady state: a permit in hand, its time has come
-        reportGrant(this.events, ctx, 'fleet_quota', permits, 0);
-        return next(ctx);
+      const slot = this.#pool.peek(permits, now);
+      if (slot !== undefined && slot <= now) {
+        // A permit in hand whose time has come: the steady state.
+        const at = this.#quietTime(slot, now);
+        if (this.#fallbackUntil !== undefined) this.#lateUsedAt = Math.max(this.#lateUsedAt, at);
+        this.#commit(permits, now);
+        if (at <= now) {
+          reportGrant(this.events, ctx, 'fleet_quota', permits, 0);
+          return next(ctx);
+        }
+        return this.#goAt(ctx, next, permits, at, now);
       }
     }
     return this.#wait(ctx, next, permits, now);
+  }
+
+  /**
+   * When a permit whose slot was at `slot` goes, for an instance with nobody queued. A lease
+   * covers this instance's next `leaseMs` at the fleet's pace, so a quiet instance uses its
+   * permits after their slots: fine while it keeps to its share of the rate. So a permit older
+   * than the grace — and every permit for an interval after rejoining the fleet, while other
+   * instances may still spend their local shares — goes at most one per share interval
+   * (`intervalMs ÷ (limit ÷ fleet size)`): a stall or a burst of callers never sends them all
+   * at once.
+   */
+  #quietTime(slot: number, now: number): number {
+    if (slot >= now - this.#graceMs && now >= this.#pacedUntil) return slot;
+    const at = Math.max(now, slot, this.#lateUsedAt + this.#shareIntervalMs());
+    this.#lateUsedAt = at;
+    return at;
+  }
+
+  #shareIntervalMs(): number {
+    return this.#emissionMs * (this.#fleetSize ?? 1);
+  }
+
+  /** Wait until `at` (a permit taken), then send. */
+  async #goAt(
+    ctx: CallContext,
+    next: Next,
+    permits: number,
+    at: number,
+    now: number,
+  ): Promise<Outcome> {
+    if (!(await sleep(at - now, ctx.signal, this.#closing.signal))) {
+      if (ctx.signal?.aborted) return abortedOutcome(ctx);
+      return refusal(this.events, ctx, 'fleet_quota', permits, 'closed', at - now);
+    }
+    reportGrant(this.events, ctx, 'fleet_quota', permits, performance.now() - now);
+    return next(ctx);
   }
 
   async #wait(ctx: CallContext, next: Next, permits: number, now: number): Promise<Outcome> {
@@ -176,11 +231,8 @@ export class FleetQuota implements Strategy {
     while (queue.length > 0) {
       const head = queue[0]!;
       const now = performance.now();
-      // Permits whose slot passed more than the grace ago (nobody was there to use them:
-      // the event loop stalled) would bunch with the next ones: a waiter never gets them.
-      this.#pool.dropBefore(now - this.#graceMs);
-      const at = this.#pool.peek(head.permits, now);
-      if (at === undefined) {
+      const slot = this.#pool.peek(head.permits, now);
+      if (slot === undefined) {
         if (this.#readyAt !== undefined && this.#readyAt > now) {
           this.#refuseBefore(this.#readyAt);
           return; // the retry timer serves the rest
@@ -188,11 +240,27 @@ export class FleetQuota implements Strategy {
         this.#lease();
         return;
       }
+      let at = slot;
+      const paced = now < this.#pacedUntil;
+      if (paced) {
+        // Just rejoined: at the share's pace for a while (see `#quietTime`).
+        at = Math.max(slot, this.#lateUsedAt + this.#shareIntervalMs());
+      } else if (slot < now - this.#graceMs || slot <= this.#lateUsedAt) {
+        // Attempts wait, yet these slots passed unused (the event loop stalled), or come before
+        // permits already handed out at the share's pace: sent now they would bunch with
+        // those, so nobody gets them.
+        this.#pool.dropBefore(Math.max(now - this.#graceMs, this.#lateUsedAt + 0.001));
+        continue;
+      }
       queue.shift();
       if (at > head.boundAt) {
         // Its slot comes too late: it gets nothing, and the permits stay for the next one.
         head.settle(head.boundReason, at - now);
         continue;
+      }
+      // Paced, or on the local share: the paced permits after a rejoin come after these.
+      if (paced || this.#fallbackUntil !== undefined) {
+        this.#lateUsedAt = Math.max(this.#lateUsedAt, at);
       }
       this.#commit(head.permits, now);
       head.settle(at);
@@ -230,17 +298,24 @@ export class FleetQuota implements Strategy {
     const held = this.#pool.size(now);
     let queued = 0;
     for (const waiter of this.#queue) queued += waiter.permits;
-    const min = Math.max(1, Math.min(this.#queue[0]?.permits ?? 1, this.#capacity) - held);
-    const want = Math.min(
-      this.#maxLease,
-      Math.max(min, queued - held, Math.ceil(this.#rate(now) * this.options.leaseMs)),
+    const head = Math.max(1, Math.min(this.#queue[0]?.permits ?? 1, this.#capacity) - held);
+    const want = Math.max(
+      head,
+      Math.min(
+        this.#maxLease,
+        Math.max(queued - held, Math.ceil(this.#rate(now) * this.options.leaseMs)),
+      ),
     );
     const request: QuotaLeaseRequest = {
-      want: Math.max(want, min),
-      min,
+      want,
+      // At least half a lease, or nothing: when the fleet wants more than the quota, a
+      // store asked for "whatever fits" would hand out one permit per command.
+      min: Math.max(head, Math.ceil(want / 2)),
       emissionMs: this.#emissionMs,
       burst: this.options.burst,
-      horizonMs: this.options.leaseMs,
+      // Reserve up to four leases ahead: room for the other instances' leases too, so a
+      // saturated fleet is seldom told "later".
+      horizonMs: 4 * this.options.leaseMs,
       instance: this.#instance,
     };
     const local = this.#fallbackUntil !== undefined && now < this.#fallbackUntil;
@@ -250,7 +325,7 @@ export class FleetQuota implements Strategy {
         this.#leased(request, lease, asked, local ? 'local_share' : this.options.store.kind),
       () => {
         this.#leasing = false;
-        this.#fallBack(request);
+        this.#storeFailed(request);
       },
     );
   }
@@ -277,8 +352,20 @@ export class FleetQuota implements Strategy {
   /** The local share: this instance's part of the limit, starting after the permits it holds. */
   async #leaseLocally(request: QuotaLeaseRequest, now: number): Promise<QuotaLease> {
     const emissionMs = this.options.intervalMs / this.#localLimit();
+    // After the permits this instance holds, and after every permit the fleet may still hold:
+    // the store granted none usable later than a horizon after it failed (for us, first).
     const held = this.#pool.size(now);
-    this.#local.startAt('share', held > 0 ? this.#pool.end(now) + emissionMs : now);
+    // (A store that never answered this instance is taken as down for the whole fleet.)
+    const fleetHeldUntil =
+      this.#fleetSize === undefined
+        ? now
+        : (this.#failingSince ?? now) +
+          request.horizonMs +
+          (this.options.burst - 1) * this.#emissionMs;
+    this.#local.startAt(
+      'share',
+      Math.max(held > 0 ? this.#pool.end(now) + emissionMs : now, fleetHeldUntil),
+    );
     return this.#local.leaseNow('share', { ...request, emissionMs, burst: 1 }, now);
   }
 
@@ -292,7 +379,15 @@ export class FleetQuota implements Strategy {
   #leased(request: QuotaLeaseRequest, lease: QuotaLease, asked: number, source: string): void {
     this.#leasing = false;
     if (source !== 'local_share') {
-      if (lease.fleetSize !== undefined) this.#fleetSize = lease.fleetSize;
+      this.#failingSince = undefined;
+      // A store that restarted has forgotten who is in the fleet: until the instances have all
+      // come back (the paced while), keep the larger size.
+      if (lease.fleetSize !== undefined) {
+        const rejoining = performance.now() < this.#pacedUntil || this.#fallbackUntil !== undefined;
+        this.#fleetSize = rejoining
+          ? Math.max(lease.fleetSize, this.#fleetSize ?? 0)
+          : lease.fleetSize;
+      }
       if (this.#fallbackUntil !== undefined) this.#rejoin();
     }
     this.#report(request.want, lease.granted, lease.granted > 0 ? 'ok' : 'denied', source);
@@ -302,12 +397,18 @@ export class FleetQuota implements Strategy {
       this.#readyAt = undefined;
       // The store's "now" was somewhere in the round trip; reading it as its start is the
       // conservative choice (permits become usable no earlier than the store said).
-      this.#pool.add(performance.now() + lease.firstInMs, lease.granted, emissionMs);
+      this.#pool.add(
+        performance.now() + lease.firstInMs,
+        lease.granted,
+        emissionMs,
+        source === 'local_share',
+      );
       this.#serve();
       return;
     }
-    // Nothing fits yet: refuse who cannot wait that long, ask again when it would fit.
-    this.#readyAt = asked + lease.retryInMs;
+    // Nothing fits yet: the store can grant again at `retryInMs`, and what it grants then is
+    // usable a horizon later. Refuse who cannot wait that long; ask again then.
+    this.#readyAt = asked + lease.retryInMs + request.horizonMs;
     this.#refuseBefore(this.#readyAt);
     this.#retryTimer = setTimeout(
       () => {
@@ -315,15 +416,28 @@ export class FleetQuota implements Strategy {
         this.#readyAt = undefined;
         if (this.#queue.length > 0) this.#serve();
       },
-      Math.max(1, lease.retryInMs),
+      // Spread the instances that were all told the same time.
+      Math.max(1, lease.retryInMs * (1 + Math.random() / 4)),
     );
   }
 
-  /** The store failed: keep to the local share, ask the store again in a second. */
-  #fallBack(request: QuotaLeaseRequest): void {
+  /**
+   * The store failed. Ask again shortly; once it has failed for {@link FALLBACK_AFTER_MS},
+   * keep to the local share and ask the store again every second.
+   */
+  #storeFailed(request: QuotaLeaseRequest): void {
     this.#report(request.want, 0, 'error', this.options.store.kind);
+    const now = performance.now();
+    this.#failingSince ??= now;
+    if (this.#fallbackUntil === undefined && now - this.#failingSince < FALLBACK_AFTER_MS) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        if (this.#queue.length > 0) this.#serve();
+      }, STORE_RETRY_MS);
+      return;
+    }
     const first = this.#fallbackUntil === undefined;
-    this.#fallbackUntil = performance.now() + REJOIN_AFTER_MS;
+    this.#fallbackUntil = now + REJOIN_AFTER_MS;
     if (first && this.events.quotaFallback.hasListeners) {
       this.events.quotaFallback.emit({
         client: this.client,
@@ -337,6 +451,12 @@ export class FleetQuota implements Strategy {
 
   #rejoin(): void {
     this.#fallbackUntil = undefined;
+    // The fleet's quota never granted them: used next to its new permits they would add
+    // this instance's share to the fleet's rate.
+    this.#pool.dropLocal();
+    // Other instances may spend their local shares for up to REJOIN_AFTER_MS more: until
+    // then (and at least one interval), this one keeps to its share too.
+    this.#pacedUntil = performance.now() + Math.max(REJOIN_AFTER_MS, this.options.intervalMs);
     if (this.events.quotaFallback.hasListeners) {
       this.events.quotaFallback.emit({
         client: this.client,

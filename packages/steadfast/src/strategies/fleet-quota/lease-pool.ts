@@ -8,6 +8,8 @@ interface Run {
   firstAt: number;
   left: number;
   readonly everyMs: number;
+  /** Taken from the local share while the store was down, not from the fleet's quota. */
+  readonly local: boolean;
 }
 
 export class LeasePool {
@@ -18,8 +20,15 @@ export class LeasePool {
     private readonly staleMs: number,
   ) {}
 
-  add(firstAt: number, count: number, everyMs: number): void {
-    if (count > 0) this.#runs.push({ firstAt, left: count, everyMs });
+  add(firstAt: number, count: number, everyMs: number, local = false): void {
+    if (count > 0) this.#runs.push({ firstAt, left: count, everyMs, local });
+  }
+
+  /** Drop the permits of the local share (the instance rejoined the fleet's quota). */
+  dropLocal(): void {
+    for (let i = this.#runs.length - 1; i >= 0; i--) {
+      if (this.#runs[i]!.local) this.#runs.splice(i, 1);
+    }
   }
 
   /** Permits held (after dropping stale ones). */
