@@ -223,6 +223,8 @@ describe('fleet quota (in-process store)', () => {
     [{ key: 'k', limit: 10, leaseMs: 1 }, 'quota.leaseMs'],
     [{ key: 'k', limit: 10, fallbackLimit: 0 }, 'quota.fallbackLimit'],
     [{ key: 'k', limit: 10, store: {} }, 'quota.store'],
+    [{ key: 'k', limit: 10, weight: 11 }, 'quota.weight'],
+    [{ key: 'k', limit: 10, weight: Number.NaN }, 'quota.weight'],
   ])('fails at construction on bad options: %j', (quota, field) => {
     let error: unknown;
     try {

@@ -152,6 +152,18 @@ describe('rate limiter', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('takes a fixed weight per attempt', async () => {
+    const server = await h.server();
+    const client = h.client(server.url, {
+      rateLimit: { limit: 10, intervalMs: 60_000, weight: 4, maxWaitMs: 0 },
+    });
+    await client.fetch('/1');
+    await client.fetch('/2');
+    const error = (await rejectionOf(client.fetch('/3'))) as RateLimitedError;
+    expect(error.reason).toBe('max_wait'); // 8 of 10 taken: 4 more do not fit
+    expect(server.requests).toHaveLength(2);
+  });
+
   it.each([
     [{ limit: 0 }, 'rateLimit.limit'],
     [{ limit: -5 }, 'rateLimit.limit'],
@@ -165,6 +177,12 @@ describe('rate limiter', () => {
     [{ limit: 10, partition: 'origin' }, 'rateLimit.partition'],
     [{ limit: 10, queueLimit: -1 }, 'rateLimit.queueLimit'],
     [{ limit: 10, extra: 1 }, 'rateLimit.extra'],
+    [{ limit: 10, weight: 11 }, 'rateLimit.weight'],
+    [{ limit: 10, burst: 4, weight: 5 }, 'rateLimit.weight'],
+    [{ limit: 10, algorithm: 'sliding_window', weight: 11 }, 'rateLimit.weight'],
+    [{ limit: 10, weight: 0 }, 'rateLimit.weight'],
+    [{ limit: 10, weight: -2 }, 'rateLimit.weight'],
+    [{ limit: 10, weight: '2' }, 'rateLimit.weight'],
   ])('fails at construction on bad options: %j', (rateLimit, field) => {
     let error: unknown;
     try {

@@ -2,6 +2,8 @@ import type { CallContext } from '../pipeline/types.js';
 import type { CooldownStore } from '../strategies/cooldown/store.js';
 import type { QuotaStore } from '../strategies/fleet-quota/store.js';
 import {
+  customOption,
+  describe,
   functionOption,
   MAX_TIMEOUT_MS,
   numberOption,
@@ -34,11 +36,27 @@ const maxWait = (doc: string) =>
     defaultText: "the call's deadline",
   });
 
-const weight = functionOption<AttemptWeight>({
-  type: '(ctx: CallContext) => number',
-  doc: 'Permits one wire attempt takes: its weight, read per attempt (a call can carry it in its `context` option). A positive number; an attempt asking for more than the limiter ever holds fails with `RateLimitedError` of reason `weight_exceeds_capacity`.',
-  defaultText: '1 per attempt',
-});
+const weight = customOption<number | AttemptWeight>(
+  (value) =>
+    typeof value === 'function' ||
+    (typeof value === 'number' && value > 0 && Number.isFinite(value))
+      ? undefined
+      : `must be a positive number or a function, got ${describe(value)}`,
+  {
+    type: 'number | ((ctx: CallContext) => number)',
+    doc: 'Permits one wire attempt takes: a number, or a function read per attempt (a call can carry its weight in its `context` option). A number larger than the limiter ever holds fails here; a function that returns one fails that attempt with `RateLimitedError` of reason `weight_exceeds_capacity`.',
+    defaultText: '1 per attempt',
+  },
+);
+
+/** A fixed weight larger than what the limiter ever holds: it could never be granted. */
+const weightAbove = (
+  capacity: number,
+  w: number | AttemptWeight | undefined,
+): readonly [string, string] | undefined =>
+  typeof w === 'number' && w > capacity
+    ? ['weight', `must be ≤ ${capacity} (the most permits the limiter holds), got ${w}`]
+    : undefined;
 
 export const rateLimitSchema = optionsObject(
   'RateLimitOptions',
@@ -104,6 +122,11 @@ export const rateLimitSchema = optionsObject(
       r.algorithm === 'token_bucket' && r.burst === undefined && r.limit < 1
         ? ['burst', `is required when limit is below 1 (got limit ${r.limit})`]
         : undefined,
+    (r) =>
+      weightAbove(
+        r.algorithm === 'token_bucket' ? (r.burst ?? Math.ceil(r.limit)) : r.limit,
+        r.weight,
+      ),
   ],
 );
 
@@ -155,6 +178,7 @@ export const quotaSchema = optionsObject(
       defaultText: '`limit` ÷ 10',
     }),
   },
+  [(q) => weightAbove(Math.max(q.limit, q.burst), q.weight)],
 );
 
 export const cooldownSchema = optionsObject(

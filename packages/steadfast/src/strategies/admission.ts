@@ -59,15 +59,16 @@ export function refusal(
 }
 
 /**
- * The permits an attempt takes: `weight(ctx)`, or 1. A weight that is not a positive finite
+ * The permits an attempt takes: `weight`, `weight(ctx)`, or 1. A weight that is not a positive finite
  * number is the caller's mistake: an `InvalidRequestError` naming the option.
  */
 export function attemptWeight(
-  weight: ((ctx: CallContext) => number) | undefined,
+  weight: number | ((ctx: CallContext) => number) | undefined,
   ctx: CallContext,
   option: string,
 ): number | InvalidRequestError {
-  if (!weight) return 1;
+  if (weight === undefined) return 1;
+  if (typeof weight === 'number') return weight; // checked at construction
   const value = weight(ctx);
   return typeof value === 'number' && value > 0 && Number.isFinite(value)
     ? value

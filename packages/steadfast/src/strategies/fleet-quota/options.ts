@@ -40,13 +40,14 @@ export interface QuotaOptions {
    */
   readonly store?: QuotaStore;
   /**
-   * Permits one wire attempt takes: its weight, read per attempt (a call can carry it in its
-   * `context` option). A positive number; an attempt asking for more than the limiter ever holds
-   * fails with `RateLimitedError` of reason `weight_exceeds_capacity`.
+   * Permits one wire attempt takes: a number, or a function read per attempt (a call can carry its
+   * weight in its `context` option). A number larger than the limiter ever holds fails here; a
+   * function that returns one fails that attempt with `RateLimitedError` of reason
+   * `weight_exceeds_capacity`.
    *
    * @defaultValue 1 per attempt
    */
-  readonly weight?: (ctx: CallContext) => number;
+  readonly weight?: number | ((ctx: CallContext) => number);
   /**
    * Longest an attempt waits for its permit, in ms; `0` fails at once when none is free.
    *
