@@ -9,9 +9,9 @@ describe('cooldown signals', () => {
       ms: 3000,
       source: 'retry_after',
     });
-    expect(
-      cooldownSignal(503, { 'retry-after': new Date(NOW + 5000).toUTCString() }, NOW),
-    ).toEqual({ ms: 5000, source: 'retry_after' });
+    expect(cooldownSignal(503, { 'retry-after': new Date(NOW + 5000).toUTCString() }, NOW)).toEqual(
+      { ms: 5000, source: 'retry_after' },
+    );
     expect(cooldownSignal(500, { 'retry-after': '3' }, NOW)).toBeUndefined();
     expect(cooldownSignal(200, { 'retry-after': '3' }, NOW)).toBeUndefined();
     expect(cooldownSignal(429, { 'retry-after': '0' }, NOW)).toBeUndefined();
@@ -25,10 +25,23 @@ describe('cooldown signals', () => {
       source: 'ratelimit',
     });
     // Two policies: only the exhausted one pauses.
-    expect(
-      cooldownSignal(200, { ratelimit: '"burst";r=5;t=1, "daily";r=0;t=600' }, NOW),
-    ).toEqual({ ms: 600_000, source: 'ratelimit' });
+    expect(cooldownSignal(200, { ratelimit: '"burst";r=5;t=1, "daily";r=0;t=600' }, NOW)).toEqual({
+      ms: 600_000,
+      source: 'ratelimit',
+    });
     expect(cooldownSignal(200, { ratelimit: '"default";r=3;t=30' }, NOW)).toBeUndefined();
+    // No t: the named policy's window in RateLimit-Policy bounds the wait.
+    expect(
+      cooldownSignal(
+        429,
+        {
+          ratelimit: '"hourly";r=0',
+          'ratelimit-policy': '"burst";q=10;w=1, "hourly";q=1000;w=3600',
+        },
+        NOW,
+      ),
+    ).toEqual({ ms: 3_600_000, source: 'ratelimit' });
+    expect(cooldownSignal(200, { ratelimit: '"default";r=0' }, NOW)).toBeUndefined();
   });
 
   it('reads the earlier one-header and separate-header forms', () => {

@@ -57,7 +57,9 @@ function ratelimitReset(headers: Headers): number | undefined {
       const params = parameters(item);
       // Current draft: r (remaining) and t (seconds to reset); earlier: remaining and reset.
       const remaining = number(params.get('r') ?? params.get('remaining'));
-      const reset = number(params.get('t') ?? params.get('reset'));
+      // Without t, the policy's window (`RateLimit-Policy: "name";q=100;w=60`) bounds the wait.
+      const reset =
+        number(params.get('t') ?? params.get('reset')) ?? policyWindow(headers, policyName(item));
       if (remaining === 0 && reset !== undefined) longest = Math.max(longest ?? 0, reset * 1000);
     }
     if (longest !== undefined) return longest;
@@ -96,6 +98,23 @@ function splitList(text: string): string[] {
     return [items.join(';')];
   }
   return items;
+}
+
+/** The policy name a structured member starts with (`"default"`), or `undefined`. */
+function policyName(item: string): string | undefined {
+  const name = item.split(';', 1)[0]!.trim();
+  return name.includes('=') ? undefined : name.replace(/^"|"$/g, '');
+}
+
+/** `w` (seconds) of the named policy in `RateLimit-Policy`, or of its only policy. */
+function policyWindow(headers: Headers, name: string | undefined): number | undefined {
+  const text = first(headers['ratelimit-policy']);
+  if (text === undefined) return undefined;
+  const items = splitList(text);
+  const item =
+    items.find((candidate) => policyName(candidate) === name) ??
+    (items.length === 1 ? items[0] : undefined);
+  return item === undefined ? undefined : number(parameters(item).get('w'));
 }
 
 /** `key=value` parameters of a list member (`"default";r=0;t=30`), keys lower-cased. */
