@@ -1,5 +1,5 @@
 /**
- * Admission layers (issue 14): what the in-process rate limiter, the fleet quota and the
+ * Admission layers: what the in-process rate limiter, the fleet quota and the
  * cooldown cost per call, and how many Redis commands the fleet quota makes per call.
  *
  * 1. CPU per call around a no-op transport (bench/micro.ts's approach, through the client's

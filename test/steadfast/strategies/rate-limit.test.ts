@@ -101,6 +101,26 @@ describe('rate limiter', () => {
     expect(isRateLimitedError(await rejectionOf(client.fetch('/users/2')))).toBe(true);
   });
 
+  it('keeps at most maxPartitions, dropping the least recently used', async () => {
+    const server = await h.server();
+    const client = h.client(server.url, {
+      rateLimit: {
+        limit: 1,
+        intervalMs: 60_000,
+        maxWaitMs: 0,
+        maxPartitions: 2,
+        partition: (ctx) => ctx.path.slice(1, 2),
+      },
+    });
+    await client.fetch('/a1');
+    await client.fetch('/b1');
+    await rejectionOf(client.fetch('/a2')); // a is the most recently used now
+    await client.fetch('/c1'); // a third partition: b, the least recently used, goes
+    expect(isRateLimitedError(await rejectionOf(client.fetch('/a3')))).toBe(true); // a stayed
+    expect((await client.fetch('/b2')).status).toBe(200); // b starts afresh (c goes)
+    expect(server.requests.map((r) => r.path)).toEqual(['/a1', '/b1', '/c1', '/b2']);
+  });
+
   it('refuses a weight above what the limiter ever holds, and a weight that is not a positive number', async () => {
     const server = await h.server();
     const client = h.client(server.url, {

@@ -21,6 +21,8 @@ class Partition {
   readonly queue: Waiter[] = [];
   queuedPermits = 0;
   timer: NodeJS.Timeout | undefined;
+  /** When an attempt last used it (`performance.now()`): the oldest goes first when one must. */
+  usedAt = 0;
   constructor(readonly counter: PermitCounter) {}
 }
 
@@ -176,32 +178,34 @@ export class RateLimiter implements Strategy {
 
   #partition(key: string): Partition {
     const partitions = this.#partitions;
+    const now = performance.now();
     let partition = partitions.get(key);
-    if (partition) {
-      // Most recently used last, so the oldest come first when one must go.
-      partitions.delete(key);
+    if (!partition) {
+      if (partitions.size >= this.options.maxPartitions) this.#evict(now);
+      partition = new Partition(counterFor(this.options));
       partitions.set(key, partition);
-      return partition;
     }
-    if (partitions.size >= this.options.maxPartitions) this.#evict();
-    partition = new Partition(counterFor(this.options));
-    partitions.set(key, partition);
+    // A field write, not a Map re-insertion per attempt: recency is read only to evict.
+    partition.usedAt = now;
     return partition;
   }
 
-  /** Drop the least recently used partition nobody waits on, preferring one that is full again. */
-  #evict(): void {
-    const now = performance.now();
-    let fallback: string | undefined;
-    for (const [key, partition] of this.#partitions) {
+  /**
+   * Drop one partition nobody waits on: one that is full again if there is one (it holds
+   * nothing worth keeping), else the least recently used. A scan, only when at the cap.
+   */
+  #evict(now: number): void {
+    let oldest: [string, Partition] | undefined;
+    for (const entry of this.#partitions) {
+      const partition = entry[1];
       if (partition.queue.length > 0) continue;
       if (partition.counter.idle(now)) {
-        this.#partitions.delete(key);
+        this.#partitions.delete(entry[0]);
         return;
       }
-      fallback ??= key;
+      if (!oldest || partition.usedAt < oldest[1].usedAt) oldest = entry;
     }
-    if (fallback !== undefined) this.#partitions.delete(fallback);
+    if (oldest) this.#partitions.delete(oldest[0]);
   }
 
   /** End every waiting attempt with `RateLimitedError` of reason `closed`. */
