@@ -44,9 +44,19 @@ export class TokenBucket implements PermitCounter {
     return missing <= 1e-9 ? now : now + missing / this.#perMs;
   }
 
+  /**
+   * Take `permits`; the bucket may go into debt: a reservation for later (the next
+   * `availableAt` counts it, so reservations queue up first come, first served).
+   */
   take(now: number, permits: number): void {
     this.#refill(now);
-    this.#tokens = Math.max(0, this.#tokens - permits);
+    this.#tokens -= permits;
+  }
+
+  /** Give back `permits` a reservation did not use. */
+  refund(now: number, permits: number): void {
+    this.#refill(now);
+    this.#tokens = Math.min(this.capacity, this.#tokens + permits);
   }
 
   idle(now: number): boolean {

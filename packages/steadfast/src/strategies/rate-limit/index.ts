@@ -3,6 +3,7 @@ import type { Resolved } from '../../config/schema.js';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import { abortedOutcome } from '../../pipeline/outcomes.js';
 import { onAbort } from '../../pipeline/signals.js';
+import { sleep } from '../../pipeline/sleep.js';
 import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
 import { attemptWeight, refusal, reportGrant, waitBound } from '../admission.js';
 import { FixedWindow, type PermitCounter, SlidingWindow, TokenBucket } from './counters.js';
@@ -23,6 +24,8 @@ class Partition {
   timer: NodeJS.Timeout | undefined;
   /** When an attempt last used it (`performance.now()`): the oldest goes first when one must. */
   usedAt = 0;
+  /** Token bucket: attempts holding a reservation, asleep until it is due. */
+  reserved = 0;
   constructor(readonly counter: PermitCounter) {}
 }
 
@@ -51,6 +54,8 @@ export class RateLimiter implements Strategy {
   readonly #single: Partition | undefined;
   readonly #partitions = new Map<string, Partition>();
   #closed = false;
+  /** Aborted by `dispose()`: wakes the attempts asleep on a reservation. */
+  readonly #closing = new AbortController();
 
   constructor(
     private readonly options: ResolvedRateLimitOptions,
@@ -85,6 +90,9 @@ export class RateLimiter implements Strategy {
     permits: number,
     now: number,
   ): Promise<Outcome> {
+    if (partition.counter instanceof TokenBucket) {
+      return this.#reserve(ctx, next, partition, partition.counter, permits, now);
+    }
     const bound = waitBound(ctx, this.options.maxWaitMs, now);
     // FIFO: this attempt is served after every permit queued before it.
     const at = this.#estimate(partition, partition.queuedPermits + permits, now);
@@ -110,6 +118,45 @@ export class RateLimiter implements Strategy {
       outcome === 'closed' ? 'closed' : bound.reason,
       Math.max(waited, this.#estimate(partition, permits, performance.now()) - now),
     );
+  }
+
+  /**
+   * The token bucket reserves: the attempt takes its permits now, into debt, and sleeps until
+   * the bucket will have held them — the next attempt's time counts that debt, so attempts
+   * go first come, first served at exactly the bucket's rate, however late a timer fires (a
+   * bucket that only handed out what it held at each wake-up would lose what refilled while
+   * the timer was late). An attempt that leaves early gives its permits back.
+   */
+  async #reserve(
+    ctx: CallContext,
+    next: Next,
+    partition: Partition,
+    bucket: TokenBucket,
+    permits: number,
+    now: number,
+  ): Promise<Outcome> {
+    const bound = waitBound(ctx, this.options.maxWaitMs, now);
+    const at = bucket.availableAt(now, permits);
+    if (this.#closing.signal.aborted) {
+      return refusal(this.events, ctx, 'rate_limiter', permits, 'closed', at - now);
+    }
+    if (at > bound.at) {
+      return refusal(this.events, ctx, 'rate_limiter', permits, bound.reason, at - now);
+    }
+    if (partition.reserved >= this.options.queueLimit) {
+      return refusal(this.events, ctx, 'rate_limiter', permits, 'queue_full', at - now);
+    }
+    bucket.take(now, permits);
+    partition.reserved++;
+    const slept = await sleep(at - now, ctx.signal, this.#closing.signal);
+    partition.reserved--;
+    if (!slept) {
+      bucket.refund(performance.now(), permits);
+      if (ctx.signal?.aborted) return abortedOutcome(ctx);
+      return refusal(this.events, ctx, 'rate_limiter', permits, 'closed', at - now);
+    }
+    reportGrant(this.events, ctx, 'rate_limiter', permits, performance.now() - now);
+    return next(ctx);
   }
 
   /** When `permits` would be free, counting the window algorithms' whole windows beyond one. */
@@ -198,7 +245,7 @@ export class RateLimiter implements Strategy {
     let oldest: [string, Partition] | undefined;
     for (const entry of this.#partitions) {
       const partition = entry[1];
-      if (partition.queue.length > 0) continue;
+      if (partition.queue.length > 0 || partition.reserved > 0) continue;
       if (partition.counter.idle(now)) {
         this.#partitions.delete(entry[0]);
         return;
@@ -211,6 +258,7 @@ export class RateLimiter implements Strategy {
   /** End every waiting attempt with `RateLimitedError` of reason `closed`. */
   dispose(): void {
     this.#closed = true;
+    this.#closing.abort();
     const all = this.#single ? [this.#single] : [...this.#partitions.values()];
     for (const partition of all) {
       if (partition.timer) clearTimeout(partition.timer);
