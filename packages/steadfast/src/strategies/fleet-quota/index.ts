@@ -63,13 +63,15 @@ export class FleetQuota implements Strategy {
   readonly #local = memoryQuotaStore();
   #leasing = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  #serveTimer: NodeJS.Timeout | undefined;
   /** After a denied lease: when the first permit of the next lease would be usable. */
   #readyAt: number | undefined;
   #fleetSize: number | undefined;
   /** When a permit was last sent at the share's pace (see `#quietTime`). */
   #lateUsedAt = Number.NEGATIVE_INFINITY;
-  /** After rejoining the fleet: until when permits go at the share's pace. */
+  /** After rejoining the fleet: until when permits go at the share's pace, at most until the cap. */
   #pacedUntil = Number.NEGATIVE_INFINITY;
+  #pacedCap = Number.NEGATIVE_INFINITY;
   /** When the store started failing (cleared by its next answer). */
   #failingSince: number | undefined;
   /** While on the local share: when to ask the store again. */
@@ -252,6 +254,13 @@ export class FleetQuota implements Strategy {
         this.#pool.dropBefore(Math.max(now - this.#graceMs, this.#lateUsedAt + 0.001));
         continue;
       }
+      const sharing = paced || this.#fallbackUntil !== undefined;
+      if (sharing && at <= head.boundAt && at - now > this.#shareIntervalMs()) {
+        // At the share's pace, hand out one permit at a time, never far ahead: when the pace
+        // ends (rejoined, or back from the local share), none is left promised beyond it.
+        this.#serveAt(at - this.#shareIntervalMs());
+        return;
+      }
       queue.shift();
       if (at > head.boundAt) {
         // Its slot comes too late: it gets nothing, and the permits stay for the next one.
@@ -259,13 +268,25 @@ export class FleetQuota implements Strategy {
         continue;
       }
       // Paced, or on the local share: the paced permits after a rejoin come after these.
-      if (paced || this.#fallbackUntil !== undefined) {
+      if (sharing) {
         this.#lateUsedAt = Math.max(this.#lateUsedAt, at);
       }
       this.#commit(head.permits, now);
       head.settle(at);
     }
     this.#leaseAhead(performance.now());
+  }
+
+  /** Serve the queue again at `at` (one timer at a time). */
+  #serveAt(at: number): void {
+    if (this.#serveTimer) clearTimeout(this.#serveTimer);
+    this.#serveTimer = setTimeout(
+      () => {
+        this.#serveTimer = undefined;
+        this.#serve();
+      },
+      Math.max(1, at - performance.now()),
+    );
   }
 
   #commit(permits: number, now: number): void {
@@ -383,7 +404,14 @@ export class FleetQuota implements Strategy {
       // A store that restarted has forgotten who is in the fleet: until the instances have all
       // come back (the paced while), keep the larger size.
       if (lease.fleetSize !== undefined) {
-        const rejoining = performance.now() < this.#pacedUntil || this.#fallbackUntil !== undefined;
+        const now = performance.now();
+        const rejoining = now < this.#pacedUntil || this.#fallbackUntil !== undefined;
+        // Still fewer instances back than before the outage: the others may still be on
+        // their local shares, so keep to ours a while longer (within a bound, in case some
+        // are gone for good).
+        if (now < this.#pacedUntil && lease.fleetSize < (this.#fleetSize ?? 0)) {
+          this.#pacedUntil = Math.min(this.#pacedCap, now + this.#pacedMs());
+        }
         this.#fleetSize = rejoining
           ? Math.max(lease.fleetSize, this.#fleetSize ?? 0)
           : lease.fleetSize;
@@ -449,6 +477,11 @@ export class FleetQuota implements Strategy {
     if (this.#queue.length > 0) this.#serve();
   }
 
+  /** How long a rejoined instance keeps to its share: the others' rejoin period, or an interval. */
+  #pacedMs(): number {
+    return Math.max(REJOIN_AFTER_MS, this.options.intervalMs);
+  }
+
   #rejoin(): void {
     this.#fallbackUntil = undefined;
     // The fleet's quota never granted them: used next to its new permits they would add
@@ -456,7 +489,9 @@ export class FleetQuota implements Strategy {
     this.#pool.dropLocal();
     // Other instances may spend their local shares for up to REJOIN_AFTER_MS more: until
     // then (and at least one interval), this one keeps to its share too.
-    this.#pacedUntil = performance.now() + Math.max(REJOIN_AFTER_MS, this.options.intervalMs);
+    const now = performance.now();
+    this.#pacedUntil = now + this.#pacedMs();
+    this.#pacedCap = now + 5 * this.#pacedMs();
     if (this.events.quotaFallback.hasListeners) {
       this.events.quotaFallback.emit({
         client: this.client,
@@ -504,6 +539,7 @@ export class FleetQuota implements Strategy {
   async dispose(): Promise<void> {
     this.#closing.abort();
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#serveTimer) clearTimeout(this.#serveTimer);
     for (const waiter of this.#queue.splice(0)) waiter.settle('closed');
     this.#pool.clear();
     await this.options.store.detach();
