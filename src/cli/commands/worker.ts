@@ -76,7 +76,8 @@ const OPTIONS = {
     env: 'WORKER_PIPELINE',
     default: 'standard',
     choices: ['standard', 'demo'],
-    description: 'SDK defaults, or for demos short timeouts, a quick breaker, a fleet quota and pauses on 429',
+    description:
+      'SDK defaults, or for demos short timeouts, a quick breaker, a fleet quota and pauses on 429',
   },
   host: {
     kind: 'string',
