@@ -109,13 +109,17 @@ export class FleetQuota implements Strategy {
       if (slot !== undefined && slot <= now) {
         // A permit in hand whose time has come: the steady state.
         const at = this.#quietTime(slot, now);
-        if (this.#fallbackUntil !== undefined) this.#lateUsedAt = Math.max(this.#lateUsedAt, at);
-        this.#commit(permits, now);
-        if (at <= now) {
-          reportGrant(this.events, ctx, 'fleet_quota', permits, 0);
-          return next(ctx);
+        if (at !== undefined) {
+          if (this.#fallbackUntil !== undefined) {
+            this.#lateUsedAt = Math.max(this.#lateUsedAt, at);
+          }
+          this.#commit(permits, now);
+          if (at <= now) {
+            reportGrant(this.events, ctx, 'fleet_quota', permits, 0);
+            return next(ctx);
+          }
+          return this.#goAt(ctx, next, permits, at, now);
         }
-        return this.#goAt(ctx, next, permits, at, now);
       }
     }
     return this.#wait(ctx, next, permits, now);
@@ -125,13 +129,20 @@ export class FleetQuota implements Strategy {
    * When a permit whose slot was at `slot` goes, for an instance with nobody queued. A lease
    * covers this instance's next `leaseMs` at the fleet's pace, so a quiet instance uses its
    * permits after their slots: fine while it keeps to its share of the rate. So a permit older
-   * than the grace — and every permit for an interval after rejoining the fleet, while other
-   * instances may still spend their local shares — goes at most one per share interval
-   * (`intervalMs ÷ (limit ÷ fleet size)`): a stall or a burst of callers never sends them all
-   * at once.
+   * than the grace goes at most one per share interval (`intervalMs ÷ (limit ÷ fleet size)`):
+   * a stall or a burst of callers never sends them all at once. For an interval after
+   * rejoining the fleet, while other instances may still spend their local shares, only
+   * fresh slots a share interval apart go. `undefined`: not now (the attempt queues).
    */
-  #quietTime(slot: number, now: number): number {
-    if (slot >= now - this.#graceMs && now >= this.#pacedUntil) return slot;
+  #quietTime(slot: number, now: number): number | undefined {
+    const fresh = slot >= now - this.#graceMs;
+    if (now < this.#pacedUntil) {
+      // Just rejoined: only slots a share interval apart (see `#serve`).
+      if (!fresh || slot < this.#lateUsedAt + this.#shareIntervalMs()) return undefined;
+      this.#lateUsedAt = slot;
+      return slot;
+    }
+    if (fresh) return slot;
     const at = Math.max(now, slot, this.#lateUsedAt + this.#shareIntervalMs());
     this.#lateUsedAt = at;
     return at;
@@ -242,11 +253,16 @@ export class FleetQuota implements Strategy {
         this.#lease();
         return;
       }
-      let at = slot;
+      const at = slot;
       const paced = now < this.#pacedUntil;
       if (paced) {
-        // Just rejoined: at the share's pace for a while (see `#quietTime`).
-        at = Math.max(slot, this.#lateUsedAt + this.#shareIntervalMs());
+        // Just rejoined: at the share's pace for a while, by using only the slots at least a
+        // share interval apart — never by moving a permit later, into other instances' slots.
+        const earliest = Math.max(this.#lateUsedAt + this.#shareIntervalMs(), now - this.#graceMs);
+        if (slot < earliest) {
+          this.#pool.dropBefore(earliest);
+          continue;
+        }
       } else if (slot < now - this.#graceMs || slot <= this.#lateUsedAt) {
         // Attempts wait, yet these slots passed unused (the event loop stalled), or come before
         // permits already handed out at the share's pace: sent now they would bunch with
