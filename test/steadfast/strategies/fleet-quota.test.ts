@@ -47,7 +47,7 @@ function busiestWindow(times: number[], windowMs: number): number {
 
 /**
  * The most grants a window may hold at `limit` per window with a burst of 1: the limit, the
- * burst, and one more for a permit used up to its grace late (10 ms or one interval).
+ * burst, and one more for a permit used up to its grace late (5 ms or one interval).
  */
 const allowed = (limit: number) => limit + 1 + 1;
 

@@ -243,11 +243,6 @@ export class Cooldown implements Strategy {
     this.events.cooldown.emit({ client: this.client, scope, change, source, durationMs });
   }
 
-  /** Scopes paused (or waiting for their probe) now. */
-  get paused(): number {
-    return this.#pauses.size;
-  }
-
   async dispose(): Promise<void> {
     this.#closed = true;
     this.#unwatch();

@@ -53,7 +53,7 @@ export class FleetQuota implements Strategy {
   readonly #instance = randomUUID();
   readonly #emissionMs: number;
   readonly #capacity: number;
-  /** How late after its slot a permit may still go at once: one emission interval, at least 10 ms. */
+  /** How late after its slot a permit may still go at once: one emission interval, at least 5 ms. */
   readonly #graceMs: number;
   readonly #maxLease: number;
   readonly #pool: LeasePool;
@@ -88,7 +88,7 @@ export class FleetQuota implements Strategy {
   ) {
     this.#emissionMs = options.intervalMs / options.limit;
     this.#capacity = Math.max(options.limit, options.burst);
-    this.#graceMs = Math.max(this.#emissionMs, 10);
+    this.#graceMs = Math.max(this.#emissionMs, 5);
     // A lease never covers more than the whole fleet's rate for `leaseMs`.
     this.#maxLease = Math.max(1, Math.ceil(options.leaseMs / this.#emissionMs));
     this.#pool = new LeasePool(2 * options.leaseMs);
@@ -545,11 +545,6 @@ export class FleetQuota implements Strategy {
       source,
       fleetSize: this.#fleetSize,
     });
-  }
-
-  /** True while the instance keeps to its local share (the store failed). */
-  get onLocalShare(): boolean {
-    return this.#fallbackUntil !== undefined;
   }
 
   async dispose(): Promise<void> {

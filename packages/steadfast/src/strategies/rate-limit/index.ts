@@ -159,12 +159,14 @@ export class RateLimiter implements Strategy {
     return next(ctx);
   }
 
-  /** When `permits` would be free, counting the window algorithms' whole windows beyond one. */
+  /**
+   * When `permits` would be free at a window counter (the token bucket reserves instead),
+   * counting whole windows for what is beyond one window's worth.
+   */
   #estimate(partition: Partition, permits: number, now: number): number {
     const counter = partition.counter;
     if (permits <= counter.capacity) return counter.availableAt(now, permits);
     const windows = Math.ceil(permits / counter.capacity) - 1;
-    if (counter instanceof TokenBucket) return counter.availableAt(now, permits);
     return counter.availableAt(now, counter.capacity) + windows * this.options.intervalMs;
   }
 
