@@ -82,7 +82,7 @@ export class ConcurrencyLimitedError extends SteadfastError {
 }
 
 /** Which admission layer refused a wire attempt a permit. */
-export type RateLimiterKind = 'rate_limiter' | 'fleet_quota' | 'cooldown';
+export type RateLimiterKind = 'rate_limiter' | 'fleet_quota' | 'cooldown' | 'adaptive_throttle';
 
 /**
  * Why a wire attempt got no permit:
@@ -90,14 +90,17 @@ export type RateLimiterKind = 'rate_limiter' | 'fleet_quota' | 'cooldown';
  * - `deadline`: it would come after the call's deadline;
  * - `queue_full`: too many attempts already wait for this partition;
  * - `weight_exceeds_capacity`: the attempt asks for more permits than the limiter ever holds;
- * - `closed`: the client closed while the attempt waited.
+ * - `closed`: the client closed while the attempt waited;
+ * - `throttled`: client-side adaptive throttling refused it, the backend having refused many
+ *   recent attempts (no wait would help).
  */
 export type RateLimitRejection =
   | 'max_wait'
   | 'deadline'
   | 'queue_full'
   | 'weight_exceeds_capacity'
-  | 'closed';
+  | 'closed'
+  | 'throttled';
 
 const REJECTION_TEXT: Record<RateLimitRejection, string> = {
   max_wait: 'longer than its maxWaitMs',
@@ -105,12 +108,14 @@ const REJECTION_TEXT: Record<RateLimitRejection, string> = {
   queue_full: 'its wait queue is full',
   weight_exceeds_capacity: 'the weight is more than the limiter ever holds',
   closed: 'the client closed',
+  throttled: 'the backend refused too many recent attempts',
 };
 
 const LIMITER_TEXT: Record<RateLimiterKind, string> = {
   rate_limiter: 'rate limiter',
   fleet_quota: 'fleet quota',
   cooldown: "server's rate-limit cooldown",
+  adaptive_throttle: 'adaptive throttle',
 };
 
 /**
@@ -382,6 +387,20 @@ export class ClientClosedError extends SteadfastError {
 export class AbortError extends SteadfastError {
   constructor(method: string, url: URL | string, options?: { cause?: unknown }) {
     super('ERR_STEADFAST_ABORTED', `${where(method, url)}: aborted by the caller`, options);
+  }
+}
+
+/**
+ * The reason a hedged attempt was cancelled: another attempt of the same call answered first
+ * (or the call ended). The attempt ends with an `AbortError` whose `cause` is this; the call
+ * never returns it.
+ */
+export class HedgeCancelledError extends SteadfastError {
+  constructor(method: string, url: URL | string) {
+    super(
+      'ERR_STEADFAST_HEDGE_CANCELLED',
+      `${where(method, url)}: hedged attempt cancelled, another attempt answered first`,
+    );
   }
 }
 

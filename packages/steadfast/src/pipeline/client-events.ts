@@ -6,8 +6,12 @@ import type {
   BreakerTransitionEvent,
   CallEndEvent,
   CallStartEvent,
+  ConcurrencyLimitEvent,
   CooldownEvent,
+  FallbackEvent,
   FaultInjectedEvent,
+  HedgeEndEvent,
+  HedgeEvent,
   HookEvent,
   LimiterEvent,
   QuotaFallbackEvent,
@@ -16,6 +20,7 @@ import type {
   ReauthorizeEvent,
   RetryEvent,
   RetryGiveUpEvent,
+  ThrottleEvent,
   TimeoutEvent,
   TokenWithheldEvent,
 } from './events.js';
@@ -40,4 +45,9 @@ export class ClientEvents {
   readonly quotaLease = new EventEmitter<QuotaLeaseEvent>();
   readonly quotaFallback = new EventEmitter<QuotaFallbackEvent>();
   readonly cooldown = new EventEmitter<CooldownEvent>();
+  readonly hedge = new EventEmitter<HedgeEvent>();
+  readonly hedgeEnd = new EventEmitter<HedgeEndEvent>();
+  readonly fallback = new EventEmitter<FallbackEvent>();
+  readonly concurrencyLimit = new EventEmitter<ConcurrencyLimitEvent>();
+  readonly throttle = new EventEmitter<ThrottleEvent>();
 }

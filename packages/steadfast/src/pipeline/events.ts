@@ -191,3 +191,65 @@ export interface CooldownEvent {
   /** `started`: how long the pause is; `ended`: how long it lasted, probe included (ms). */
   readonly durationMs: number;
 }
+
+/**
+ * The hedging layer sent another attempt of the call while the earlier ones were still out
+ * (`skipped` undefined), or would have and did not.
+ */
+export interface HedgeEvent {
+  /** The call (the hedged attempts run on forks of it: `ctx.hedge` is their index). */
+  readonly ctx: CallContext;
+  /** Index of the new attempt among the call's hedged attempts: 1 for the first hedge. */
+  readonly hedge: number;
+  /** The endpoint (`scheme://host:port`) it went, or would have gone, to. */
+  readonly origin: string;
+  /** `delay`: no answer within the hedge delay; `failure`: an earlier attempt failed. */
+  readonly trigger: 'delay' | 'failure';
+  /** The hedge delay in force for this call, ms (learnt or fixed). */
+  readonly delayMs: number;
+  /** Why no attempt was sent: the hedging budget was spent. */
+  readonly skipped: 'budget_exhausted' | undefined;
+}
+
+/** A hedged call's attempts ended: which one's outcome the call took. */
+export interface HedgeEndEvent {
+  readonly ctx: CallContext;
+  /** Attempts sent, the first included. */
+  readonly sent: number;
+  /** Index of the attempt whose outcome the call took; `undefined` when none was acceptable. */
+  readonly winner: number | undefined;
+  /** The winner's endpoint; `undefined` when none was acceptable. */
+  readonly origin: string | undefined;
+  /** Attempts still out when the winner answered, cancelled (sockets released, bodies dumped). */
+  readonly cancelled: number;
+}
+
+/** The fallback layer replaced a call's outcome, or found nothing to replace it with. */
+export interface FallbackEvent {
+  readonly ctx: CallContext;
+  /** `stale`: the last good response for the call's cache key; `handler`: the `fallback` function's. */
+  readonly kind: 'stale' | 'handler';
+  /** What was replaced: `circuit_open`, `timeout`, `rate_limited`, `concurrency_limited`, a status (`503`), an error code. */
+  readonly trigger: string;
+  /** False when nothing could be served (no fresh-enough stale entry): the outcome stands. */
+  readonly served: boolean;
+  /** `stale` and served: the age of the response served, ms. */
+  readonly ageMs: number | undefined;
+}
+
+/** An adaptive concurrency limit moved (it is per origin). */
+export interface ConcurrencyLimitEvent {
+  readonly client: string;
+  /** `scheme://host:port` the limit is for. */
+  readonly origin: string;
+  readonly algorithm: 'aimd' | 'gradient';
+  readonly limit: number;
+  readonly previous: number;
+}
+
+/** Client-side adaptive throttling (SRE book) refused an attempt locally. */
+export interface ThrottleEvent {
+  readonly ctx: CallContext;
+  /** The rejection probability in force: max(0, (requests − K·accepts) / (requests + 1)). */
+  readonly probability: number;
+}

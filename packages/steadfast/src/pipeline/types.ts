@@ -144,6 +144,11 @@ export interface CallContext {
   readonly context: Readonly<Record<string, unknown>>;
   /** Free slots for adapters (e.g. the tracing adapter keeps its span here). */
   readonly slots: Map<symbol, unknown>;
+  /**
+   * Set on the hedged attempts of a call (pipeline/forked-call.ts): 0 for the first attempt of
+   * a hedged group, n for the n-th hedge. Absent on a call that is not hedged.
+   */
+  readonly hedge?: number | undefined;
 }
 
 /** The settings one call changes for itself (see `CallContext.overrides`). */

@@ -15,7 +15,11 @@ export type EventStrategy =
   | 'chaos'
   | 'rate_limiter'
   | 'fleet_quota'
-  | 'cooldown';
+  | 'cooldown'
+  | 'adaptive_throttle'
+  | 'hedging'
+  | 'fallback'
+  | 'adaptive_concurrency';
 
 /** The transitions a breaker makes: closed → open → half_open → closed, or back to open. */
 export const BREAKER_TRANSITIONS = [

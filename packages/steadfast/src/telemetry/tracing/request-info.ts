@@ -3,6 +3,8 @@ import { normalizeMethod, redactOriginAndPath, redactUrl, serverOf } from '../at
 
 /** The request attributes every span of a call shares, computed once per call. */
 export interface RequestInfo {
+  /** The origin it was computed for (a hedged attempt may go to another endpoint). */
+  readonly origin: string;
   /** `http.request.method` (`_OTHER` for unknown methods). */
   readonly method: string;
   readonly address: string;
@@ -34,9 +36,10 @@ function serverOfOrigin(origin: string): { readonly address: string; readonly po
  */
 export function requestInfoOf(ctx: CallContext): RequestInfo {
   let info = ctx.slots.get(REQUEST_INFO_SLOT) as RequestInfo | undefined;
-  if (info === undefined) {
+  if (info === undefined || info.origin !== ctx.origin) {
     const { address, port } = serverOfOrigin(ctx.origin);
     info = {
+      origin: ctx.origin,
       method: normalizeMethod(ctx.method),
       address,
       port,
