@@ -31,6 +31,31 @@ export interface FaultProfile {
    * `RateLimit-Policy` and `RateLimit` headers. 0: no quota. Default: 0.
    */
   readonly quotaPerSecond: number;
+  /**
+   * Share of requests that are slow: they take `slowLatencyMs` instead of the log-normal
+   * latency (a latency tail, what hedging cuts). Drawn on its own, not one of the faults, so
+   * a slow request may also get a fault. 0: none. Default: 0.
+   */
+  readonly slowRate: number;
+  /** How long a slow request takes, in ms. Default: 500. */
+  readonly slowLatencyMs: number;
+  /**
+   * A service of fixed capacity: `capacity` parallel workers, each holding a request for
+   * `serviceMs` plus its drawn latency; beyond them requests wait in one FIFO queue, so the
+   * latency a client sees grows with the requests in flight. A request whose client leaves
+   * while it waits is dropped from the queue. 0: no limit (no queue). Default: 0.
+   */
+  readonly capacity: number;
+  /** How long a worker of `capacity` holds a request, in ms. Default: 10. */
+  readonly serviceMs: number;
+  /**
+   * Requests that may wait for a worker of `capacity`; one more is refused at once with
+   * `overloadStatus` (an overloaded service shedding load). Default: 1 000 000 (no limit in
+   * practice).
+   */
+  readonly queueLimit: number;
+  /** The status of a request refused past `queueLimit`: 503 or 429, without `Retry-After`. Default: 503. */
+  readonly overloadStatus: number;
 }
 
 /** The healthy profile: no faults, no added latency. */
@@ -46,6 +71,12 @@ export const HEALTHY_PROFILE: FaultProfile = Object.freeze({
   latencyP99Ms: 0,
   down: false,
   quotaPerSecond: 0,
+  slowRate: 0,
+  slowLatencyMs: 500,
+  capacity: 0,
+  serviceMs: 10,
+  queueLimit: 1_000_000,
+  overloadStatus: 503,
 });
 
 const RATE_FIELDS = ['errorRate', 'unauthorizedRate', 'rateLimitRate', 'resetRate'] as const;
@@ -58,6 +89,8 @@ const MAX_QUOTED_KEY = 64;
 const MAX_LATENCY_MS = 60_000; // 1 min
 const MAX_RETRY_AFTER_SECONDS = 3_600; // 1 h
 const MAX_QUOTA_PER_SECOND = 1_000_000;
+const MAX_CAPACITY = 100_000;
+const MAX_QUEUE_LIMIT = 1_000_000;
 
 /** Thrown when a profile is invalid; the message names the field and the allowed range. */
 export class InvalidFaultProfileError extends Error {
@@ -125,6 +158,16 @@ export function faultProfile(input: unknown): FaultProfile {
   if (!Number.isInteger(profile.quotaPerSecond)) {
     throw new InvalidFaultProfileError('fault profile: `quotaPerSecond` must be an integer');
   }
+  assertNumberIn('slowRate', profile.slowRate, 0, 1);
+  assertNumberIn('slowLatencyMs', profile.slowLatencyMs, 0, MAX_LATENCY_MS);
+  assertIntegerIn('capacity', profile.capacity, 0, MAX_CAPACITY);
+  assertNumberIn('serviceMs', profile.serviceMs, 0, MAX_LATENCY_MS);
+  assertIntegerIn('queueLimit', profile.queueLimit, 0, MAX_QUEUE_LIMIT);
+  if (profile.overloadStatus !== 503 && profile.overloadStatus !== 429) {
+    throw new InvalidFaultProfileError(
+      `fault profile: \`overloadStatus\` must be 503 or 429, got ${JSON.stringify(profile.overloadStatus)}`,
+    );
+  }
   if (typeof profile.down !== 'boolean') {
     throw new InvalidFaultProfileError('fault profile: `down` must be true or false');
   }
@@ -140,6 +183,13 @@ function assertNumberIn(field: string, value: unknown, min: number, max: number)
     throw new InvalidFaultProfileError(
       `fault profile: \`${field}\` must be a number in [${min}, ${max}], got ${JSON.stringify(value)}`,
     );
+  }
+}
+
+function assertIntegerIn(field: string, value: unknown, min: number, max: number): void {
+  assertNumberIn(field, value, min, max);
+  if (!Number.isInteger(value)) {
+    throw new InvalidFaultProfileError(`fault profile: \`${field}\` must be an integer`);
   }
 }
 

@@ -17,6 +17,7 @@ import { describeProfile, type FaultProfile, faultProfile } from './fault-profil
 import { adminRouter } from './flaky-api-admin.js';
 import { forecast } from './forecast.js';
 import { logNormal } from './seeded-random.js';
+import { ServiceQueue, type ServiceQueueCounts } from './service-queue.js';
 import {
   type IntrospectionOptions,
   type IntrospectionStats,
@@ -82,6 +83,8 @@ export interface FlakyApiStats {
     readonly unauthorized: number;
     readonly rateLimited: number;
     readonly reset: number;
+    /** Requests made slow (`slowRate`). */
+    readonly slow: number;
   };
   /** Requests refused for a real token problem, by reason. */
   readonly rejected: {
@@ -107,6 +110,12 @@ export interface FlakyApiStats {
      */
     readonly byClient: Readonly<Record<string, ClientQuotaCounts>>;
   };
+  /**
+   * The service's capacity (`capacity` of the profile): its workers and queue now, their
+   * peaks, and requests served, refused past `queueLimit` (answered `overloadStatus`) and
+   * abandoned by their client while they waited. All zero while no profile had a capacity.
+   */
+  readonly capacity: { readonly workers: number } & ServiceQueueCounts;
 }
 
 /** What `revokeCurrentToken()` did. */
@@ -134,7 +143,7 @@ export interface FlakyApi {
  * Start the downstream API of the demo: `GET /weatherforecast` behind real bearer-token
  * validation (introspection at the IdP), with faults injected from a profile that can be
  * changed while running; a profile's `quotaPerSecond` limits each client id for real (see
- * `ClientQuota`). Admin routes (`Authorization: Bearer <adminToken>`):
+ * `ClientQuota`), its `capacity` makes it a service of fixed capacity (see `ServiceQueue`). Admin routes (`Authorization: Bearer <adminToken>`):
  * `GET|PUT /admin/profile`, `POST /admin/revoke-current-token`, `GET /admin/stats`.
  * `GET /healthz` is open. Tokens are logged by fingerprint only.
  *
@@ -164,6 +173,7 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
   const phases = options.phases?.map((phase) => faultProfile(phase));
   const introspector = new TokenIntrospector(options.introspection);
   const quota = new ClientQuota();
+  const service = new ServiceQueue();
   const closing = new AbortController();
   // Every delayed request listens on it: many at once is normal, not a leak.
   setMaxListeners(0, closing.signal);
@@ -175,7 +185,7 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
     requests: 0,
     revocations: 0,
     byStatus: {} as Record<string, number>,
-    injected: { down: 0, error: 0, unauthorized: 0, rateLimited: 0, reset: 0 },
+    injected: { down: 0, error: 0, unauthorized: 0, rateLimited: 0, reset: 0, slow: 0 },
     rejected: {
       missingToken: 0,
       inactiveToken: 0,
@@ -229,6 +239,7 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
     lastTokenFingerprint: lastToken === undefined ? undefined : tokenFingerprint(lastToken),
     revocations: counters.revocations,
     quota: { perSecond: profile.quotaPerSecond, byClient: quota.counts() },
+    capacity: { workers: profile.capacity, ...service.counts() },
   });
 
   const app = express();
@@ -272,8 +283,31 @@ export async function startFlakyApi(options: FlakyApiOptions): Promise<FlakyApi>
       return;
     }
     const fault = drawFault(current, random);
-    const delayMs = logNormal(random, current.latencyMedianMs, current.latencyP99Ms);
-    if (delayMs > 0) {
+    // Drawn only when the profile has a tail: the other profiles' draws stay as they were.
+    const slow = current.slowRate > 0 && random() < current.slowRate;
+    if (slow) counters.injected.slow += 1;
+    const delayMs = slow
+      ? current.slowLatencyMs
+      : logNormal(random, current.latencyMedianMs, current.latencyP99Ms);
+    if (current.capacity > 0) {
+      // A worker holds the request for the service time plus its latency; beyond the
+      // workers it waits its turn, or is refused when the queue is full.
+      const entry = await service.enter(current.capacity, current.queueLimit, (leave) =>
+        res.once('close', leave),
+      );
+      if (entry === 'abandoned') return; // the client left: nobody to answer
+      if (entry === 'refused') {
+        res.status(current.overloadStatus).json({ error: 'overloaded' });
+        return;
+      }
+      try {
+        await sleep(current.serviceMs + delayMs, undefined, { signal: closing.signal });
+      } catch {
+        return; // shutting down; the connection is being dropped
+      } finally {
+        service.leave(current.capacity);
+      }
+    } else if (delayMs > 0) {
       try {
         await sleep(delayMs, undefined, { signal: closing.signal });
       } catch {

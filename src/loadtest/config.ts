@@ -14,7 +14,7 @@ export const LOADTEST_OPTIONS = {
   profile: {
     kind: 'string',
     description:
-      'Demo fault profile: healthy, flaky, storm, auth-storm, outage, quota, or JSON (default flaky)',
+      'Demo fault profile: healthy, flaky, storm, auth-storm, outage, quota, tail, capacity, overload, or JSON (default flaky)',
   },
   phases: {
     kind: 'string',

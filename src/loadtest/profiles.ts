@@ -43,6 +43,36 @@ export const NAMED_PROFILES: Readonly<Record<string, NamedProfile>> = {
    * it 429 with `Retry-After` and `RateLimit` headers.
    */
   quota: { name: 'quota', quotaPerSecond: 200 },
+  /**
+   * A latency tail: 5 % of requests take 500 ms, the rest about 1 ms. What hedging cuts: a
+   * hedge of a slow request is most likely fast (each attempt draws its own latency).
+   */
+  tail: {
+    name: 'tail',
+    slowRate: 0.05,
+    slowLatencyMs: 500,
+    latencyMedianMs: 1,
+    latencyP99Ms: 4,
+  },
+  /**
+   * A service of fixed capacity: 5 workers of 25 ms (200 requests per second), a FIFO queue
+   * beyond them, so latency grows with the requests in flight. What adaptive concurrency
+   * finds: offered more than 200/s, a fixed limit lets the queue (and latency) balloon.
+   */
+  capacity: { name: 'capacity', capacity: 5, serviceMs: 25 },
+  /**
+   * Overloaded: the same 5 workers of 25 ms, no queue: past them, 429 at once (without
+   * `Retry-After`; a 429 never trips the breaker, so the breaker stays out of the picture).
+   * What client-side adaptive throttling answers: offered much more than 200/s, the API
+   * keeps refusing.
+   */
+  overload: {
+    name: 'overload',
+    capacity: 5,
+    serviceMs: 25,
+    queueLimit: 0,
+    overloadStatus: 429,
+  },
 };
 
 /**
