@@ -404,6 +404,35 @@ export class HedgeCancelledError extends SteadfastError {
   }
 }
 
+/**
+ * The `fallback.handler` threw (or returned what cannot be served) while answering for a
+ * failed call. The original failure is the `cause` — the error the call would have ended
+ * with, or an `HttpStatusError` for a failed response (a 5xx, a 429), whose body was
+ * discarded; what the handler threw is `handlerError`. The message names neither.
+ */
+export class FallbackError extends SteadfastError {
+  /** The original failure's `error.type` (`circuit_open`, `timeout`, `503`, `ECONNREFUSED`, ...). */
+  readonly trigger: string;
+  /** What the handler threw, or what it returned that could not be served. */
+  readonly handlerError: unknown;
+  constructor(
+    method: string,
+    url: URL | string,
+    trigger: string,
+    failure: Error,
+    handlerError: unknown,
+    detail = 'threw',
+  ) {
+    super(
+      'ERR_STEADFAST_FALLBACK',
+      `${where(method, url)}: failed (${trigger}) and the fallback handler ${detail}; the original failure is the cause`,
+      { cause: failure },
+    );
+    this.trigger = trigger;
+    this.handlerError = handlerError;
+  }
+}
+
 /** The user hooks of `ClientOptions.hooks`, as `HookError.hook` names them. */
 export type HookName = 'beforeRequest' | 'afterResponse' | 'beforeRetry' | 'beforeError';
 
@@ -494,3 +523,4 @@ export const isClientClosedError = (e: unknown): e is ClientClosedError =>
 export const isHookError = (e: unknown): e is HookError => e instanceof HookError;
 export const isResponseRejectedError = (e: unknown): e is ResponseRejectedError =>
   e instanceof ResponseRejectedError;
+export const isFallbackError = (e: unknown): e is FallbackError => e instanceof FallbackError;
