@@ -35,6 +35,7 @@ import {
   QUOTA_LEASE_BUCKETS,
   RATE_LIMIT_WAIT_BUCKETS,
   renderMetrics,
+  STALE_AGE_BUCKETS,
 } from '../../../packages/steadfast/src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
 import { PACKAGE_VERSION } from '../../../packages/steadfast/src/telemetry/version.js';
@@ -44,6 +45,13 @@ import {
   QUOTA_LIMIT_PER_SECOND,
 } from './admission-events.js';
 import { FAST_RETRY, parseExposition, sampleValue, useTelemetryHarness } from './support.js';
+import {
+  ADAPTIVE_BOUNDS,
+  emitToolboxEvents,
+  THROTTLE_PROBE,
+  TOOLBOX_ORIGINS,
+  toolboxContext,
+} from './toolbox-events.js';
 
 const h = useTelemetryHarness();
 const { server, onCleanup, tokenServer } = h;
@@ -190,6 +198,27 @@ async function exerciseEveryInstrument(provider: MeterProvider) {
   onCleanup(async () => admitted.dispose());
   emitAdmissionEvents(events, admissionContext('admitted'));
 
+  // The toolbox strategies' instruments, the same way (toolbox-telemetry.test.ts reads
+  // every figure).
+  const toolboxEvents = new ClientEvents();
+  const toolbox = createTelemetry(
+    { tracing: false, metrics: false, otelMetrics: { meterProvider: provider } },
+    {
+      client: 'toolbox',
+      events: toolboxEvents,
+      auth: undefined,
+      origins: TOOLBOX_ORIGINS,
+      quotaLimitPerSecond: undefined,
+      hedging: true,
+      fallback: true,
+      adaptiveConcurrency: ADAPTIVE_BOUNDS,
+      adaptiveThrottle: true,
+      throttleProbe: THROTTLE_PROBE,
+    },
+  );
+  onCleanup(async () => toolbox.dispose());
+  emitToolboxEvents(toolboxEvents, toolboxContext('toolbox'));
+
   return { api, failing, slow, idp };
 }
 
@@ -327,6 +356,68 @@ const CONTRACT: Record<
     kind: 'counter',
     unit: '{invalidation}',
     always: ['steadfast.credential', 'steadfast.token.invalidation.result'],
+  },
+  'steadfast.hedges.sent': {
+    kind: 'counter',
+    unit: '{attempt}',
+    always: ['steadfast.client', 'server.address', 'steadfast.hedge.trigger'],
+  },
+  'steadfast.hedges.skipped': {
+    kind: 'counter',
+    unit: '{attempt}',
+    always: ['steadfast.client', 'steadfast.hedge.trigger', 'steadfast.hedge.skip_reason'],
+  },
+  'steadfast.hedged_calls': {
+    kind: 'counter',
+    unit: '{call}',
+    always: ['steadfast.client', 'steadfast.hedge.winner'],
+    sometimes: ['server.address'],
+  },
+  'steadfast.hedges.cancelled': {
+    kind: 'counter',
+    unit: '{attempt}',
+    always: ['steadfast.client'],
+  },
+  'steadfast.fallbacks': {
+    kind: 'counter',
+    unit: '{call}',
+    always: [
+      'steadfast.client',
+      'steadfast.fallback.kind',
+      'error.type',
+      'steadfast.fallback.served',
+    ],
+  },
+  'steadfast.fallback.stale_age': {
+    kind: 'histogram',
+    unit: 's',
+    buckets: STALE_AGE_BUCKETS,
+    always: ['steadfast.client'],
+  },
+  'steadfast.adaptive_concurrency.limit': {
+    kind: 'gauge',
+    unit: '{call}',
+    always: ['steadfast.client', 'server.address'],
+  },
+  'steadfast.adaptive_concurrency.limit_bound': {
+    kind: 'gauge',
+    unit: '{call}',
+    always: ['steadfast.client', 'steadfast.adaptive_concurrency.bound'],
+  },
+  'steadfast.adaptive_concurrency.limit_changes': {
+    kind: 'counter',
+    unit: '{change}',
+    always: ['steadfast.client', 'server.address', 'steadfast.adaptive_concurrency.direction'],
+  },
+  'steadfast.adaptive_concurrency.inflight': {
+    kind: 'gauge',
+    unit: '{call}',
+    always: ['steadfast.client', 'server.address'],
+  },
+  'steadfast.adaptive_throttle.rejection_probability': {
+    kind: 'gauge',
+    unit: '1',
+    always: ['steadfast.client', 'server.address'],
   },
   'steadfast.token.expiry_time': { kind: 'gauge', unit: 's', always: ['steadfast.credential'] },
   'steadfast.token.store.up': { kind: 'gauge', unit: '1', always: ['steadfast.credential'] },

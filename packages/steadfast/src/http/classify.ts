@@ -2,6 +2,7 @@ import {
   AbortError,
   CircuitOpenError,
   ConcurrencyLimitedError,
+  HedgeCancelledError,
   HookError,
   PoolExhaustedError,
   RateLimitedError,
@@ -62,7 +63,8 @@ export function errorCode(error: unknown): string | undefined {
 /**
  * The `error.type` of an outcome, per the telemetry contract: the status code as a string
  * for 4xx/5xx, a known error code, `timeout`, `pool_exhausted`, `circuit_open`,
- * `concurrency_limited`, or `_OTHER`. `undefined` for 1xx-3xx responses and caller aborts.
+ * `concurrency_limited`, `cancelled` (a hedged attempt another attempt answered before), or
+ * `_OTHER`. `undefined` for 1xx-3xx responses and caller aborts.
  */
 export function errorTypeOf(outcome: Outcome): string | undefined {
   if (outcome.kind === 'response') {
@@ -75,7 +77,10 @@ export function errorTypeOf(outcome: Outcome): string | undefined {
   if (error instanceof CircuitOpenError) return 'circuit_open';
   if (error instanceof ConcurrencyLimitedError) return 'concurrency_limited';
   if (error instanceof RateLimitedError) return 'rate_limited';
-  if (error instanceof AbortError) return undefined;
+  // A hedged attempt another attempt of its call answered before: `cancelled`, no failure.
+  if (error instanceof AbortError) {
+    return error.cause instanceof HedgeCancelledError ? 'cancelled' : undefined;
+  }
   // Before the cause chain: what a hook threw may carry any code.
   if (error instanceof HookError) return 'hook_error';
   if (error instanceof ResponseRejectedError) return 'response_rejected';

@@ -80,6 +80,13 @@ function redactQuery(query: string): string {
   return `?${parts.join('&')}`;
 }
 
+/**
+ * `error.type` of a hedged attempt cancelled because another attempt of its call answered
+ * first (an `AbortError` whose cause is `HedgeCancelledError`): not a failure, not a caller
+ * abort.
+ */
+export const CANCELLED = 'cancelled';
+
 /** `error.type` values of the logical call that are not attempt outcomes. */
 export const CALL_ERROR_TYPES = [
   'timeout',
@@ -128,6 +135,7 @@ export const ERROR_TYPES: ReadonlySet<string> = new Set([
   ...TRANSIENT_ERROR_CODES,
   'UND_ERR_ABORTED',
   'UND_ERR_INVALID_ARG',
+  CANCELLED,
   ...CALL_ERROR_TYPES,
   ...OAUTH_ERROR_CODES,
   OTHER,

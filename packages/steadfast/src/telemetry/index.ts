@@ -12,11 +12,18 @@ import { subscribeTokenMetrics } from './metrics/token-metrics.js';
 import { resolveTelemetry } from './options.js';
 import { otelInstrumentsOf, subscribeOtelMetrics } from './otel-metrics/index.js';
 import { acquireShared } from './shared.js';
+import {
+  type AdaptiveLimitBounds,
+  markFallbackServed,
+  type ThrottleProbe,
+  type ToolboxLayers,
+} from './toolbox.js';
 import { AttemptSpanLayer } from './tracing/attempt-layer.js';
 import { CallSpanLayer } from './tracing/call-layer.js';
 import { tracingLiveness } from './tracing/liveness.js';
 import { subscribeSpanEvents } from './tracing/span-events.js';
 import { subscribeTokenSpans } from './tracing/token-spans.js';
+import { subscribeToolboxSpanEvents } from './tracing/toolbox-span-events.js';
 import type { TelemetryOptions } from './types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
@@ -33,6 +40,7 @@ export {
   FAMILY_NAMES,
   QUOTA_LEASE_BUCKETS,
   RATE_LIMIT_WAIT_BUCKETS,
+  STALE_AGE_BUCKETS,
 } from './metrics/families.js';
 export { createOpenMetricsRegistry, metricsRegistry } from './metrics/registry.js';
 export { OTEL_INSTRUMENT_NAMES } from './otel-metrics/index.js';
@@ -65,6 +73,22 @@ export interface TelemetryTarget {
   readonly rateLimiter?: boolean;
   /** Whether the client has a server-driven cooldown; as `rateLimiter`. */
   readonly cooldown?: boolean;
+  /**
+   * Whether the client has client-side adaptive throttling (`adaptiveThrottle`). Absent
+   * counts as false, as for the other toolbox strategies below: nothing is subscribed.
+   */
+  readonly adaptiveThrottle?: boolean;
+  /**
+   * Reads the adaptive throttle's rejection probability per origin (its `counts()`), for the
+   * gauge read at collection; called only then, never per call.
+   */
+  readonly throttleProbe?: ThrottleProbe | undefined;
+  /** Whether the client hedges (`hedging`). */
+  readonly hedging?: boolean;
+  /** Whether the client has a fallback (`fallback`). */
+  readonly fallback?: boolean;
+  /** The adaptive concurrency limit's bounds (`concurrency.adaptive`); absent: none. */
+  readonly adaptiveConcurrency?: AdaptiveLimitBounds | undefined;
 }
 
 /** The telemetry of one client: two pipeline layers and the subscriptions behind them. */
@@ -118,6 +142,13 @@ export function createTelemetry(
     rateLimiter: target.rateLimiter !== false,
     quotaLimitPerSecond: target.quotaLimitPerSecond,
     cooldown: target.cooldown !== false,
+    adaptiveThrottle: target.adaptiveThrottle === true,
+  };
+  const toolbox: ToolboxLayers = {
+    hedging: target.hedging === true,
+    fallback: target.fallback === true,
+    adaptiveConcurrency: target.adaptiveConcurrency,
+    throttleProbe: target.adaptiveThrottle === true ? target.throttleProbe : undefined,
   };
 
   const subscriptions: Disposable[] = [];
@@ -130,9 +161,12 @@ export function createTelemetry(
     const provider = tracing.tracerProvider ?? trace.getTracerProvider();
     const tracer = tracerOf(provider);
     live = tracingLiveness(provider);
-    callLayer = new CallSpanLayer(tracer, live);
+    callLayer = new CallSpanLayer(tracer, live, toolbox.fallback);
     attemptLayer = new AttemptSpanLayer(tracer, live);
-    subscriptions.push(...subscribeSpanEvents(target.events, admission));
+    subscriptions.push(
+      ...subscribeSpanEvents(target.events, admission),
+      ...subscribeToolboxSpanEvents(target.events, toolbox),
+    );
     const tokenEvents = target.auth?.tokenEvents;
     if (tokenEvents) {
       subscriptions.push(
@@ -152,6 +186,7 @@ export function createTelemetry(
         target.origins,
         live,
         admission,
+        toolbox,
       ),
     );
     const tokenEvents = target.auth?.tokenEvents;
@@ -171,8 +206,15 @@ export function createTelemetry(
         target.origins,
         target.auth?.tokenEvents,
         admission,
+        toolbox,
       ),
     );
+  }
+
+  // A call a fallback answered is told apart at its end (its span's outcome, its `kind`):
+  // one marker per client, whatever adapters are on.
+  if (toolbox.fallback && (tracing || families || instruments)) {
+    subscriptions.push(target.events.fallback.event(markFallbackServed));
   }
 
   let disposed = false;

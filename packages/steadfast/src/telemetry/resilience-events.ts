@@ -4,6 +4,7 @@ import type { Disposable } from '../pipeline/event.js';
 import type { Severity } from '../pipeline/events.js';
 import { type AdmissionLayers, emitsRateLimit } from './admission.js';
 import type { CallResult } from './attributes.js';
+import type { ToolboxLayers } from './toolbox.js';
 
 /** `strategy` values of `steadfast_events_total` (`steadfast.event.strategy` in OpenTelemetry). */
 export type EventStrategy =
@@ -29,13 +30,18 @@ export const BREAKER_TRANSITIONS = [
   ['half_open', 'open'],
 ] as const;
 
-/** `kind` values of `steadfast_calls_total` (`steadfast.call.kind`). */
+/**
+ * `kind` values of `steadfast_calls_total` (`steadfast.call.kind`). `fallback`: the call's
+ * outcome was replaced by the fallback (a stale response or the handler's); only clients
+ * with a fallback have it.
+ */
 export type CallKind =
   | 'successful_without_retry'
   | 'successful_with_retry'
   | 'failed_without_retry'
   | 'failed_with_retry'
-  | 'not_permitted';
+  | 'not_permitted'
+  | 'fallback';
 
 export const CALL_KINDS: readonly CallKind[] = [
   'successful_without_retry',
@@ -43,6 +49,7 @@ export const CALL_KINDS: readonly CallKind[] = [
   'failed_without_retry',
   'failed_with_retry',
   'not_permitted',
+  'fallback',
 ];
 
 /** The kind of a call that ended with `result` (not `aborted`) after `attempts` attempts. */
@@ -133,6 +140,49 @@ export function subscribeAdmissionEvents(
           ? count('cooldown', 'cooldown_started', 'warning')
           : count('cooldown', 'cooldown_ended', 'information'),
       ),
+    );
+  }
+  return subscriptions;
+}
+
+/**
+ * The toolbox strategies' part of the same vocabulary: hedges sent and skipped, fallbacks
+ * served or not, adaptive limits moving, the adaptive throttle refusing. Subscribes only to
+ * the events of the layers the client has. (A throttle refusal is counted once: from
+ * `rateLimit`, by {@link subscribeAdmissionEvents}, as `adaptive_throttle` / `rejected`.)
+ */
+export function subscribeToolboxEvents(
+  events: ClientEvents,
+  layers: ToolboxLayers,
+  count: (strategy: EventStrategy, event: string, severity: Severity) => void,
+): Disposable[] {
+  const subscriptions: Disposable[] = [];
+  if (layers.hedging) {
+    subscriptions.push(
+      events.hedge.event((e) =>
+        e.skipped === undefined
+          ? count('hedging', 'hedge_sent', 'information')
+          : count('hedging', 'budget_exhausted', 'warning'),
+      ),
+    );
+  }
+  if (layers.fallback) {
+    subscriptions.push(
+      events.fallback.event((e) =>
+        e.served
+          ? count('fallback', e.kind === 'stale' ? 'stale_served' : 'handler_served', 'warning')
+          : count('fallback', 'not_served', 'error'),
+      ),
+    );
+  }
+  if (layers.adaptiveConcurrency !== undefined) {
+    subscriptions.push(
+      events.concurrencyLimit.event((e) => {
+        if (e.limit > e.previous) count('adaptive_concurrency', 'limit_increased', 'information');
+        else if (e.limit < e.previous) {
+          count('adaptive_concurrency', 'limit_decreased', 'warning');
+        }
+      }),
     );
   }
   return subscriptions;

@@ -17,7 +17,9 @@ import {
   type EventStrategy,
   subscribeAdmissionEvents,
   subscribeResilienceEvents,
+  subscribeToolboxEvents,
 } from '../resilience-events.js';
+import { fallbackServedOf, type ToolboxLayers } from '../toolbox.js';
 import { attemptSpanOf, callSpanOf } from '../tracing/keys.js';
 import { subscribeAdmissionMetrics } from './admission-metrics.js';
 import {
@@ -29,6 +31,7 @@ import {
 } from './bound-series.js';
 import type { Families, LimiterView } from './families.js';
 import { LabelCache, type Labels } from './series-cap.js';
+import { subscribeToolboxMetrics } from './toolbox-metrics.js';
 
 /** The `server_address`/`server_port` labels of one origin. */
 interface OriginLabels {
@@ -63,6 +66,7 @@ export function subscribeClientMetrics(
   /** Whether a call may carry a sampled span (tracing on, a provider registered): exemplars. */
   tracingLive: (() => boolean) | undefined,
   admission: AdmissionLayers,
+  toolbox: ToolboxLayers,
 ): Disposable[] {
   const originLabels = new Map<string, OriginLabels>();
   for (const origin of origins) {
@@ -129,6 +133,7 @@ export function subscribeClientMetrics(
       to_state,
     );
 
+  const fallback = toolbox.fallback;
   const views = families.limiterViews;
   let limiter: LimiterView | undefined;
   let inflightLabels: Labels | undefined;
@@ -173,7 +178,10 @@ export function subscribeClientMetrics(
       const result = callResultOf(ctx, outcome);
       // A caller abort is not an outcome of the downstream: neither success nor failure.
       if (result === 'aborted') return;
-      const kind = callKindOf(result, ctx.attempts);
+      const kind =
+        fallback && fallbackServedOf(ctx) !== undefined
+          ? 'fallback'
+          : callKindOf(result, ctx.attempts);
       (callsSeries.get(kind) ?? callsSeries.admit({ client, kind }, kind)).inc();
       (
         callDurationSeries.get(result) ??
@@ -229,6 +237,15 @@ export function subscribeClientMetrics(
     ...subscribeResilienceEvents(events, event),
     ...subscribeAdmissionEvents(events, admission, event),
     ...subscribeAdmissionMetrics(events, families, client, admission),
+    ...subscribeToolboxEvents(events, toolbox, event),
+    ...subscribeToolboxMetrics(
+      events,
+      families,
+      client,
+      addressOf,
+      [...new Set([...originLabels.values()].map((l) => l.server_address))],
+      toolbox,
+    ),
   ];
 }
 

@@ -20,6 +20,13 @@ export const RATE_LIMIT_WAIT_BUCKETS = [
 ] as const;
 /** Permits granted by one quota store lease. */
 export const QUOTA_LEASE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] as const;
+/**
+ * Age of a stale response the fallback served, in seconds: from a second to a day (a stale
+ * entry's `maxAge` is minutes to hours in practice).
+ */
+export const STALE_AGE_BUCKETS = [
+  1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400,
+] as const;
 
 /** The latest limiter report of one client, with the label sets its gauges were admitted as. */
 export interface LimiterView {
@@ -28,6 +35,14 @@ export interface LimiterView {
   inflight: number;
   limit: number;
 }
+
+/**
+ * What a client reads into a gauge when the registry is scraped: `set` each label set's
+ * value (label sets admitted under the family's cap beforehand).
+ */
+export type GaugeCollector = (
+  set: (labels: Readonly<Record<string, string>>, value: number) => void,
+) => void;
 
 /** Every family of the contract, registered once per registry. */
 export interface Families {
@@ -65,6 +80,28 @@ export interface Families {
   readonly cooldownTransitions: Counter<'client' | 'change' | 'source'>;
   readonly cooldownPaused: Counter<'client'>;
   readonly cooldownActiveScopes: Gauge<'client'>;
+  readonly hedgesSent: Counter<'client' | 'server_address' | 'trigger'>;
+  readonly hedgesSkipped: Counter<'client' | 'trigger' | 'reason'>;
+  readonly hedgedCalls: Counter<'client' | 'server_address' | 'winner'>;
+  readonly hedgesCancelled: Counter<'client'>;
+  readonly fallbacks: Counter<'client' | 'kind' | 'trigger' | 'served'>;
+  readonly fallbackStaleAge: Histogram<'client'>;
+  readonly adaptiveLimit: Gauge<'client' | 'server_address'>;
+  readonly adaptiveLimitBound: Gauge<'client' | 'bound'>;
+  readonly adaptiveLimitChanges: Counter<'client' | 'server_address' | 'direction'>;
+  readonly adaptiveInflight: Gauge<'client' | 'server_address'>;
+  readonly throttleProbability: Gauge<'client' | 'server_address'>;
+  /**
+   * The clients' collectors of `adaptiveInflight` and `throttleProbability`, run when the
+   * registry is scraped. `undefined` when the gauges were registered by another copy of
+   * this module (no collect hook of ours): set them directly, or not at all.
+   */
+  readonly gaugeCollectors:
+    | {
+        readonly adaptiveInflight: Set<GaugeCollector>;
+        readonly throttleProbability: Set<GaugeCollector>;
+      }
+    | undefined;
   readonly tokenFetches: Counter<'credential' | 'result' | 'error_type'>;
   readonly tokenFetchDuration: Histogram<'credential' | 'result'>;
   readonly tokenLookups: Counter<'credential' | 'level' | 'result'>;
@@ -81,7 +118,7 @@ export interface Families {
 /** The families that carry a series cap. */
 export type CappedFamily = Exclude<
   keyof Families,
-  'limiterViews' | 'buildInfo' | 'caps' | 'maxSeriesPerFamily'
+  'limiterViews' | 'gaugeCollectors' | 'buildInfo' | 'caps' | 'maxSeriesPerFamily'
 >;
 
 /** The names of every family the SDK registers (what `promtool check metrics` lints). */
@@ -107,6 +144,17 @@ export const FAMILY_NAMES = [
   'steadfast_cooldown_transitions_total',
   'steadfast_cooldown_paused_seconds_total',
   'steadfast_cooldown_active_scopes',
+  'steadfast_hedges_sent_total',
+  'steadfast_hedges_skipped_total',
+  'steadfast_hedged_calls_total',
+  'steadfast_hedges_cancelled_total',
+  'steadfast_fallbacks_total',
+  'steadfast_fallback_stale_age_seconds',
+  'steadfast_adaptive_concurrency_limit',
+  'steadfast_adaptive_concurrency_limit_bound',
+  'steadfast_adaptive_concurrency_limit_changes_total',
+  'steadfast_adaptive_concurrency_inflight_calls',
+  'steadfast_adaptive_throttle_rejection_probability',
   'steadfast_token_fetches_total',
   'steadfast_token_fetch_duration_seconds',
   'steadfast_token_cache_lookups_total',
@@ -217,6 +265,31 @@ export function familiesFor(registry: MetricsRegistry, maxSeriesPerFamily?: numb
   );
   // Our collect hooks are only on gauges this module created.
   const ownGauges = (inflight as unknown as { collect?: unknown }).collect !== undefined;
+  const collectors = {
+    adaptiveInflight: new Set<GaugeCollector>(),
+    throttleProbability: new Set<GaugeCollector>(),
+  };
+  const collected = (which: keyof typeof collectors) =>
+    function collect(this: Gauge<string>) {
+      const set = (labels: Readonly<Record<string, string>>, value: number) =>
+        this.set(labels, value);
+      for (const collector of collectors[which]) collector(set);
+    };
+  const adaptiveInflight = gauge(
+    'steadfast_adaptive_concurrency_inflight_calls',
+    'Calls in flight per origin under the adaptive concurrency limit.',
+    ['client', 'server_address'],
+    collected('adaptiveInflight'),
+  );
+  const throttleProbability = gauge(
+    'steadfast_adaptive_throttle_rejection_probability',
+    "Probability with which the adaptive throttle refuses an origin's next attempt, read when scraped.",
+    ['client', 'server_address'],
+    collected('throttleProbability'),
+  );
+  const ownCollectors =
+    (adaptiveInflight as unknown as { collect?: unknown }).collect !== undefined &&
+    (throttleProbability as unknown as { collect?: unknown }).collect !== undefined;
 
   const metrics: Omit<Families, 'caps' | 'maxSeriesPerFamily'> = {
     attemptDuration: histogram(
@@ -328,6 +401,56 @@ export function familiesFor(registry: MetricsRegistry, maxSeriesPerFamily?: numb
       'Scopes (origins, by default) under a server-driven pause now.',
       ['client'],
     ),
+    hedgesSent: counter(
+      'steadfast_hedges_sent_total',
+      'Hedged attempts sent while earlier attempts of the same call were still out, by endpoint and trigger (delay, failure).',
+      ['client', 'server_address', 'trigger'],
+    ),
+    hedgesSkipped: counter(
+      'steadfast_hedges_skipped_total',
+      'Hedged attempts the hedging layer would have sent and did not, by trigger and reason (budget_exhausted).',
+      ['client', 'trigger', 'reason'],
+    ),
+    hedgedCalls: counter(
+      'steadfast_hedged_calls_total',
+      'Calls that sent at least one hedge, by the attempt whose outcome they took (primary, hedge, none) and its endpoint.',
+      ['client', 'server_address', 'winner'],
+    ),
+    hedgesCancelled: counter(
+      'steadfast_hedges_cancelled_total',
+      'Attempts of hedged calls cancelled because another attempt answered first.',
+      ['client'],
+    ),
+    fallbacks: counter(
+      'steadfast_fallbacks_total',
+      'Calls whose outcome the fallback replaced (served=true) or could not (served=false), by kind (stale, handler) and trigger error_type.',
+      ['client', 'kind', 'trigger', 'served'],
+    ),
+    fallbackStaleAge: histogram(
+      'steadfast_fallback_stale_age_seconds',
+      'Age of the stale responses the fallback served.',
+      ['client'],
+      STALE_AGE_BUCKETS,
+      false,
+    ),
+    adaptiveLimit: gauge(
+      'steadfast_adaptive_concurrency_limit',
+      'Current adaptive concurrency limit per origin.',
+      ['client', 'server_address'],
+    ),
+    adaptiveLimitBound: gauge(
+      'steadfast_adaptive_concurrency_limit_bound',
+      'Configured bounds of the adaptive concurrency limit (bound = min, max).',
+      ['client', 'bound'],
+    ),
+    adaptiveLimitChanges: counter(
+      'steadfast_adaptive_concurrency_limit_changes_total',
+      'Changes of the adaptive concurrency limit per origin, by direction (increase, decrease).',
+      ['client', 'server_address', 'direction'],
+    ),
+    adaptiveInflight,
+    throttleProbability,
+    gaugeCollectors: ownCollectors ? collectors : undefined,
     tokenFetches: counter(
       'steadfast_token_fetches_total',
       'Token-endpoint requests made by this instance.',
@@ -364,7 +487,7 @@ export function familiesFor(registry: MetricsRegistry, maxSeriesPerFamily?: numb
   };
   const caps = {} as Record<CappedFamily, SeriesCap>;
   for (const key of Object.keys(metrics) as (keyof typeof metrics)[]) {
-    if (key === 'buildInfo' || key === 'limiterViews') continue;
+    if (key === 'buildInfo' || key === 'limiterViews' || key === 'gaugeCollectors') continue;
     const metric = metrics[key] as unknown as {
       labelNames: readonly string[];
       upperBounds?: unknown;

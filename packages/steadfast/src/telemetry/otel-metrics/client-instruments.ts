@@ -19,6 +19,7 @@ import {
   type EventStrategy,
   subscribeAdmissionEvents,
   subscribeResilienceEvents,
+  subscribeToolboxEvents,
 } from '../resilience-events.js';
 import {
   ATTR_ERROR_TYPE,
@@ -28,6 +29,7 @@ import {
   ATTR_SERVER_PORT,
   ATTR_URL_SCHEME,
 } from '../semconv.js';
+import { fallbackServedOf, type ToolboxLayers } from '../toolbox.js';
 import { subscribeAdmissionInstruments } from './admission-instruments.js';
 import { AttributeCache } from './attribute-cache.js';
 import type { OtelInstruments } from './instruments.js';
@@ -43,6 +45,7 @@ import {
   ATTR_OUTCOME,
   ATTR_RETRY_DELAY_SOURCE,
 } from './keys.js';
+import { subscribeToolboxInstruments } from './toolbox-instruments.js';
 
 /** The server attributes of one origin: `server.address`, `server.port`, `url.scheme`. */
 interface OriginAttributes {
@@ -66,6 +69,7 @@ export function subscribeClientInstruments(
   client: string,
   origins: readonly string[],
   admission: AdmissionLayers,
+  toolbox: ToolboxLayers,
 ): Disposable[] {
   const freeze = (attributes: Attributes): Attributes => Object.freeze(attributes);
   const clientOnly = freeze({ [ATTR_CLIENT]: client });
@@ -182,6 +186,7 @@ export function subscribeClientInstruments(
   };
   instruments.breakerState.addCallback(observeBreakers);
 
+  const fallback = toolbox.fallback;
   // The limiter reports twice per call: keep its latest numbers, observed at collection.
   let limiterReported = false;
   let inflight = 0;
@@ -226,7 +231,10 @@ export function subscribeClientInstruments(
       const result = callResultOf(ctx, outcome);
       // A caller abort is not an outcome of the downstream: neither success nor failure.
       if (result === 'aborted') return;
-      const kind = callKindOf(result, ctx.attempts);
+      const kind =
+        fallback && fallbackServedOf(ctx) !== undefined
+          ? 'fallback'
+          : callKindOf(result, ctx.attempts);
       instruments.calls.add(1, callKinds[kind]);
       instruments.callDuration.record(e.durationMs / 1000, callOutcomes[result]);
     }),
@@ -261,6 +269,15 @@ export function subscribeClientInstruments(
     ...subscribeResilienceEvents(events, event),
     ...subscribeAdmissionEvents(events, admission, event),
     ...subscribeAdmissionInstruments(events, instruments, client, admission),
+    ...subscribeToolboxEvents(events, toolbox, event),
+    ...subscribeToolboxInstruments(
+      events,
+      instruments,
+      client,
+      addressOf,
+      [...new Set([...originAttributes.values()].map((o) => o.address))],
+      toolbox,
+    ),
   ];
 }
 

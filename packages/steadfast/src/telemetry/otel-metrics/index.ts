@@ -6,6 +6,7 @@ import type { Disposable } from '../../pipeline/event.js';
 import type { AdmissionLayers } from '../admission.js';
 import type { ResolvedTelemetry } from '../options.js';
 import { acquireShared } from '../shared.js';
+import type { ToolboxLayers } from '../toolbox.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { subscribeClientInstruments } from './client-instruments.js';
 import { type OtelInstruments, otelInstrumentsFor } from './instruments.js';
@@ -60,8 +61,16 @@ export function subscribeOtelMetrics(
   origins: readonly string[],
   tokenEvents: TokenEvents | undefined,
   admission: AdmissionLayers,
+  toolbox: ToolboxLayers,
 ): Disposable[] {
-  const subscriptions = subscribeClientInstruments(events, instruments, client, origins, admission);
+  const subscriptions = subscribeClientInstruments(
+    events,
+    instruments,
+    client,
+    origins,
+    admission,
+    toolbox,
+  );
   if (tokenEvents) {
     subscriptions.push(
       acquireShared(instruments, tokenEvents, () =>

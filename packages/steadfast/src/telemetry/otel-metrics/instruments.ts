@@ -4,6 +4,7 @@ import {
   DURATION_BUCKETS,
   QUOTA_LEASE_BUCKETS,
   RATE_LIMIT_WAIT_BUCKETS,
+  STALE_AGE_BUCKETS,
 } from '../metrics/families.js';
 
 /**
@@ -34,6 +35,17 @@ export const OTEL_INSTRUMENT_NAMES = {
   cooldownTransitions: 'steadfast.cooldown.transitions',
   cooldownPaused: 'steadfast.cooldown.paused_time',
   cooldownActiveScopes: 'steadfast.cooldown.active_scopes',
+  hedgesSent: 'steadfast.hedges.sent',
+  hedgesSkipped: 'steadfast.hedges.skipped',
+  hedgedCalls: 'steadfast.hedged_calls',
+  hedgesCancelled: 'steadfast.hedges.cancelled',
+  fallbacks: 'steadfast.fallbacks',
+  fallbackStaleAge: 'steadfast.fallback.stale_age',
+  adaptiveLimit: 'steadfast.adaptive_concurrency.limit',
+  adaptiveLimitBound: 'steadfast.adaptive_concurrency.limit_bound',
+  adaptiveLimitChanges: 'steadfast.adaptive_concurrency.limit_changes',
+  adaptiveInflight: 'steadfast.adaptive_concurrency.inflight',
+  throttleProbability: 'steadfast.adaptive_throttle.rejection_probability',
   tokenFetches: 'steadfast.token.fetches',
   tokenFetchDuration: 'steadfast.token.fetch.duration',
   tokenLookups: 'steadfast.token.cache.lookups',
@@ -66,6 +78,19 @@ export interface OtelInstruments {
   readonly cooldownTransitions: Counter;
   readonly cooldownPaused: Counter;
   readonly cooldownActiveScopes: ObservableGauge;
+  readonly hedgesSent: Counter;
+  readonly hedgesSkipped: Counter;
+  readonly hedgedCalls: Counter;
+  readonly hedgesCancelled: Counter;
+  readonly fallbacks: Counter;
+  readonly fallbackStaleAge: Histogram;
+  /** The current limit of each origin (read at collection). */
+  readonly adaptiveLimit: ObservableGauge;
+  readonly adaptiveLimitBound: ObservableGauge;
+  readonly adaptiveLimitChanges: Counter;
+  readonly adaptiveInflight: ObservableGauge;
+  /** Each origin's rejection probability, read from the throttle at collection. */
+  readonly throttleProbability: ObservableGauge;
   readonly tokenFetches: Counter;
   readonly tokenFetchDuration: Histogram;
   readonly tokenLookups: Counter;
@@ -188,6 +213,56 @@ export function otelInstrumentsFor(meter: Meter): OtelInstruments {
     cooldownActiveScopes: meter.createObservableGauge(N.cooldownActiveScopes, {
       description: 'Scopes (origins, by default) under a server-driven pause now.',
       unit: '{scope}',
+    }),
+    hedgesSent: meter.createCounter(N.hedgesSent, {
+      description:
+        'Hedged attempts sent while earlier attempts of the same call were still out, by endpoint and trigger (delay, failure).',
+      unit: '{attempt}',
+    }),
+    hedgesSkipped: meter.createCounter(N.hedgesSkipped, {
+      description:
+        'Hedged attempts the hedging layer would have sent and did not, by trigger and reason (budget_exhausted).',
+      unit: '{attempt}',
+    }),
+    hedgedCalls: meter.createCounter(N.hedgedCalls, {
+      description:
+        'Calls that sent at least one hedge, by the attempt whose outcome they took (primary, hedge, none) and its endpoint.',
+      unit: '{call}',
+    }),
+    hedgesCancelled: meter.createCounter(N.hedgesCancelled, {
+      description: 'Attempts of hedged calls cancelled because another attempt answered first.',
+      unit: '{attempt}',
+    }),
+    fallbacks: meter.createCounter(N.fallbacks, {
+      description:
+        'Calls whose outcome the fallback replaced (served) or could not, by kind (stale, handler) and trigger error.type.',
+      unit: '{call}',
+    }),
+    fallbackStaleAge: meter.createHistogram(
+      N.fallbackStaleAge,
+      seconds('Age of the stale responses the fallback served.', STALE_AGE_BUCKETS),
+    ),
+    adaptiveLimit: meter.createObservableGauge(N.adaptiveLimit, {
+      description: 'Current adaptive concurrency limit per origin.',
+      unit: '{call}',
+    }),
+    adaptiveLimitBound: meter.createObservableGauge(N.adaptiveLimitBound, {
+      description: 'Configured bounds of the adaptive concurrency limit (min, max).',
+      unit: '{call}',
+    }),
+    adaptiveLimitChanges: meter.createCounter(N.adaptiveLimitChanges, {
+      description:
+        'Changes of the adaptive concurrency limit per origin, by direction (increase, decrease).',
+      unit: '{change}',
+    }),
+    adaptiveInflight: meter.createObservableGauge(N.adaptiveInflight, {
+      description: 'Calls in flight per origin under the adaptive concurrency limit.',
+      unit: '{call}',
+    }),
+    throttleProbability: meter.createObservableGauge(N.throttleProbability, {
+      description:
+        "Probability with which the adaptive throttle refuses an origin's next attempt, read at collection.",
+      unit: '1',
     }),
     tokenFetches: meter.createCounter(N.tokenFetches, {
       description: 'Token-endpoint requests made by this instance.',

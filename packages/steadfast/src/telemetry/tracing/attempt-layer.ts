@@ -13,7 +13,7 @@ import {
 import { SteadfastError } from '../../errors.js';
 import { errorCode, errorTypeOf } from '../../http/classify.js';
 import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
-import { OTHER } from '../attributes.js';
+import { CANCELLED, OTHER } from '../attributes.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_EXCEPTION_MESSAGE,
@@ -37,6 +37,12 @@ import {
 import { requestInfoOf } from './request-info.js';
 
 /**
+ * The index of a hedged attempt among its call's attempts that were out at once: 0 for the
+ * first, n for the n-th hedge (absent on a call that is not hedged).
+ */
+export const ATTR_STEADFAST_HEDGE_INDEX = 'steadfast.hedge.index';
+
+/**
  * The undici channel an HTTP instrumentation (OpenTelemetry's undici one) watches to make a
  * span of its own for a request, reading the active context when the request is created.
  * Only while someone subscribes does the attempt need a suppressed context around it.
@@ -48,6 +54,9 @@ const UNDICI_REQUEST_CREATE = channel('undici:request:create');
  *
  * - attributes required by semconv are set at start (samplers see them);
  * - `http.request.resend_count` = `ctx.attempt` on re-sends only (transient retry or 401);
+ * - `steadfast.hedge.index` = `ctx.hedge` on the attempts of a hedged call; a hedge
+ *   cancelled because another attempt answered first ends with `error.type` `cancelled`
+ *   and no error status (the SDK's own decision, not a failure);
  * - `traceparent` (and whatever else the registered propagator writes) is injected into
  *   `ctx.headers` from this span, replacing what the previous attempt carried;
  * - the inner pipeline (attempt timeout, transport) runs with tracing suppressed, so an
@@ -82,6 +91,7 @@ export class AttemptSpanLayer implements Strategy {
     };
     if (method === OTHER) attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = ctx.method;
     if (ctx.attempt > 0) attributes[ATTR_HTTP_REQUEST_RESEND_COUNT] = ctx.attempt;
+    if (ctx.hedge !== undefined) attributes[ATTR_STEADFAST_HEDGE_INDEX] = ctx.hedge;
     const span = this.tracer.startSpan(
       method === OTHER ? 'HTTP' : method,
       { kind: SpanKind.CLIENT, attributes },
@@ -139,7 +149,10 @@ function endAttemptSpan(span: ReturnType<Tracer['startSpan']>, outcome: Outcome)
       span.setAttribute(ATTR_NETWORK_PROTOCOL_VERSION, '1.1');
     }
     const errorType = errorTypeOf(outcome);
-    if (errorType !== undefined) {
+    if (errorType === CANCELLED) {
+      // Another attempt of the call answered first: recognisable, but no error.
+      span.setAttribute(ATTR_ERROR_TYPE, errorType);
+    } else if (errorType !== undefined) {
       span.setAttribute(ATTR_ERROR_TYPE, errorType);
       span.setStatus({ code: SpanStatusCode.ERROR });
       if (outcome.kind === 'error') recordSafeException(span, outcome.error, errorType);

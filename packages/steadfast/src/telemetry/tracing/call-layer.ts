@@ -7,7 +7,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
-import { callErrorTypeOf, callResultOf, OTHER } from '../attributes.js';
+import { boundErrorType, callErrorTypeOf, callResultOf, OTHER } from '../attributes.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -15,6 +15,7 @@ import {
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
 } from '../semconv.js';
+import { fallbackServedOf } from '../toolbox.js';
 import { CALL_SPAN_SLOT, carriesTrace } from './keys.js';
 import { requestInfoOf } from './request-info.js';
 
@@ -24,6 +25,9 @@ export const ATTR_STEADFAST_OPERATION = 'steadfast.operation';
 export const ATTR_STEADFAST_ATTEMPTS = 'steadfast.attempts';
 export const ATTR_STEADFAST_OUTCOME = 'steadfast.outcome';
 export const ATTR_STEADFAST_RETRY_STOP_REASON = 'steadfast.retry.stop_reason';
+export const ATTR_STEADFAST_FALLBACK_KIND = 'steadfast.fallback.kind';
+export const ATTR_STEADFAST_FALLBACK_TRIGGER = 'steadfast.fallback.trigger';
+export const ATTR_STEADFAST_FALLBACK_STALE_AGE_MS = 'steadfast.fallback.stale_age_ms';
 
 /**
  * The logical-call span: INTERNAL, named `{client} {operation}`, child of the caller's
@@ -37,6 +41,8 @@ export class CallSpanLayer implements Strategy {
     private readonly tracer: Tracer,
     /** False while no span could record or carry anything (see `liveness.ts`). */
     private readonly live: () => boolean,
+    /** Whether the client has a fallback: a call it answered ends with outcome `fallback`. */
+    private readonly fallback = false,
   ) {}
 
   execute(ctx: CallContext, next: Next): Promise<Outcome> {
@@ -70,24 +76,33 @@ export class CallSpanLayer implements Strategy {
     // `.then` rather than an async function: one promise per call instead of two.
     return context.with(inner, next, undefined, ctx).then(
       (outcome) => {
-        endCallSpan(span, ctx, outcome);
+        endCallSpan(span, ctx, outcome, this.fallback);
         return outcome;
       },
       (error: unknown) => {
         // Strategies return outcomes; a throw is a bug somewhere inside. Still end the span.
-        endCallSpan(span, ctx, { kind: 'error', error: error as Error });
+        endCallSpan(span, ctx, { kind: 'error', error: error as Error }, this.fallback);
         throw error;
       },
     );
   }
 }
 
-function endCallSpan(span: Span, ctx: CallContext, outcome: Outcome): void {
+function endCallSpan(span: Span, ctx: CallContext, outcome: Outcome, fallback: boolean): void {
   if (span.isRecording()) {
+    // A fallback answered the call: say so, so that nobody takes its answer for fresh.
+    const served = fallback ? fallbackServedOf(ctx) : undefined;
+    if (served !== undefined) {
+      span.setAttribute(ATTR_STEADFAST_FALLBACK_KIND, served.kind);
+      span.setAttribute(ATTR_STEADFAST_FALLBACK_TRIGGER, boundErrorType(served.trigger) ?? OTHER);
+      if (served.ageMs !== undefined && Number.isFinite(served.ageMs)) {
+        span.setAttribute(ATTR_STEADFAST_FALLBACK_STALE_AGE_MS, Math.round(served.ageMs));
+      }
+    }
     const result = callResultOf(ctx, outcome);
     const errorType = result === 'aborted' ? undefined : callErrorTypeOf(ctx, outcome);
     span.setAttribute(ATTR_STEADFAST_ATTEMPTS, ctx.attempts);
-    span.setAttribute(ATTR_STEADFAST_OUTCOME, result);
+    span.setAttribute(ATTR_STEADFAST_OUTCOME, served !== undefined ? 'fallback' : result);
     if (ctx.retryStopReason !== undefined) {
       span.setAttribute(ATTR_STEADFAST_RETRY_STOP_REASON, ctx.retryStopReason);
     }
