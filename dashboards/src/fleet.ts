@@ -165,7 +165,7 @@ function overviewRow(): AnyPanel[] {
     stat({
       title: 'Success ratio',
       description:
-        'Share of logical calls that succeeded (with or without retries) among all calls, including rejected ones. A call is one `fetch()` through the SDK, whatever the number of wire attempts.',
+        'Share of logical calls that succeeded (with or without retries) among all calls, including rejected ones and those a fallback answered (kind fallback: not fresh from the downstream). A call is one `fetch()` through the SDK, whatever the number of wire attempts.',
       unit: 'percentunit',
       decimals: 2,
       steps: [
@@ -228,7 +228,7 @@ function overviewRow(): AnyPanel[] {
     timeseries({
       title: 'Calls/s by kind',
       description:
-        'Logical calls per second by outcome kind: successful or failed, with or without retry, and not_permitted (rejected before reaching the wire: limiter, breaker, budget).',
+        'Logical calls per second by outcome kind: successful or failed, with or without retry, not_permitted (rejected before reaching the wire: limiter, breaker, budget), and fallback (answered by a stale response or the fallback handler, not by the downstream).',
       unit: 'reqps',
       stacked: true,
       width: 12,
@@ -273,13 +273,13 @@ function wireRow(): AnyPanel[] {
     timeseries({
       title: 'Failed attempts/s by error type',
       description:
-        'Failed wire attempts per second by error.type: the status code ("503", "429", "401"), a transport error code (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET), timeout, or _OTHER.',
+        'Failed wire attempts per second by error.type: the status code ("503", "429", "401"), a transport error code (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET), timeout, or _OTHER. Hedged attempts cancelled because another attempt answered first (error_type cancelled) are no failures and are left out.',
       unit: 'reqps',
       stacked: true,
       width: 6,
       targets: [
         {
-          expr: `sum by (error_type) (rate(${sel('http_client_request_duration_seconds', `${S},error_type!=""`, '_count')}${R}))`,
+          expr: `sum by (error_type) (rate(${sel('http_client_request_duration_seconds', `${S},error_type!~"|cancelled"`, '_count')}${R}))`,
           legend: '{{error_type}}',
         },
       ],
@@ -605,6 +605,179 @@ function rateLimitsRow(): AnyPanel[] {
   ];
 }
 
+function toolboxRow(): AnyPanel[] {
+  const calls = `sum by (client) (rate(${sel('steadfast_calls_total', S)}${R}))`;
+  const throttle = (
+    name: 'steadfast_rate_limit_permits_total' | 'steadfast_rate_limit_rejections_total',
+  ) => `sum by (client) (rate(${sel(name, `${S},limiter="adaptive_throttle"`)}${R}))`;
+  return [
+    timeseries({
+      title: 'Hedges sent and skipped/s',
+      description:
+        'Hedged attempts sent per second while earlier attempts of the same call were still out, by trigger (delay: no answer within the hedge delay; failure: an earlier attempt failed), and hedges the hedging budget refused (skipped, budget_exhausted).',
+      unit: 'reqps',
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (trigger) (rate(${sel('steadfast_hedges_sent_total', S)}${R}))`,
+          legend: 'sent {{trigger}}',
+        },
+        {
+          expr: `sum by (reason) (rate(${sel('steadfast_hedges_skipped_total', S)}${R}))`,
+          legend: 'skipped {{reason}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Hedges per call (budget use)',
+      description:
+        'Extra attempts hedging adds: hedges sent per logical call, and the hedged attempts cancelled because another answered first. The hedging budget keeps hedges to a few percent of calls.',
+      unit: 'percentunit',
+      width: 8,
+      min: 0,
+      targets: [
+        {
+          expr: `sum by (client) (rate(${sel('steadfast_hedges_sent_total', S)}${R})) / ${calls}`,
+          legend: 'sent {{client}}',
+        },
+        {
+          expr: `sum by (client) (rate(${sel('steadfast_hedges_cancelled_total', S)}${R})) / ${calls}`,
+          legend: 'cancelled {{client}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Share of hedges the budget refused',
+      description:
+        'Hedges the hedging budget refused among all hedges the layer wanted to send (sent + skipped), per client. The dashed line is the SteadfastHedgeBudgetExhausted alert threshold (50 %): the tail is no longer hedged.',
+      unit: 'percentunit',
+      width: 8,
+      min: 0,
+      thresholdLine: 0.5,
+      targets: [
+        {
+          expr: `sum by (client) (rate(${sel('steadfast_hedges_skipped_total', S)}${R})) / (sum by (client) (rate(${sel('steadfast_hedges_sent_total', S)}${R})) + sum by (client) (rate(${sel('steadfast_hedges_skipped_total', S)}${R})))`,
+          legend: '{{client}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Hedged calls by winner',
+      description:
+        'Calls that sent at least one hedge, per second, by the attempt whose outcome they took (primary: the first attempt; hedge: a later one; none: no acceptable outcome) and its endpoint (server_address).',
+      unit: 'reqps',
+      stacked: true,
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (winner, server_address) (rate(${sel('steadfast_hedged_calls_total', S)}${R}))`,
+          legend: '{{winner}} {{server_address}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Fallbacks/s by kind',
+      description:
+        'Calls whose failure the fallback replaced (served), by kind: stale (the last good response for the cache key) or handler (the fallback function); and fallbacks that had nothing to serve (no stale entry fresh enough), where the failure stands.',
+      unit: 'reqps',
+      stacked: true,
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (kind) (rate(${sel('steadfast_fallbacks_total', `${S},served="true"`)}${R}))`,
+          legend: 'served {{kind}}',
+        },
+        {
+          expr: `sum by (kind) (rate(${sel('steadfast_fallbacks_total', `${S},served="false"`)}${R}))`,
+          legend: 'not served {{kind}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Share of calls served stale',
+      description:
+        'Calls answered with a stale response among all logical calls, per client: what callers get is not fresh. The dashed line is the SteadfastServingStale alert threshold (20 %).',
+      unit: 'percentunit',
+      width: 8,
+      min: 0,
+      thresholdLine: 0.2,
+      targets: [
+        {
+          expr: `sum by (client) (rate(${sel('steadfast_fallbacks_total', `${S},kind="stale",served="true"`)}${R})) / ${calls}`,
+          legend: '{{client}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Age of stale responses served p50 / p99',
+      description:
+        'How old the stale responses the fallback served were (steadfast_fallback_stale_age_seconds): the time since the response was fresh from the downstream.',
+      unit: 's',
+      width: 8,
+      targets: [0.5, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (le, client) (rate(${sel('steadfast_fallback_stale_age_seconds', S, '_bucket')}${R})))`,
+        legend: `p${Math.round(q * 100)} {{client}}`,
+      })),
+    }),
+    timeseries({
+      title: 'Adaptive limit vs in flight by origin',
+      description:
+        'The adaptive concurrency limit of each origin (lowest instance) against the calls in flight to it (busiest instance), and the configured minimum. A limit that sits at its minimum means the origin keeps dropping or slowing down (SteadfastAdaptiveLimitAtMinimum).',
+      unit: 'short',
+      width: 8,
+      min: 0,
+      targets: [
+        {
+          expr: `min by (server_address) (${sel('steadfast_adaptive_concurrency_limit', S)})`,
+          legend: 'limit {{server_address}}',
+        },
+        {
+          expr: `max by (server_address) (${sel('steadfast_adaptive_concurrency_inflight_calls', S)})`,
+          legend: 'in flight {{server_address}}',
+        },
+        {
+          expr: `min by (client) (${sel('steadfast_adaptive_concurrency_limit_bound', `${S},bound="min"`)})`,
+          legend: 'minimum {{client}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Adaptive limit changes',
+      description:
+        'Moves of the adaptive concurrency limit per interval, summed over instances, by origin and direction: increases while the origin keeps up, decreases on drops (429, 503, 504, timeouts) or growing latency.',
+      unit: 'short',
+      bars: true,
+      width: 8,
+      targets: [
+        {
+          expr: `sum by (server_address, direction) (increase(${sel('steadfast_adaptive_concurrency_limit_changes_total', S)}${R}))`,
+          legend: '{{server_address}} {{direction}}',
+        },
+      ],
+    }),
+    timeseries({
+      title: 'Adaptive throttle: attempts refused locally',
+      description:
+        'Wire attempts the client-side adaptive throttle refused before sending them (RateLimitedError, reason throttled), among the attempts it saw, per client; and the rejection probability it applies now per origin (highest instance). The dashed line is the SteadfastThrottleRejectingHigh alert threshold (25 %).',
+      unit: 'percentunit',
+      width: 24,
+      min: 0,
+      max: 1,
+      thresholdLine: 0.25,
+      targets: [
+        {
+          expr: `${throttle('steadfast_rate_limit_rejections_total')} / (${throttle('steadfast_rate_limit_permits_total')} + ${throttle('steadfast_rate_limit_rejections_total')})`,
+          legend: 'refused {{client}}',
+        },
+        {
+          expr: `max by (server_address) (${sel('steadfast_adaptive_throttle_rejection_probability', S)})`,
+          legend: 'probability {{server_address}}',
+        },
+      ],
+    }),
+  ];
+}
+
 function tokensRow(): AnyPanel[] {
   return [
     timeseries({
@@ -746,6 +919,7 @@ export const ROWS: readonly { title: string; panels: () => AnyPanel[] }[] = [
   { title: 'Retries', panels: retriesRow },
   { title: 'Circuit breakers', panels: breakersRow },
   { title: 'Rate limits & quotas', panels: rateLimitsRow },
+  { title: 'Hedging, fallback & adaptive concurrency', panels: toolboxRow },
   { title: 'Tokens across the fleet', panels: tokensRow },
   { title: 'Workers', panels: workersRow },
 ];
@@ -789,7 +963,7 @@ export function buildFleetDashboard(): Dashboard {
   const b = new DashboardBuilder('Steadfast fleet')
     .uid(DASHBOARD_UID)
     .description(
-      'Resilient OAuth2 HTTP calls across a fleet of Steadfast workers: outcomes, wire attempts, retries, circuit breakers, rate limits and quotas, shared tokens and worker health. Generated from dashboards/src/fleet.ts; do not edit by hand.',
+      'Resilient OAuth2 HTTP calls across a fleet of Steadfast workers: outcomes, wire attempts, retries, circuit breakers, rate limits and quotas, hedging, fallback and adaptive concurrency, shared tokens and worker health. Generated from dashboards/src/fleet.ts; do not edit by hand.',
     )
     .tags(['steadfast', 'resilience', 'oauth2'])
     .editable()

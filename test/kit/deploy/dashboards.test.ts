@@ -40,6 +40,7 @@ const ROWS = [
   'Retries',
   'Circuit breakers',
   'Rate limits & quotas',
+  'Hedging, fallback & adaptive concurrency',
   'Tokens across the fleet',
   'Workers',
 ];
