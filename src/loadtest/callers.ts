@@ -4,6 +4,7 @@ import {
   clientCredentials,
   createClient,
   errorTypeOf,
+  HedgeCancelledError,
   isNonReplayableBodyError,
   isRetryBudgetExhaustedError,
   isTokenUnavailableError,
@@ -21,6 +22,7 @@ import {
   scaledAttemptTimeoutMs,
 } from './policies.js';
 import type { Recorder } from './recorder.js';
+import { HEDGE_CANCELLED } from './report/summary.js';
 import type { PolicyName } from './types.js';
 
 /** How one call ended, as the load tester counts it. */
@@ -124,6 +126,18 @@ function withPerCallChaos(overrides: Record<string, unknown>, seed: number) {
   return { ...overrides, chaos: { ...bag, random: perCallRandom(chaosSeed, 'chaos') } };
 }
 
+/**
+ * Adaptive throttling (a preset's or `--override`'s) draws, like the retry jitter, from a
+ * stream per call: which attempt it refuses is then a function of the call, given the same
+ * counts.
+ */
+function withPerCallThrottle(options: Record<string, unknown>, seed: number) {
+  const throttle = options.adaptiveThrottle;
+  if (typeof throttle !== 'object' || throttle === null || Array.isArray(throttle)) return options;
+  if ('random' in throttle) return options;
+  return { ...options, adaptiveThrottle: { ...throttle, random: perCallRandom(seed, 'throttle') } };
+}
+
 /** Build the caller of a policy: the SDK with a preset, or the naive hand-rolled pattern. */
 export function createCaller(setup: CallerSetup): Caller {
   if (setup.policy === 'naive') return naiveCaller(setup);
@@ -154,30 +168,45 @@ function sdkCaller(setup: CallerSetup, policy: Exclude<PolicyName, 'naive'>): Ca
   // The worker processes share the quota and the pauses through the token store's Redis.
   const fleet =
     policy === 'standard+quota' && store ? { quota: { store }, cooldown: { store } } : {};
-  const options = mergeOptions(
+  const options = withPerCallThrottle(
     mergeOptions(
-      {
-        name: clientName(policy),
-        baseUrl: url.origin,
-        ...(auth ? { auth } : {}),
-        telemetry: { metrics: false, tracing: false },
-        ...presetOptions(
-          policy,
-          setup.timeFactor,
-          perCallRandom(setup.seed, 'jitter'),
-          setup.quota,
-        ),
-      },
-      fleet,
+      mergeOptions(
+        {
+          name: clientName(policy),
+          baseUrl: url.origin,
+          ...(auth ? { auth } : {}),
+          telemetry: { metrics: false, tracing: false },
+          ...presetOptions(
+            policy,
+            setup.timeFactor,
+            perCallRandom(setup.seed, 'jitter'),
+            setup.quota,
+          ),
+        },
+        fleet,
+      ),
+      withPerCallChaos(setup.overrides, setup.seed),
     ),
-    withPerCallChaos(setup.overrides, setup.seed),
+    setup.seed,
   ) as unknown as ClientOptions;
   const client: SteadfastClient = createClient(options);
   const { events } = client;
   events.attemptEnd.event((e) => {
     const status = e.outcome.kind === 'response' ? String(e.outcome.response.status) : undefined;
-    recorder.attempt(e.errorType ?? status ?? '_OTHER');
+    const cancelled =
+      e.outcome.kind === 'error' && e.outcome.error.cause instanceof HedgeCancelledError;
+    recorder.attempt(cancelled ? HEDGE_CANCELLED : (e.errorType ?? status ?? '_OTHER'));
   });
+  // The newer strategies' events; an emitter without a listener costs nothing.
+  events.hedge.event((e) => recorder.strategy(e.skipped ? 'hedge_skipped' : 'hedge'));
+  events.hedgeEnd.event((e) => {
+    recorder.strategy('hedged_call');
+    if (e.winner !== undefined && e.winner > 0) recorder.strategy('hedge_won');
+    for (let i = 0; i < e.cancelled; i++) recorder.strategy('hedge_cancelled');
+  });
+  events.fallback.event((e) => recorder.strategy(e.served ? e.kind : 'fallback_missed'));
+  events.concurrencyLimit.event((e) => recorder.concurrencyLimit(e.origin, e.limit));
+  events.throttle.event(() => recorder.strategy('throttled'));
   events.retry.event((e) => recorder.retry(e.reason, e.delayMs, e.delaySource));
   const starts = setup.phaseStartsMs ?? [];
   if (starts.length >= 2) {

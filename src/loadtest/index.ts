@@ -23,12 +23,16 @@ export function loadtestHelp(): string {
   return `${helpText('steadfast loadtest [options]', LOADTEST_SUMMARY, LOADTEST_OPTIONS)}
 Policies:
 ${Object.entries(POLICY_DESCRIPTIONS)
-  .map(([name, text]) => `  ${name.padEnd(16)}${text}`)
+  .map(([name, text]) => `  ${name.padEnd(19)}${text}`)
   .join('\n')}
 
 Examples:
   steadfast loadtest --compare none,naive,standard --phases healthy:3s,storm:6s,outage:3s,healthy:4s --rate 150 --duration 16s --seed 7
   steadfast loadtest --compare naive,standard,standard+quota --profile quota --rate 300 --duration 10s --workers 4 --redis private
+  steadfast loadtest --compare standard,standard+hedging --profile tail --rate 100 --duration 10s
+  steadfast loadtest --compare standard,standard+fallback --phases healthy:3s,outage:4s,healthy:3s --rate 50 --duration 10s
+  steadfast loadtest --compare standard,standard+adaptive --profile capacity --rate 300 --duration 10s
+  steadfast loadtest --compare standard,standard+throttle --profile overload --rate 300 --duration 10s
 `;
 }
 

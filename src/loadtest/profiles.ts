@@ -55,21 +55,23 @@ export const NAMED_PROFILES: Readonly<Record<string, NamedProfile>> = {
     latencyP99Ms: 4,
   },
   /**
-   * A service of fixed capacity: 5 workers of 25 ms (200 requests per second), a FIFO queue
-   * beyond them, so latency grows with the requests in flight. What adaptive concurrency
-   * finds: offered more than 200/s, a fixed limit lets the queue (and latency) balloon.
+   * A service of fixed capacity: 20 workers of 100 ms (200 requests per second), a FIFO
+   * queue beyond them, so latency grows with the requests in flight. What adaptive
+   * concurrency finds: offered more than 200/s, a fixed limit lets the queue (and latency)
+   * balloon. 20 at once is also the adaptive limit's default start: the gradient learns its
+   * baseline latency there, unqueued.
    */
-  capacity: { name: 'capacity', capacity: 5, serviceMs: 25 },
+  capacity: { name: 'capacity', capacity: 20, serviceMs: 100 },
   /**
-   * Overloaded: the same 5 workers of 25 ms, no queue: past them, 429 at once (without
-   * `Retry-After`; a 429 never trips the breaker, so the breaker stays out of the picture).
-   * What client-side adaptive throttling answers: offered much more than 200/s, the API
-   * keeps refusing.
+   * Overloaded: 5 workers of 50 ms (100 requests per second), no queue: past them, 429 at
+   * once (without `Retry-After`; a 429 never trips the breaker, which stays out of the
+   * picture). What client-side adaptive throttling answers: offered several times 100/s,
+   * the API keeps refusing.
    */
   overload: {
     name: 'overload',
     capacity: 5,
-    serviceMs: 25,
+    serviceMs: 50,
     queueLimit: 0,
     overloadStatus: 429,
   },

@@ -1,3 +1,15 @@
+/** What the newer strategies did so far, for the progress line (shown when not zero). */
+export interface LiveStrategies {
+  /** Hedged attempts sent. */
+  readonly hedges: number;
+  /** Fallbacks served (stale or the handler's). */
+  readonly fallbacks: number;
+  /** Attempts refused in the client by adaptive throttling. */
+  readonly throttled: number;
+  /** The adaptive concurrency limit now (summed over processes); undefined before it moved. */
+  readonly limit: number | undefined;
+}
+
 /** Live figures of the run in progress. */
 export interface LiveFigures {
   readonly calls: number;
@@ -7,6 +19,7 @@ export interface LiveFigures {
   readonly elapsedMs: number;
   /** 429s the demo API answered so far (its own count); absent for a URL target. */
   readonly api429?: number;
+  readonly strategies?: LiveStrategies;
 }
 
 /**
@@ -73,6 +86,15 @@ export class Progress {
     const amplification = f.calls ? (f.attempts / f.calls).toFixed(2) : '-';
     const rate = f.elapsedMs > 0 ? ((1000 * f.calls) / f.elapsedMs).toFixed(0) : '0';
     const api = f.api429 === undefined ? '' : `  API 429s ${f.api429}`;
-    return `${(f.elapsedMs / 1000).toFixed(1)}s  calls ${f.calls}  ok ${ratio}%  attempts/call ${amplification}  ${rate}/s  in flight ${f.inflight}${api}`;
+    const s = f.strategies;
+    const strategies = s
+      ? [
+          s.hedges ? `  hedges ${s.hedges}` : '',
+          s.fallbacks ? `  fallbacks ${s.fallbacks}` : '',
+          s.limit !== undefined ? `  limit ${s.limit}` : '',
+          s.throttled ? `  throttled ${s.throttled}` : '',
+        ].join('')
+      : '';
+    return `${(f.elapsedMs / 1000).toFixed(1)}s  calls ${f.calls}  ok ${ratio}%  attempts/call ${amplification}  ${rate}/s  in flight ${f.inflight}${api}${strategies}`;
   }
 }

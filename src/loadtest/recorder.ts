@@ -1,4 +1,5 @@
-import { emptyRawRun, type RawRun } from './types.js';
+import type { LiveStrategies } from './progress.js';
+import { emptyRawRun, type RawRun, type StrategyEventKind } from './types.js';
 
 /**
  * Collects what one process sees during one policy's run. Times are ms since `epochStartMs`
@@ -11,6 +12,13 @@ export class Recorder {
   succeeded = 0;
   attempts = 0;
   inflight = 0;
+  /** Hedged attempts sent, fallbacks served and attempts throttled so far. */
+  hedges = 0;
+  fallbacks = 0;
+  throttled = 0;
+  /** The adaptive concurrency limit now, summed over origins; undefined before it moved. */
+  limit: number | undefined;
+  readonly #limits = new Map<string, number>();
   readonly #offset: number;
 
   constructor(epochStartMs: number) {
@@ -50,5 +58,31 @@ export class Recorder {
 
   tokenFetch(): void {
     this.raw.tokenFetchAt.push(this.now());
+  }
+
+  strategy(kind: StrategyEventKind): void {
+    if (kind === 'hedge') this.hedges++;
+    else if (kind === 'stale' || kind === 'handler') this.fallbacks++;
+    else if (kind === 'throttled') this.throttled++;
+    this.raw.strategyAt.push(this.now());
+    this.raw.strategyKind.push(kind);
+  }
+
+  /** The strategy figures of the progress line. */
+  liveStrategies(): LiveStrategies {
+    return {
+      hedges: this.hedges,
+      fallbacks: this.fallbacks,
+      throttled: this.throttled,
+      limit: this.limit,
+    };
+  }
+
+  concurrencyLimit(origin: string, limit: number): void {
+    this.#limits.set(origin, limit);
+    let sum = 0;
+    for (const value of this.#limits.values()) sum += value;
+    this.limit = sum;
+    this.raw.limit.push({ t: this.now(), process: process.pid, origin, limit });
   }
 }

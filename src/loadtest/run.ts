@@ -2,8 +2,8 @@ import { fork } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { type CallerSetup, createCaller } from './callers.js';
 import { type DrivePlan, drive } from './drive.js';
-import { POLICY_DESCRIPTIONS, type QuotaPreset, quotaKey } from './policies.js';
-import type { LiveFigures, Progress } from './progress.js';
+import { POLICY_DESCRIPTIONS, policyStrategies, type QuotaPreset, quotaKey } from './policies.js';
+import type { LiveFigures, LiveStrategies, Progress } from './progress.js';
 import { Recorder } from './recorder.js';
 import { type ApiCounts, type ApiSample, type RunReport, summarize } from './report/summary.js';
 import type { DemoTarget } from './target.js';
@@ -194,6 +194,7 @@ async function runPolicy(
     return summarize(run.raw, {
       policy,
       description: POLICY_DESCRIPTIONS[policy],
+      strategies: policyStrategies(policy, config.overrides),
       elapsedMs: run.elapsedMs,
       idpTokenSamples: samples?.idp,
       apiSamples: samples?.api,
@@ -215,12 +216,19 @@ function quotaOf(config: LoadtestConfig, clientId: string | undefined): { quota?
 function apiCounts(demo: DemoTarget): ApiCounts {
   const stats = demo.api.stats();
   const clients = Object.values(stats.quota.byClient);
+  const { peakBusy, peakQueued, refused, abandoned } = stats.capacity;
   return {
     requests: stats.requests,
     byStatus: { ...stats.byStatus },
     quotaPerSecond: stats.quota.perSecond,
     accepted: clients.reduce((sum, c) => sum + c.accepted, 0),
     quotaRateLimited: clients.reduce((sum, c) => sum + c.rateLimited, 0),
+    slow: stats.injected.slow,
+    // A request that met a capacity took a worker, was refused or left the queue.
+    capacity:
+      stats.capacity.served + refused + abandoned > 0
+        ? { peakBusy, peakQueued, refused, abandoned }
+        : undefined,
   };
 }
 
@@ -273,6 +281,7 @@ async function runInProcess(
     attempts: recorder.attempts,
     inflight: recorder.inflight,
     elapsedMs: recorder.now(),
+    strategies: recorder.liveStrategies(),
     ...(samples ? { api429: samples.api429() } : {}),
   });
   samples?.start(() => recorder.now());
@@ -286,6 +295,17 @@ async function runInProcess(
   const elapsedMs = recorder.now();
   hooks.progress.finish(label, live(), hooks.stop.aborted ? '(interrupted)' : '');
   return { raw: recorder.raw, elapsedMs };
+}
+
+/** The worker processes' figures together: limits add up (each process has its own). */
+function sumStrategies(all: readonly LiveStrategies[]): LiveStrategies {
+  const limits = all.map((s) => s.limit).filter((l): l is number => l !== undefined);
+  return {
+    hedges: all.reduce((a, s) => a + s.hedges, 0),
+    fallbacks: all.reduce((a, s) => a + s.fallbacks, 0),
+    throttled: all.reduce((a, s) => a + s.throttled, 0),
+    limit: limits.length ? limits.reduce((a, b) => a + b, 0) : undefined,
+  };
 }
 
 async function runInWorkers(
@@ -304,7 +324,15 @@ async function runInWorkers(
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );
-  const live = children.map(() => ({ calls: 0, succeeded: 0, attempts: 0, inflight: 0 }));
+  const live = children.map(
+    (): Omit<Extract<FromWorker, { type: 'progress' }>, 'type'> => ({
+      calls: 0,
+      succeeded: 0,
+      attempts: 0,
+      inflight: 0,
+      strategies: { hedges: 0, fallbacks: 0, throttled: 0, limit: undefined },
+    }),
+  );
   const raw = emptyRawRun();
   const failures: string[] = [];
   try {
@@ -369,6 +397,7 @@ async function runInWorkers(
       attempts: live.reduce((a, w) => a + w.attempts, 0),
       inflight: live.reduce((a, w) => a + w.inflight, 0),
       elapsedMs: recorderClock.now(),
+      strategies: sumStrategies(live.map((w) => w.strategies)),
       ...(samples ? { api429: samples.api429() } : {}),
     });
     hooks.progress.start(label, plan, figures);

@@ -8,8 +8,35 @@ export const POLICY_NAMES = [
   'standard',
   'naive',
   'standard+quota',
+  'standard+hedging',
+  'standard+fallback',
+  'standard+adaptive',
+  'standard+throttle',
 ] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/**
+ * What the client's events of the newer strategies say, one entry per event (a hedged call's
+ * cancelled attempts: one each):
+ * - `hedge`: a hedged attempt sent; `hedge_skipped`: not sent, the hedging budget was spent;
+ * - `hedged_call`: a call whose hedged attempts ended; `hedge_won`: and a hedge (not the
+ *   first attempt) answered first; `hedge_cancelled`: an attempt cancelled when another won;
+ * - `stale`, `handler`: a fallback served (the last good response, or the handler's);
+ *   `fallback_missed`: a fallback found nothing to serve;
+ * - `throttled`: an attempt refused in the client by adaptive throttling.
+ */
+export const STRATEGY_EVENT_KINDS = [
+  'hedge',
+  'hedge_skipped',
+  'hedged_call',
+  'hedge_won',
+  'hedge_cancelled',
+  'stale',
+  'handler',
+  'fallback_missed',
+  'throttled',
+] as const;
+export type StrategyEventKind = (typeof STRATEGY_EVENT_KINDS)[number];
 
 /** One phase of the demo API's fault profile: from `startMs` on, the API behaves like `profile`. */
 export interface Phase {
@@ -95,6 +122,14 @@ export interface RawRun {
   readonly breaker: { t: number; origin: string; from: string; to: string }[];
   /** Token-endpoint requests this process made (client side). */
   readonly tokenFetchAt: number[];
+  /**
+   * What the newer strategies did, from the client's events: time and kind, one entry each
+   * (see {@link StrategyEventKind}).
+   */
+  readonly strategyAt: number[];
+  readonly strategyKind: StrategyEventKind[];
+  /** Each move of an adaptive concurrency limit: the process (pid), origin and new limit. */
+  readonly limit: { t: number; process: number; origin: string; limit: number }[];
   /** Calls not started because `maxInflight` calls were already running. */
   skipped: number;
   /** Calls cut short by Ctrl-C. */
@@ -115,6 +150,9 @@ export function emptyRawRun(): RawRun {
     retrySource: [],
     breaker: [],
     tokenFetchAt: [],
+    strategyAt: [],
+    strategyKind: [],
+    limit: [],
     skipped: 0,
     aborted: 0,
   };

@@ -5,6 +5,7 @@
  */
 import { type CallerSetup, createCaller } from './callers.js';
 import { type DrivePlan, drive } from './drive.js';
+import type { LiveStrategies } from './progress.js';
 import { Recorder } from './recorder.js';
 
 /** Parent → worker. */
@@ -26,6 +27,7 @@ export type FromWorker =
       succeeded: number;
       attempts: number;
       inflight: number;
+      strategies: LiveStrategies;
     }
   | { readonly type: 'done'; readonly raw: Recorder['raw'] }
   | { readonly type: 'failed'; readonly message: string };
@@ -46,6 +48,7 @@ process.on('message', async (message: ToWorker) => {
       succeeded: recorder.succeeded,
       attempts: recorder.attempts,
       inflight: recorder.inflight,
+      strategies: recorder.liveStrategies(),
     });
   }, 200);
   try {

@@ -1,18 +1,20 @@
 import type { LoadtestReport } from '../run.js';
-import { ROWS } from './terminal.js';
+import { rowsFor } from './terminal.js';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * The report as one self-contained HTML file: the comparison table, and charts over time
  * (latency percentiles, attempts per second by outcome, breaker state, token-endpoint
- * requests, and, when the demo API had a quota, what it accepted and refused) drawn as inline SVG by inline script from the embedded JSON. No network needed.
+ * requests, and, when the demo API had a quota, what it accepted and refused; when a policy has
+ * one of the newer strategies, what they did per second, and the adaptive limit) drawn as
+ * inline SVG by inline script from the embedded JSON. No network needed.
  */
 export function htmlReport(report: LoadtestReport): string {
   const runs = report.runs.map((r) => r.summary);
   const table = [
     `<tr><th></th>${runs.map((s) => `<th title="${escapeHtml(s.description)}">${escapeHtml(s.policy)}</th>`).join('')}</tr>`,
-    ...ROWS.map(
+    ...rowsFor(runs).map(
       ([label, show]) =>
         `<tr><td>${escapeHtml(label)}</td>${runs.map((s) => `<td>${escapeHtml(show(s))}</td>`).join('')}</tr>`,
     ),
@@ -73,10 +75,10 @@ const CHART_SCRIPT = String.raw`
   var NS = 'http://www.w3.org/2000/svg';
   var W = 380, H = 150, L = 44, R = 8, T = 8, B = 22;
   var COLORS = { '2xx': '#3ebd93', '401': '#9446ed', '429': '#f0b429', '5xx': '#e12d39',
-    network: '#1f2933', timeout: '#7b8794', other: '#bcccdc' };
+    network: '#1f2933', timeout: '#7b8794', cancelled: '#62b0e8', other: '#bcccdc' };
   var LAT = { p50: '#2186eb', p95: '#f0b429', p99: '#e12d39' };
   // Phase backgrounds by meaning: calm is grey, faults warm, auth trouble violet, down red.
-  var PHASE_FILL = { healthy: '#f5f7fa', flaky: '#fffbea', storm: '#fff3e6', 'auth-storm': '#f2ebfe', outage: '#ffe8e8', quota: '#fdf6e3' };
+  var PHASE_FILL = { healthy: '#f5f7fa', flaky: '#fffbea', storm: '#fff3e6', 'auth-storm': '#f2ebfe', outage: '#ffe8e8', quota: '#fdf6e3', tail: '#e3f8ff', capacity: '#effcf6', overload: '#fff3e6' };
   var OTHER_FILL = ['#e3f8ff', '#effcf6', '#fdf6e3'];
   function el(name, attrs, parent) {
     var node = document.createElementNS(NS, name);
@@ -173,7 +175,7 @@ const CHART_SCRIPT = String.raw`
     });
   });
   // 2. Attempts per second by outcome, stacked.
-  var classes = ['2xx', '401', '429', '5xx', 'network', 'timeout', 'other'];
+  var classes = ['2xx', '401', '429', '5xx', 'network', 'timeout', 'cancelled', 'other'];
   var attMax = 1;
   runs.forEach(function (r) { r.series.t.forEach(function (_, i) {
     var sum = 0; classes.forEach(function (c) { sum += r.series.attemptsPerSecond[c][i]; });
@@ -201,7 +203,7 @@ const CHART_SCRIPT = String.raw`
     s.breakerState.forEach(function (v, i) {
       el('rect', { x: f.x(s.t[i]), width: Math.max(bw, 0.5), y: f.y(v) - 3, height: 6, fill: fill[v] }, f.svg);
     });
-    if (!run.summary.breakerTransitions.length) text(f.svg, (W + L) / 2, T + 40, run.summary.policy === 'standard' || run.summary.policy === 'standard+quota' ? 'no transitions' : 'no breaker in this policy', { 'text-anchor': 'middle', 'font-size': 11 });
+    if (!run.summary.breakerTransitions.length) text(f.svg, (W + L) / 2, T + 40, run.summary.policy.indexOf('standard') === 0 ? 'no transitions' : 'no breaker in this policy', { 'text-anchor': 'middle', 'font-size': 11 });
   });
   // 4. Token-endpoint requests per second.
   var tokMax = 1;
@@ -242,6 +244,44 @@ const CHART_SCRIPT = String.raw`
         el('line', { x1: L, x2: W - R, y1: f.y(q), y2: f.y(q), stroke: '#334e68', 'stroke-dasharray': '4 3' }, f.svg);
         text(f.svg, W - R - 2, f.y(q) - 3, 'quota ' + q + '/s', { 'text-anchor': 'end', 'font-size': 10, fill: '#334e68' });
       }
+    });
+  }
+  // 6. What the newer strategies did per second: only when some run has one of them.
+  var STRATEGY = { hedges: ['hedges sent', '#2186eb'], fallbacks: ['fallbacks served', '#3ebd93'], throttled: ['throttled in the client', '#f0b429'] };
+  var strategyRuns = runs.filter(function (r) { return r.summary.strategies.length > 0; });
+  if (strategyRuns.length) {
+    var kinds = Object.keys(STRATEGY);
+    var stMax = 1;
+    runs.forEach(function (r) { kinds.forEach(function (k) {
+      r.series.strategiesPerSecond[k].forEach(function (v) { if (v > stMax) stMax = v; }); }); });
+    stMax = nice(stMax);
+    row('The strategies per second: hedges sent, fallbacks served, attempts throttled', kinds.map(function (k) { return STRATEGY[k]; }), function (panel, run) {
+      var f = frame(panel, stMax);
+      var s = run.series;
+      kinds.forEach(function (k) {
+        el('path', { d: path(s.strategiesPerSecond[k].map(function (v, i) {
+          return [f.x(s.t[i] + s.bucketMs / 2), f.y(v)]; })),
+          fill: 'none', stroke: STRATEGY[k][1], 'stroke-width': 1.6 }, f.svg);
+      });
+      if (!run.summary.strategies.length) text(f.svg, (W + L) / 2, T + 40, 'none in this policy', { 'text-anchor': 'middle', 'font-size': 11 });
+    });
+  }
+  // 7. The adaptive concurrency limit over time: only when it moved in some run.
+  var limitRuns = runs.filter(function (r) { return r.series.adaptiveLimit; });
+  if (limitRuns.length) {
+    var limMax = 1;
+    limitRuns.forEach(function (r) { r.series.adaptiveLimit.forEach(function (v) { if (v !== null && v > limMax) limMax = v; }); });
+    limMax = nice(limMax);
+    row('Adaptive concurrency limit (summed over processes)', null, function (panel, run) {
+      var f = frame(panel, limMax);
+      var s = run.series;
+      if (!s.adaptiveLimit) {
+        text(f.svg, (W + L) / 2, T + 40, 'fixed limit', { 'text-anchor': 'middle', 'font-size': 11 });
+        return;
+      }
+      el('path', { d: path(s.adaptiveLimit.map(function (v, i) {
+        return v === null ? null : [f.x(s.t[i] + s.bucketMs / 2), f.y(v)]; })),
+        fill: 'none', stroke: '#9446ed', 'stroke-width': 1.6 }, f.svg);
     });
   }
   document.body.setAttribute('data-charts-drawn', String(document.querySelectorAll('#charts svg').length));

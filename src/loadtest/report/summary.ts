@@ -1,9 +1,26 @@
 import { percentile } from '../percentile.js';
-import type { PolicyName, RawRun } from '../types.js';
+import {
+  type PolicyName,
+  type RawRun,
+  STRATEGY_EVENT_KINDS,
+  type StrategyEventKind,
+} from '../types.js';
 
 /** Attempt outcomes grouped for the "attempts per second by outcome" chart. */
-export const OUTCOME_CLASSES = ['2xx', '401', '429', '5xx', 'network', 'timeout', 'other'] as const;
+export const OUTCOME_CLASSES = [
+  '2xx',
+  '401',
+  '429',
+  '5xx',
+  'network',
+  'timeout',
+  'cancelled',
+  'other',
+] as const;
 export type OutcomeClass = (typeof OUTCOME_CLASSES)[number];
+
+/** The outcome of a hedged attempt cancelled because another answered first. */
+export const HEDGE_CANCELLED = 'hedge_cancelled';
 
 export function outcomeClass(outcome: string): OutcomeClass {
   if (/^2\d\d$/.test(outcome)) return '2xx';
@@ -11,6 +28,7 @@ export function outcomeClass(outcome: string): OutcomeClass {
   if (outcome === '429') return '429';
   if (/^5\d\d$/.test(outcome)) return '5xx';
   if (outcome === 'timeout') return 'timeout';
+  if (outcome === HEDGE_CANCELLED) return 'cancelled';
   if (/^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(outcome)) return 'network';
   return 'other';
 }
@@ -41,6 +59,18 @@ export interface RunSummary {
     readonly client: number;
   };
   readonly latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+  /** Latency of the calls that ended with a 2xx only (0 when none did). */
+  readonly okLatencyMs: { p50: number; p99: number };
+  /** The newer strategies the policy has (from its options), in a fixed order. */
+  readonly strategies: readonly StrategyName[];
+  /** What they did, from the client's events (every worker process summed). */
+  readonly strategyEvents: Readonly<Record<StrategyEventKind, number>>;
+  /**
+   * The adaptive concurrency limit, when it moved: its last value (summed over worker
+   * processes and origins: what the API faced at once), and the lowest and highest any
+   * process had.
+   */
+  readonly adaptiveLimit: { final: number; min: number; max: number; changes: number } | undefined;
   readonly throughput: { callsPerSecond: number; successesPerSecond: number };
   readonly elapsedMs: number;
   readonly skipped: number;
@@ -48,6 +78,10 @@ export interface RunSummary {
   /** The demo API's own counts, when the target is the demo. */
   readonly api: ApiCounts | undefined;
 }
+
+/** The newer strategies a policy may have, as the report names them. */
+export const STRATEGY_NAMES = ['hedging', 'fallback', 'adaptive', 'throttle'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** What the demo API counted during one policy's run, every client id together. */
 export interface ApiCounts {
@@ -60,6 +94,16 @@ export interface ApiCounts {
   readonly accepted: number;
   /** 429s its quota answered (injected 429s are only in `byStatus`). */
   readonly quotaRateLimited: number;
+  /** Requests it made slow (a profile's `slowRate`). */
+  readonly slow: number;
+  /**
+   * Its capacity (a profile's `capacity`): the most requests it served at once and the
+   * longest queue, requests refused past its queue (overloaded) and abandoned while waiting.
+   * Undefined when no profile of the run had one.
+   */
+  readonly capacity:
+    | { peakBusy: number; peakQueued: number; refused: number; abandoned: number }
+    | undefined;
 }
 
 /** The API's cumulative counts at `t` (ms since the run's start). */
@@ -80,6 +124,17 @@ export interface RunSeries {
   readonly p99: (number | null)[];
   /** Attempts per second in each bucket, by outcome class. */
   readonly attemptsPerSecond: Record<OutcomeClass, number[]>;
+  /**
+   * Per second in each bucket: hedged attempts sent, fallbacks served (stale or handler),
+   * attempts throttled in the client.
+   */
+  readonly strategiesPerSecond: {
+    readonly hedges: number[];
+    readonly fallbacks: number[];
+    readonly throttled: number[];
+  };
+  /** The adaptive concurrency limit at the end of each bucket (summed over processes), or null before it moved. */
+  readonly adaptiveLimit: (number | null)[] | undefined;
   /** Breaker state at the end of each bucket: 0 closed, 1 half-open, 2 open. */
   readonly breakerState: number[];
   /** Token-endpoint requests in each bucket (IdP's count when known, else the callers'). */
@@ -97,6 +152,7 @@ export interface RunReport {
 export interface RunContext {
   readonly policy: PolicyName;
   readonly description: string;
+  readonly strategies: readonly StrategyName[];
   readonly elapsedMs: number;
   /** IdP token-request counter samples (t, cumulative count since the run started). */
   readonly idpTokenSamples: readonly { t: number; count: number }[] | undefined;
@@ -129,6 +185,15 @@ export function summarize(raw: RawRun, context: RunContext): RunReport {
   const idpSamples = context.idpTokenSamples;
   const idpTotal = idpSamples?.length ? idpSamples[idpSamples.length - 1]!.count : undefined;
   const transitions = [...raw.breaker].sort((a, b) => a.t - b.t);
+  const okLatencies = Float64Array.from(
+    raw.callLatency.filter((_, i) => raw.callOk[i] === 1),
+  ).sort();
+  const okLatencyAt = (p: number) => (okLatencies.length ? percentile(okLatencies, p) : 0);
+  const strategyEvents = Object.fromEntries(STRATEGY_EVENT_KINDS.map((k) => [k, 0])) as Record<
+    StrategyEventKind,
+    number
+  >;
+  for (const kind of raw.strategyKind) strategyEvents[kind] += 1;
 
   const summary: RunSummary = {
     policy: context.policy,
@@ -152,6 +217,10 @@ export function summarize(raw: RawRun, context: RunContext): RunReport {
       max: latencies.length ? latencies[latencies.length - 1]! : 0,
       mean: calls ? latencies.reduce((a, b) => a + b, 0) / calls : 0,
     },
+    okLatencyMs: { p50: okLatencyAt(50), p99: okLatencyAt(99) },
+    strategies: context.strategies,
+    strategyEvents,
+    adaptiveLimit: adaptiveLimitOf(raw.limit),
     throughput: { callsPerSecond: calls / elapsedS, successesPerSecond: succeeded / elapsedS },
     elapsedMs: context.elapsedMs,
     skipped: raw.skipped,
@@ -161,8 +230,43 @@ export function summarize(raw: RawRun, context: RunContext): RunReport {
   return { summary, series: buildSeries(raw, context, transitions) };
 }
 
+/** The adaptive limit's figures: the last value of each (process, origin), summed; extremes. */
+function adaptiveLimitOf(samples: RawRun['limit']): RunSummary['adaptiveLimit'] {
+  if (samples.length === 0) return undefined;
+  const last = new Map<string, number>();
+  for (const s of [...samples].sort((a, b) => a.t - b.t))
+    last.set(`${s.process} ${s.origin}`, s.limit);
+  return {
+    final: [...last.values()].reduce((a, b) => a + b, 0),
+    min: samples.reduce((low, s) => Math.min(low, s.limit), Number.POSITIVE_INFINITY),
+    max: samples.reduce((high, s) => Math.max(high, s.limit), 0),
+    changes: samples.length,
+  };
+}
+
+/** The limit at the end of each bucket, summed over (process, origin); null before any. */
+function limitSeries(samples: RawRun['limit'], bucketMs: number, n: number): (number | null)[] {
+  const sorted = [...samples].sort((a, b) => a.t - b.t);
+  const current = new Map<string, number>();
+  const out: (number | null)[] = [];
+  let next = 0;
+  for (let b = 0; b < n; b++) {
+    const end = (b + 1) * bucketMs;
+    while (next < sorted.length && sorted[next]!.t < end) {
+      const s = sorted[next++]!;
+      current.set(`${s.process} ${s.origin}`, s.limit);
+    }
+    out.push(current.size ? [...current.values()].reduce((a, c) => a + c, 0) : null);
+  }
+  return out;
+}
+
 function buildSeries(raw: RawRun, context: RunContext, transitions: RawRun['breaker']): RunSeries {
-  const span = Math.max(context.elapsedMs, ...raw.attemptEnd, 1);
+  // A loop, not Math.max(...): a long run has more attempts than a call may have arguments.
+  const span = raw.attemptEnd.reduce(
+    (most, t) => Math.max(t, most),
+    Math.max(context.elapsedMs, 1),
+  );
   // About 100 buckets, rounded to a readable size.
   const bucketMs = [100, 200, 250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000].find(
     (size) => span / size <= 120,
@@ -187,13 +291,27 @@ function buildSeries(raw: RawRun, context: RunContext, transitions: RawRun['brea
 
   const perSecond = 1000 / bucketMs;
   const attemptsPerSecond = Object.fromEntries(
-    ['2xx', '401', '429', '5xx', 'network', 'timeout', 'other'].map((c) => [
-      c,
-      new Array(n).fill(0),
-    ]),
+    OUTCOME_CLASSES.map((c) => [c, new Array(n).fill(0)]),
   ) as Record<OutcomeClass, number[]>;
   raw.attemptEnd.forEach((at, i) => {
     attemptsPerSecond[outcomeClass(raw.attemptOutcome[i]!)][index(at)]! += perSecond;
+  });
+  const strategiesPerSecond = {
+    hedges: new Array<number>(n).fill(0),
+    fallbacks: new Array<number>(n).fill(0),
+    throttled: new Array<number>(n).fill(0),
+  };
+  raw.strategyAt.forEach((at, i) => {
+    const kind = raw.strategyKind[i];
+    const into =
+      kind === 'hedge'
+        ? strategiesPerSecond.hedges
+        : kind === 'stale' || kind === 'handler'
+          ? strategiesPerSecond.fallbacks
+          : kind === 'throttled'
+            ? strategiesPerSecond.throttled
+            : undefined;
+    if (into) into[index(at)]! += perSecond;
   });
 
   const breakerState = new Array<number>(n).fill(0);
@@ -235,6 +353,8 @@ function buildSeries(raw: RawRun, context: RunContext, transitions: RawRun['brea
     p95: pick(95),
     p99: pick(99),
     attemptsPerSecond,
+    strategiesPerSecond,
+    adaptiveLimit: raw.limit.length ? limitSeries(raw.limit, bucketMs, n) : undefined,
     breakerState,
     tokenFetches,
   };

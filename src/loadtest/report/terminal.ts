@@ -1,5 +1,6 @@
 import type { LoadtestReport } from '../run.js';
-import type { RunSummary } from './summary.js';
+import type { StrategyEventKind } from '../types.js';
+import type { RunSummary, StrategyName } from './summary.js';
 
 const ms = (v: number) =>
   v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`;
@@ -11,8 +12,10 @@ const top = (counts: Readonly<Record<string, number>>, limit = 4) =>
     .map(([k, v]) => `${k}:${v}`)
     .join(' ') || '-';
 
-/** The rows of the comparison: a label and how to show it for one run. */
-export const ROWS: readonly [string, (s: RunSummary) => string][] = [
+type Row = readonly [string, (s: RunSummary) => string];
+
+/** The rows every comparison has: a label and how to show it for one run. */
+export const ROWS: readonly Row[] = [
   ['calls', (s) => String(s.calls)],
   ['calls ok / failed', (s) => `${s.succeeded} / ${s.calls - s.succeeded}`],
   ['success ratio', (s) => pct(s.successRatio)],
@@ -52,11 +55,103 @@ export const ROWS: readonly [string, (s: RunSummary) => string][] = [
   ],
 ];
 
+const has = (s: RunSummary, strategy: StrategyName) => s.strategies.includes(strategy);
+const events = (s: RunSummary, ...kinds: StrategyEventKind[]) =>
+  kinds.reduce((sum, kind) => sum + s.strategyEvents[kind], 0);
+
+/**
+ * The rows of each strategy, shown when a run has it (or its events): what it did, read from
+ * the client's events; `-` in the columns of the runs without it, unless the row is `every`
+ * run's (a figure any policy has, that this strategy is about).
+ */
+const STRATEGY_ROWS: readonly {
+  readonly applies: (s: RunSummary) => boolean;
+  readonly rows: readonly (readonly [...Row, 'every'?])[];
+}[] = [
+  {
+    applies: (s) => has(s, 'hedging') || events(s, 'hedge', 'hedge_skipped', 'hedged_call') > 0,
+    rows: [
+      ['hedges sent / won', (s) => `${events(s, 'hedge')} / ${events(s, 'hedge_won')}`],
+      [
+        'hedges per call (budget)',
+        (s) =>
+          `${pct(s.calls ? events(s, 'hedge') / s.calls : 0)}${events(s, 'hedge_skipped') ? ` (${events(s, 'hedge_skipped')} over budget)` : ''}`,
+      ],
+    ],
+  },
+  {
+    applies: (s) => has(s, 'fallback') || events(s, 'stale', 'handler', 'fallback_missed') > 0,
+    rows: [
+      [
+        'fallbacks served: stale / handler',
+        (s) =>
+          `${events(s, 'stale')} / ${events(s, 'handler')}${events(s, 'fallback_missed') ? ` (${events(s, 'fallback_missed')} had none)` : ''}`,
+      ],
+    ],
+  },
+  {
+    applies: (s) => has(s, 'adaptive') || s.adaptiveLimit !== undefined,
+    rows: [
+      [
+        'adaptive limit: final (min–max)',
+        (s) =>
+          s.adaptiveLimit
+            ? `${s.adaptiveLimit.final} (${s.adaptiveLimit.min}–${s.adaptiveLimit.max})`
+            : 'unchanged',
+      ],
+      [
+        'ok-call latency p50 / p99',
+        (s) => `${ms(s.okLatencyMs.p50)} / ${ms(s.okLatencyMs.p99)}`,
+        'every',
+      ],
+    ],
+  },
+  {
+    applies: (s) => has(s, 'throttle') || events(s, 'throttled') > 0,
+    rows: [['attempts throttled in the client', (s) => String(events(s, 'throttled'))]],
+  },
+];
+
+/** The demo API's rows of the newer profiles: shown when a run met them. */
+const API_ROWS: readonly { readonly when: (s: RunSummary) => boolean; readonly row: Row }[] = [
+  {
+    when: (s) => (s.api?.slow ?? 0) > 0,
+    row: ['API requests made slow', (s) => (s.api ? String(s.api.slow) : '-')],
+  },
+  {
+    when: (s) => s.api?.capacity !== undefined,
+    row: [
+      'API most in service / queued',
+      (s) => (s.api?.capacity ? `${s.api.capacity.peakBusy} / ${s.api.capacity.peakQueued}` : '-'),
+    ],
+  },
+  {
+    when: (s) => (s.api?.capacity?.refused ?? 0) > 0,
+    row: [
+      'API refused, overloaded',
+      (s) => (s.api?.capacity ? String(s.api.capacity.refused) : '-'),
+    ],
+  },
+];
+
+/** The rows of a comparison: {@link ROWS}, then those of the strategies and profiles it has. */
+export function rowsFor(runs: readonly RunSummary[]): Row[] {
+  const rows = [...ROWS];
+  for (const { applies, rows: own } of STRATEGY_ROWS) {
+    if (!runs.some(applies)) continue;
+    for (const [label, show, every] of own) {
+      rows.push([label, (s) => (every || applies(s) ? show(s) : '-')]);
+    }
+  }
+  for (const { when, row } of API_ROWS) if (runs.some(when)) rows.push(row);
+  return rows;
+}
+
 /** The report as a plain-text table: one column per policy. */
 export function terminalReport(report: LoadtestReport): string {
   const runs = report.runs.map((r) => r.summary);
   const header = ['', ...runs.map((s) => s.policy)];
-  const body = ROWS.map(([label, show]) => [label, ...runs.map(show)]);
+  const body = rowsFor(runs).map(([label, show]) => [label, ...runs.map(show)]);
   const rows = [header, ...body];
   const widths = header.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const line = (row: string[]) =>

@@ -52,6 +52,7 @@ describe('every attempt is accounted for', () => {
         quotaPerSecond: 0,
         accepted: worker?.accepted ?? 0,
         quotaRateLimited: 0,
+        slow: 0,
       });
       // A timed-out attempt may or may not have reached the API (and the API may still have
       // answered it): those are the only attempts whose fate the client cannot know. On a
