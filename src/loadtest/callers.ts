@@ -205,7 +205,7 @@ function sdkCaller(setup: CallerSetup, policy: Exclude<PolicyName, 'naive'>): Ca
     for (let i = 0; i < e.cancelled; i++) recorder.strategy('hedge_cancelled');
   });
   events.fallback.event((e) => recorder.strategy(e.served ? e.kind : 'fallback_missed'));
-  events.concurrencyLimit.event((e) => recorder.concurrencyLimit(e.origin, e.limit));
+  events.concurrencyLimit.event((e) => recorder.concurrencyLimit(e.origin, e.limit, e.previous));
   events.throttle.event(() => recorder.strategy('throttled'));
   events.retry.event((e) => recorder.retry(e.reason, e.delayMs, e.delaySource));
   const starts = setup.phaseStartsMs ?? [];

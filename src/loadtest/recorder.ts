@@ -78,11 +78,11 @@ export class Recorder {
     };
   }
 
-  concurrencyLimit(origin: string, limit: number): void {
+  concurrencyLimit(origin: string, limit: number, previous: number): void {
     this.#limits.set(origin, limit);
     let sum = 0;
     for (const value of this.#limits.values()) sum += value;
     this.limit = sum;
-    this.raw.limit.push({ t: this.now(), process: process.pid, origin, limit });
+    this.raw.limit.push({ t: this.now(), process: process.pid, origin, limit, previous });
   }
 }

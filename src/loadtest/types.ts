@@ -128,8 +128,11 @@ export interface RawRun {
    */
   readonly strategyAt: number[];
   readonly strategyKind: StrategyEventKind[];
-  /** Each move of an adaptive concurrency limit: the process (pid), origin and new limit. */
-  readonly limit: { t: number; process: number; origin: string; limit: number }[];
+  /**
+   * Each move of an adaptive concurrency limit: the process (pid), origin, new limit and the
+   * one before (an origin's first move says where it started).
+   */
+  readonly limit: { t: number; process: number; origin: string; limit: number; previous: number }[];
   /** Calls not started because `maxInflight` calls were already running. */
   skipped: number;
   /** Calls cut short by Ctrl-C. */

@@ -246,11 +246,12 @@ const CHART_SCRIPT = String.raw`
       }
     });
   }
-  // 6. What the newer strategies did per second: only when some run has one of them.
+  // 6. What the newer strategies did per second: only when some run's did something.
   var STRATEGY = { hedges: ['hedges sent', '#2186eb'], fallbacks: ['fallbacks served', '#3ebd93'], throttled: ['throttled in the client', '#f0b429'] };
-  var strategyRuns = runs.filter(function (r) { return r.summary.strategies.length > 0; });
+  var kinds = Object.keys(STRATEGY);
+  var strategyRuns = runs.filter(function (r) { return kinds.some(function (k) {
+    return r.series.strategiesPerSecond[k].some(function (v) { return v > 0; }); }); });
   if (strategyRuns.length) {
-    var kinds = Object.keys(STRATEGY);
     var stMax = 1;
     runs.forEach(function (r) { kinds.forEach(function (k) {
       r.series.strategiesPerSecond[k].forEach(function (v) { if (v > stMax) stMax = v; }); }); });
@@ -264,6 +265,7 @@ const CHART_SCRIPT = String.raw`
           fill: 'none', stroke: STRATEGY[k][1], 'stroke-width': 1.6 }, f.svg);
       });
       if (!run.summary.strategies.length) text(f.svg, (W + L) / 2, T + 40, 'none in this policy', { 'text-anchor': 'middle', 'font-size': 11 });
+      else if (strategyRuns.indexOf(run) < 0) text(f.svg, (W + L) / 2, T + 40, 'none', { 'text-anchor': 'middle', 'font-size': 11 });
     });
   }
   // 7. The adaptive concurrency limit over time: only when it moved in some run.

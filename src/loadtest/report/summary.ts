@@ -238,16 +238,23 @@ function adaptiveLimitOf(samples: RawRun['limit']): RunSummary['adaptiveLimit'] 
     last.set(`${s.process} ${s.origin}`, s.limit);
   return {
     final: [...last.values()].reduce((a, b) => a + b, 0),
-    min: samples.reduce((low, s) => Math.min(low, s.limit), Number.POSITIVE_INFINITY),
-    max: samples.reduce((high, s) => Math.max(high, s.limit), 0),
+    min: samples.reduce((low, s) => Math.min(low, s.limit, s.previous), Number.POSITIVE_INFINITY),
+    max: samples.reduce((high, s) => Math.max(high, s.limit, s.previous), 0),
     changes: samples.length,
   };
 }
 
-/** The limit at the end of each bucket, summed over (process, origin); null before any. */
+/**
+ * The limit at the end of each bucket, summed over (process, origin). Before an origin's
+ * first move its limit is where that move started from (the limit it began with).
+ */
 function limitSeries(samples: RawRun['limit'], bucketMs: number, n: number): (number | null)[] {
   const sorted = [...samples].sort((a, b) => a.t - b.t);
   const current = new Map<string, number>();
+  for (const s of sorted) {
+    const key = `${s.process} ${s.origin}`;
+    if (!current.has(key)) current.set(key, s.previous);
+  }
   const out: (number | null)[] = [];
   let next = 0;
   for (let b = 0; b < n; b++) {

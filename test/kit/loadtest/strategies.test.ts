@@ -12,9 +12,20 @@ import { policyStrategies } from '../../../src/loadtest/policies.js';
 import { Progress } from '../../../src/loadtest/progress.js';
 import type { RunSummary } from '../../../src/loadtest/report/summary.js';
 import { terminalReport } from '../../../src/loadtest/report/terminal.js';
+import { writeReports } from '../../../src/loadtest/report/write.js';
 import type { LoadtestReport } from '../../../src/loadtest/run.js';
 import type { DemoTarget } from '../../../src/loadtest/target.js';
-import { configFrom, run } from './support.js';
+import { renderedDom } from './chromium.js';
+import { configFrom, run, tempDir } from './support.js';
+
+const dir = tempDir('strategies');
+
+/** The HTML report rendered in headless Chromium: how many charts its script drew. */
+async function chartsDrawn(report: LoadtestReport, name: string): Promise<number> {
+  const { html } = await writeReports(report, dir, name);
+  const drawn = /data-charts-drawn="(\d+)"/.exec(await renderedDom(html));
+  return Number(drawn?.[1]);
+}
 
 interface Compared {
   readonly report: LoadtestReport;
@@ -104,6 +115,8 @@ describe('--compare standard,standard+hedging --profile tail', () => {
     const series = report.runs[1]!.series;
     const perSecond = series.strategiesPerSecond.hedges.reduce((a, b) => a + b, 0);
     expect(perSecond * (series.bucketMs / 1000)).toBeCloseTo(hedges, 6);
+    // Four charts per policy, and the strategies per second.
+    expect(await chartsDrawn(report, 'hedging')).toBe(10);
   }, 60_000);
 });
 
@@ -178,6 +191,10 @@ describe('--compare standard,standard+adaptive against a service of fixed capaci
     const series = report.runs[1]!.series.adaptiveLimit!;
     expect(series.some((v) => v !== null)).toBe(true);
     expect(report.runs[0]!.series.adaptiveLimit).toBeUndefined();
+    // From the start: before its first move the limit is where it started.
+    expect(series[0]).toBe(20);
+    // Four charts per policy, and the adaptive limit.
+    expect(await chartsDrawn(report, 'adaptive')).toBe(10);
   }, 60_000);
 });
 
