@@ -24,6 +24,11 @@ const REQUIRED_ALERTS = {
   'paused most of the time': 'SteadfastCooldownMostlyPaused',
   'quota utilisation near 100 % for long': 'SteadfastQuotaSaturated',
   'quota on its local share (fallback) for minutes': 'SteadfastQuotaOnLocalShare',
+  'hedging budget exhausted a lot (hedges skipped over hedges wanted)':
+    'SteadfastHedgeBudgetExhausted',
+  'serving stale for long (share of calls served stale)': 'SteadfastServingStale',
+  'adaptive concurrency limit pinned at its minimum': 'SteadfastAdaptiveLimitAtMinimum',
+  'adaptive throttle refusing a large share of attempts': 'SteadfastThrottleRejectingHigh',
 } as const;
 
 let promtool = '';
