@@ -29,6 +29,10 @@ import {
   transportSchema,
 } from '../packages/steadfast/src/config/client-schema.js';
 import { extendSchema } from '../packages/steadfast/src/config/extend-schema.js';
+import {
+  fallbackSchema,
+  serveStaleSchema,
+} from '../packages/steadfast/src/config/fallback-schema.js';
 import { callRetrySchema, callSchema } from '../packages/steadfast/src/config/request-schema.js';
 import {
   type AnyOptionsObject,
@@ -62,6 +66,7 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { CallContext, Outcome } from '../pipeline/types.js';",
       "import type { ChaosOptions } from '../strategies/chaos/types.js';",
       "import type { CooldownOptions } from '../strategies/cooldown/options.js';",
+      "import type { FallbackOptions } from '../strategies/fallback/options.js';",
       "import type { QuotaOptions } from '../strategies/fleet-quota/options.js';",
       'import type {',
       '  AfterResponseHook,',
@@ -133,6 +138,14 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { CooldownStore } from './store.js';",
     ].join('\n'),
     schemas: [cooldownSchema],
+  },
+  {
+    path: 'packages/steadfast/src/strategies/fallback/options.ts',
+    prelude: [
+      "import type { FallbackTrigger } from '../../config/fallback-schema.js';",
+      "import type { CallContext, Outcome } from '../../pipeline/types.js';",
+    ].join('\n'),
+    schemas: [serveStaleSchema, fallbackSchema],
   },
   {
     path: 'packages/steadfast/src/telemetry/telemetry-options.ts',

@@ -12,6 +12,7 @@ import { PerOriginCircuitBreaker } from './strategies/circuit-breaker.js';
 import { ConcurrencyLimiter } from './strategies/concurrency-limiter.js';
 import { Cooldown } from './strategies/cooldown/index.js';
 import { Deadline } from './strategies/deadline.js';
+import { Fallback } from './strategies/fallback/index.js';
 import { FleetQuota } from './strategies/fleet-quota/index.js';
 import { Hooks } from './strategies/hooks/index.js';
 import type { ResolvedHooks } from './strategies/hooks/types.js';
@@ -48,6 +49,12 @@ export interface CallPipeline {
  *
  *  1. call span           telemetry: the logical-call span (off when tracing is off)
  *  2. call boundary       callStart / callEnd events: what the call metrics count
+ *  3. fallback           (only when configured) answers for the failures it names: the
+ *                         last good response to the same request (serve stale), else its
+ *                         handler's. Inside 1 and 2, so the call span and callEnd see what
+ *                         the caller gets; outside the limit, the deadline and retry, so it
+ *                         answers for a refused call, a timed-out call, a 5xx after every
+ *                         retry, and records only what the caller finally reads
  *  3. concurrency limit   rejects at once when full; outside retry, so never retried
  *  4. deadline            one total timeout every inner layer sees (`ctx.deadline`)
  *  5. retry               transient outcomes only: backoff + jitter, Retry-After, budget;
@@ -113,6 +120,9 @@ export function buildCallPipeline(
     ? scopeToOrigins(auth.createStrategy(events), options.authOrigins, events)
     : undefined;
   const { rateLimit, quota, cooldown } = options;
+  const fallback = options.fallback
+    ? new Fallback(options.fallback, events, options.headers)
+    : undefined;
   const admission = [
     cooldown ? new Cooldown(cooldown, events, options.name) : undefined,
     rateLimit ? new RateLimiter(rateLimit, events) : undefined,
@@ -130,6 +140,7 @@ export function buildCallPipeline(
     [
       telemetry.callLayer,
       callBoundary,
+      fallback,
       limiter,
       deadline,
       h === hooks ? retry : retry.withBeforeRetry(h.beforeRetry),

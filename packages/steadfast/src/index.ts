@@ -76,6 +76,15 @@ export {
 } from './strategies/chaos/index.js';
 export { memoryCooldownStore } from './strategies/cooldown/memory-store.js';
 export type { CooldownNotice, CooldownStore } from './strategies/cooldown/store.js';
+export {
+  FALLBACK_HEADER,
+  FALLBACK_TRIGGERS,
+  type FallbackHandler,
+  type FallbackOptions,
+  type FallbackTrigger,
+  type ServeStaleOptions,
+  type StaleKey,
+} from './strategies/fallback/index.js';
 export { memoryQuotaStore } from './strategies/fleet-quota/memory-store.js';
 export {
   FLEET_MEMBER_TTL_MS,

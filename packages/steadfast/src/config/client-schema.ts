@@ -4,6 +4,7 @@ import type { Authorization } from '../auth/types.js';
 import { safeUrl } from '../errors.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
 import { cooldownSchema, quotaSchema, rateLimitSchema } from './admission-schema.js';
+import { fallbackSchema } from './fallback-schema.js';
 import {
   booleanOption,
   customOption,
@@ -453,6 +454,7 @@ export const clientSchema = optionsObject(
     rateLimit: section(rateLimitSchema, false),
     quota: section(quotaSchema, false),
     cooldown: optInSection(cooldownSchema),
+    fallback: section(fallbackSchema, false),
   },
   [
     (o) =>

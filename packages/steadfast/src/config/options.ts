@@ -7,6 +7,7 @@ import type { Authorization } from '../auth/types.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
 import type { ChaosOptions } from '../strategies/chaos/types.js';
 import type { CooldownOptions } from '../strategies/cooldown/options.js';
+import type { FallbackOptions } from '../strategies/fallback/options.js';
 import type { QuotaOptions } from '../strategies/fleet-quota/options.js';
 import type {
   AfterResponseHook,
@@ -382,6 +383,17 @@ export interface ClientOptions {
    * @defaultValue off
    */
   readonly cooldown?: CooldownOptions | boolean;
+  /**
+   * Fallback: an answer in place of a failure the call would end with — the last good answer to
+   * the same request (`serveStale`), then the `handler`'s. Only for the failures `on` names; every
+   * other outcome passes untouched, and a caller's abort or a closed client never gets one. A
+   * replacement is marked: `x-steadfast-fallback: stale` (with `age`) or `handler`, and a
+   * `fallback` event. A handler that throws ends the call with `FallbackError`, the original
+   * failure as its `cause`. `false` turns it off.
+   *
+   * @defaultValue off
+   */
+  readonly fallback?: FallbackOptions | false;
 }
 
 /** Options of `client.close()`. */

@@ -2,6 +2,7 @@ import type { Authorization } from '../auth/types.js';
 import type { WireHeaders } from '../pipeline/types.js';
 import type { ResolvedChaosOptions } from '../strategies/chaos/types.js';
 import type { ResolvedCooldownOptions } from '../strategies/cooldown/index.js';
+import type { ResolvedFallbackOptions } from '../strategies/fallback/index.js';
 import type { ResolvedQuotaOptions } from '../strategies/fleet-quota/index.js';
 import type { ResolvedHooks } from '../strategies/hooks/types.js';
 import type { ResolvedRateLimitOptions } from '../strategies/rate-limit/index.js';
@@ -48,4 +49,6 @@ export interface ResolvedOptions {
   readonly quota: ResolvedQuotaOptions | false;
   /** The cooldown, its store and namespace chosen. */
   readonly cooldown: ResolvedCooldownOptions | false;
+  /** The fallback (serve stale, handler) for the failures it names. */
+  readonly fallback: ResolvedFallbackOptions | false;
 }
