@@ -192,11 +192,11 @@ describe('fallback handler', () => {
     expect(server.requests).toHaveLength(5);
   });
 
-  it('ends the call with FallbackError for a value JSON cannot represent, or a used Response', async () => {
+  it('ends the call with FallbackError for a value JSON cannot represent, a used Response or Response.error()', async () => {
     const port = await closedPort();
     const used = new Response('once');
     await used.text();
-    const answers: unknown[] = [10n, () => 'a function', used];
+    const answers: unknown[] = [10n, () => 'a function', used, Response.error()];
     const client = h.client(`http://127.0.0.1:${port}`, {
       retry: false,
       fallback: { serveStale: false, handler: () => answers.shift() },
@@ -204,7 +204,8 @@ describe('fallback handler', () => {
     for (const detail of [
       'returned a value JSON cannot represent',
       'returned a value JSON cannot represent',
-      'returned a Response whose body was already read',
+      'returned a Response that cannot be served (an error, or its body already read)',
+      'returned a Response that cannot be served (an error, or its body already read)',
     ]) {
       const error = (await rejectionOf(client.fetch('/x'))) as FallbackError;
       expect(error).toBeInstanceOf(FallbackError);

@@ -146,9 +146,9 @@ export class Fallback implements Strategy {
   ): Outcome | Promise<Outcome> {
     const trigger = this.#closed || ctx.signal?.aborted ? undefined : triggerOf(outcome);
     if (trigger === undefined || !this.#on.has(trigger)) {
-      if (outcome.kind === 'response' && this.#cache !== undefined)
-        return this.#answered(ctx, outcome.response, key);
-      return outcome;
+      return outcome.kind === 'response' && this.#cache !== undefined
+        ? this.#answered(ctx, outcome, outcome.response, key)
+        : outcome;
     }
     return this.#fallBack(ctx, outcome, trigger, key);
   }
@@ -161,7 +161,12 @@ export class Fallback implements Strategy {
    * newer answer contradicts it); a success of an unsafe method drops its URL's GET and HEAD
    * entries, as an HTTP cache does (RFC 9111 §4.4).
    */
-  #answered(ctx: CallContext, response: WireResponse, key: string | undefined): Outcome {
+  #answered(
+    ctx: CallContext,
+    outcome: Outcome,
+    response: WireResponse,
+    key: string | undefined,
+  ): Outcome {
     const cache = this.#cache!;
     const status = response.status;
     if (key === undefined) {
@@ -174,12 +179,12 @@ export class Fallback implements Strategy {
         cache.delete(`GET ${ctx.origin}${ctx.path}`);
         cache.delete(`HEAD ${ctx.origin}${ctx.path}`);
       }
-      return { kind: 'response', response };
+      return outcome;
     }
     if (!STORABLE_STATUS.has(status)) {
       // 408, 429 and 5xx are failures, not news about the resource: the entry stays for them.
       if (status !== 408 && status !== 429 && status < 500) cache.delete(key);
-      return { kind: 'response', response };
+      return outcome;
     }
     const headers = storableHeaders(response.headers);
     const stale = this.#stale!;
@@ -187,7 +192,7 @@ export class Fallback implements Strategy {
     const length = Number(headerValue(response.headers['content-length']) ?? Number.NaN);
     if (headers.kept === undefined || limit < 0 || length > limit) {
       cache.delete(key); // the server said not to keep it, or it is larger than an entry
-      return { kind: 'response', response };
+      return outcome;
     }
     const receivedAt = performance.now();
     const entry = (body: Uint8Array, checked: boolean): StaleEntry => ({
@@ -202,7 +207,7 @@ export class Fallback implements Strategy {
     // No body to read (204, an answer to HEAD): the status and headers are the whole answer.
     if (status === 204 || ctx.method === 'HEAD') {
       cache.set(key, entry(new Uint8Array(0), true), receivedAt, stale.maxAgeMs);
-      return { kind: 'response', response };
+      return outcome;
     }
     const body = new RecordingBody(response.body, limit, (bytes, json) => {
       if (this.#closed) return;
@@ -292,7 +297,7 @@ export class Fallback implements Strategy {
     } catch (error) {
       throw new HandlerResultError(
         value instanceof Response
-          ? 'returned a Response whose body was already read'
+          ? 'returned a Response that cannot be served (an error, or its body already read)'
           : 'returned a value JSON cannot represent',
         error,
       );

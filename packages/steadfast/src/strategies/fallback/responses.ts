@@ -51,6 +51,8 @@ export function jsonResponse(ctx: CallContext, value: unknown): WireResponse {
  */
 export function fromResponse(ctx: CallContext, response: Response): WireResponse {
   if (response.bodyUsed) throw new TypeError('the Response body was already read');
+  // `Response.error()`: a network error, not an answer (its status is 0).
+  if (response.type === 'error') throw new TypeError('the Response is a network error');
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
