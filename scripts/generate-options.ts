@@ -33,6 +33,11 @@ import {
   fallbackSchema,
   serveStaleSchema,
 } from '../packages/steadfast/src/config/fallback-schema.js';
+import {
+  hedgingBudgetSchema,
+  hedgingDelaySchema,
+  hedgingSchema,
+} from '../packages/steadfast/src/config/hedging-schema.js';
 import { callRetrySchema, callSchema } from '../packages/steadfast/src/config/request-schema.js';
 import {
   type AnyOptionsObject,
@@ -68,6 +73,7 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { CooldownOptions } from '../strategies/cooldown/options.js';",
       "import type { FallbackOptions } from '../strategies/fallback/options.js';",
       "import type { QuotaOptions } from '../strategies/fleet-quota/options.js';",
+      "import type { HedgingOptions } from '../strategies/hedging/options.js';",
       'import type {',
       '  AfterResponseHook,',
       '  BeforeErrorHook,',
@@ -146,6 +152,19 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { CallContext, Outcome } from '../../pipeline/types.js';",
     ].join('\n'),
     schemas: [serveStaleSchema, fallbackSchema],
+  },
+  {
+    path: 'packages/steadfast/src/strategies/hedging/options.ts',
+    prelude: [
+      "import type { CallContext } from '../../pipeline/types.js';",
+      '',
+      '/** How the attempts of a call are spread over an endpoint group. */',
+      "export type HedgingRouting = 'ordered' | 'weighted';",
+      '',
+      '/** One endpoint of a group: an origin (`https://eu.api.example`), or an origin and its weight. */',
+      'export type HedgingEndpoint = string | { readonly url: string; readonly weight?: number };',
+    ].join('\n'),
+    schemas: [hedgingDelaySchema, hedgingBudgetSchema, hedgingSchema],
   },
   {
     path: 'packages/steadfast/src/telemetry/telemetry-options.ts',

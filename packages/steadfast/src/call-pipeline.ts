@@ -14,6 +14,7 @@ import { Cooldown } from './strategies/cooldown/index.js';
 import { Deadline } from './strategies/deadline.js';
 import { Fallback } from './strategies/fallback/index.js';
 import { FleetQuota } from './strategies/fleet-quota/index.js';
+import { Hedging } from './strategies/hedging/index.js';
 import { Hooks } from './strategies/hooks/index.js';
 import type { ResolvedHooks } from './strategies/hooks/types.js';
 import { RateLimiter } from './strategies/rate-limit/index.js';
@@ -59,6 +60,14 @@ export interface CallPipeline {
  *  4. deadline            one total timeout every inner layer sees (`ctx.deadline`)
  *  5. retry               transient outcomes only: backoff + jitter, Retry-After, budget;
  *                         runs the `beforeRetry` hooks, which may cancel a re-send
+ *  7. hedging             (only when configured) no answer within the hedge delay, or a
+ *                         failure: another attempt of the call goes out while the first
+ *                         runs, the first acceptable outcome wins, the rest are cancelled.
+ *                         Inside retry (a group whose every attempt failed is retried
+ *                         whole) and the deadline (shared by all attempts); outside 6 and
+ *                         everything below it, so each attempt, a fork of the call, carries
+ *                         its own token, takes its own permits, runs the hooks and meets
+ *                         the breaker of its own endpoint
  *  6. re-authorization    a token per attempt, only to its origins; a 401 re-sends once
  *  7. admission           each only when configured, every wire attempt waits here for
  *                         its permits (FIFO, within the deadline) or fails with
@@ -128,6 +137,10 @@ export function buildCallPipeline(
     rateLimit ? new RateLimiter(rateLimit, events) : undefined,
     quota ? new FleetQuota(quota, events, options.name) : undefined,
   ];
+  // Attempts waiting for a permit or a pause's end must leave the wait when cancelled.
+  const hedging = options.hedging
+    ? new Hedging(options.hedging, events, Boolean(cooldown || rateLimit || quota))
+    : undefined;
   const [callBoundary, deadline, attemptBoundary, attemptTimeout, chaos] = [
     new CallBoundary(events),
     new Deadline(options.totalTimeoutMs),
@@ -144,6 +157,7 @@ export function buildCallPipeline(
       limiter,
       deadline,
       h === hooks ? retry : retry.withBeforeRetry(h.beforeRetry),
+      hedging,
       reauthorization,
       ...admission,
       h.beforeRequest || h.afterResponse

@@ -92,6 +92,13 @@ export {
   type QuotaLeaseRequest,
   type QuotaStore,
 } from './strategies/fleet-quota/store.js';
+export type {
+  HedgingBudgetOptions,
+  HedgingDelayOptions,
+  HedgingEndpoint,
+  HedgingOptions,
+  HedgingRouting,
+} from './strategies/hedging/options.js';
 export {
   type AfterResponseHook,
   type AfterResponseResult,

@@ -5,6 +5,7 @@ import { safeUrl } from '../errors.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
 import { cooldownSchema, quotaSchema, rateLimitSchema } from './admission-schema.js';
 import { fallbackSchema } from './fallback-schema.js';
+import { hedgingSchema } from './hedging-schema.js';
 import {
   booleanOption,
   customOption,
@@ -455,6 +456,7 @@ export const clientSchema = optionsObject(
     quota: section(quotaSchema, false),
     cooldown: optInSection(cooldownSchema),
     fallback: section(fallbackSchema, false),
+    hedging: section(hedgingSchema, false),
   },
   [
     (o) =>

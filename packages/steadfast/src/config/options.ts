@@ -9,6 +9,7 @@ import type { ChaosOptions } from '../strategies/chaos/types.js';
 import type { CooldownOptions } from '../strategies/cooldown/options.js';
 import type { FallbackOptions } from '../strategies/fallback/options.js';
 import type { QuotaOptions } from '../strategies/fleet-quota/options.js';
+import type { HedgingOptions } from '../strategies/hedging/options.js';
 import type {
   AfterResponseHook,
   BeforeErrorHook,
@@ -394,6 +395,21 @@ export interface ClientOptions {
    * @defaultValue off
    */
   readonly fallback?: FallbackOptions | false;
+  /**
+   * Latency hedging, opt-in: when the first attempt of a call has not answered within the hedge
+   * delay, another is sent — to the same origin, or to the next endpoint of `endpoints` — and the
+   * first acceptable outcome wins (not transient, not refused by its endpoint's breaker); the
+   * others are cancelled (their requests aborted, sockets released, late bodies dumped). An
+   * unacceptable outcome sends the next hedge at once. Only for idempotent calls (GET, HEAD,
+   * OPTIONS, PUT, DELETE, TRACE, a call with an `Idempotency-Key` or `idempotent: true`) unless
+   * `hedgeUnsafeMethods`, and never with a one-shot body. The layer sits inside retry and the
+   * deadline and outside re-authorization, admission, hooks and the breaker: every hedged attempt
+   * carries its own token, takes its own permits and meets the breaker of its endpoint. `false`
+   * turns it off.
+   *
+   * @defaultValue off
+   */
+  readonly hedging?: HedgingOptions | false;
 }
 
 /** Options of `client.close()`. */

@@ -14,6 +14,7 @@ import type {
   retrySchema,
   transportSchema,
 } from './client-schema.js';
+import type { ResolvedHedgingOptions } from './hedging-schema.js';
 import type { Resolved } from './schema.js';
 
 /** Backoff shapes. `exponential` doubles `baseDelayMs` per retry. */
@@ -51,4 +52,6 @@ export interface ResolvedOptions {
   readonly cooldown: ResolvedCooldownOptions | false;
   /** The fallback (serve stale, handler) for the failures it names. */
   readonly fallback: ResolvedFallbackOptions | false;
+  /** Latency hedging, its endpoint group's origins normalised. */
+  readonly hedging: ResolvedHedgingOptions | false;
 }

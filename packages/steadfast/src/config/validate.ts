@@ -6,6 +6,7 @@ import { processQuotaStore } from '../strategies/fleet-quota/memory-store.js';
 import { isQuotaStore } from '../strategies/fleet-quota/store.js';
 import { resolveHooks } from '../strategies/hooks/run.js';
 import { clientSchema } from './client-schema.js';
+import { resolveHedging } from './hedging-schema.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
 import { parseOptions } from './schema.js';
 
@@ -20,6 +21,14 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
   const baseUrl = options.baseUrl === undefined ? undefined : new URL(options.baseUrl);
   const base = baseUrl ? [baseUrl.origin] : [];
   const { retry, chaos, quota, cooldown } = options;
+  const hedging = options.hedging && resolveHedging(options.hedging);
+  const tokenOrigins = new Set([...base, ...(options.authOrigins ?? []).map(originOf)]);
+  // An endpoint group is replicas of one API, the user said so by listing them: when one of
+  // them may have the token, all of them may (a hedge to a replica carries its own), and
+  // each is a known `server_address` label value.
+  const endpoints = hedging ? hedging.endpoints.map((e) => e.origin) : [];
+  if (endpoints.some((origin) => tokenOrigins.has(origin)))
+    for (const origin of endpoints) tokenOrigins.add(origin);
   // Quotas and cooldowns are shared where the tokens are, when that store can hold them.
   const authStore: unknown = options.auth?.store;
   if (retry) retry.random ??= Math.random;
@@ -28,9 +37,9 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
   return Object.assign(options, {
     baseUrl,
     auth: options.auth,
-    authOrigins: new Set([...base, ...(options.authOrigins ?? []).map(originOf)]),
+    authOrigins: tokenOrigins,
     telemetry: options.telemetry as ResolvedOptions['telemetry'],
-    origins: [...new Set([...base, ...(options.origins ?? []).map(originOf)])],
+    origins: [...new Set([...base, ...(options.origins ?? []).map(originOf), ...endpoints])],
     chaos: chaos && {
       ...chaos,
       header: chaos.header === false ? false : chaos.header.toLowerCase(),
@@ -47,6 +56,7 @@ export function resolveOptions(input: ClientOptions): ResolvedOptions {
       key: cooldown.key ?? options.name,
       store: cooldown.store ?? (isCooldownStore(authStore) ? authStore : processCooldownStore),
     },
+    hedging,
   }) as ResolvedOptions;
 }
 
