@@ -186,34 +186,42 @@ export class Fallback implements Strategy {
       if (status !== 408 && status !== 429 && status < 500) cache.delete(key);
       return outcome;
     }
-    const headers = storableHeaders(response.headers);
-    const stale = this.#stale!;
-    const limit = stale.maxEntryBytes - headers.bytes;
+    if (forbidsStoring(response.headers)) {
+      cache.delete(key); // the server said not to keep it
+      return outcome;
+    }
+    const { maxEntryBytes, maxAgeMs } = this.#stale!;
     const length = Number(headerValue(response.headers['content-length']) ?? Number.NaN);
-    if (headers.kept === undefined || limit < 0 || length > limit) {
-      cache.delete(key); // the server said not to keep it, or it is larger than an entry
+    if (length > maxEntryBytes) {
+      cache.delete(key); // larger than an entry may be: the newer answer cannot be kept
       return outcome;
     }
     const receivedAt = performance.now();
-    const entry = (body: Uint8Array, checked: boolean): StaleEntry => ({
-      status,
-      statusText: response.statusText,
-      headers: headers.kept!,
-      body,
-      receivedAt,
-      bytes: headers.bytes + body.length,
-      checked: checked || !isJson(response.body.contentType),
-    });
+    // Run once the caller read the whole body: only then are the headers copied.
+    const keep = (body: Uint8Array | undefined, json: boolean): void => {
+      if (this.#closed) return;
+      const headers = body && storableHeaders(response.headers);
+      if (body === undefined || headers!.bytes + body.length > maxEntryBytes) {
+        cache.delete(key);
+        return;
+      }
+      const entry: StaleEntry = {
+        status,
+        statusText: response.statusText,
+        headers: headers!.kept,
+        body,
+        receivedAt,
+        bytes: headers!.bytes + body.length,
+        checked: json || !isJson(response.body.contentType),
+      };
+      cache.set(key, entry, performance.now(), maxAgeMs);
+    };
     // No body to read (204, an answer to HEAD): the status and headers are the whole answer.
     if (status === 204 || ctx.method === 'HEAD') {
-      cache.set(key, entry(new Uint8Array(0), true), receivedAt, stale.maxAgeMs);
+      keep(new Uint8Array(0), true);
       return outcome;
     }
-    const body = new RecordingBody(response.body, limit, (bytes, json) => {
-      if (this.#closed) return;
-      if (bytes === undefined) cache.delete(key);
-      else cache.set(key, entry(bytes, json), performance.now(), stale.maxAgeMs);
-    });
+    const body = new RecordingBody(response.body, maxEntryBytes, keep);
     return { kind: 'response', response: { ...response, body } };
   }
 
@@ -321,16 +329,19 @@ class HandlerResultError extends Error {
   }
 }
 
-/** The headers worth keeping, and what they count; `kept` undefined when nothing may be kept. */
+/** `Cache-Control: no-store` (never store it) or `Vary: *` (it depends on more than the request). */
+function forbidsStoring(raw: WireResponse['headers']): boolean {
+  const cacheControl = headerValue(raw['cache-control']);
+  if (cacheControl !== undefined && /(?:^|,)\s*no-store\s*(?:,|$)/i.test(cacheControl)) return true;
+  const vary = headerValue(raw.vary);
+  return vary?.split(',').some((name) => name.trim() === '*') === true;
+}
+
+/** The headers worth keeping, and what they count (names and values). */
 function storableHeaders(raw: WireResponse['headers']): {
-  readonly kept: Record<string, string | string[]> | undefined;
+  readonly kept: Record<string, string | string[]>;
   readonly bytes: number;
 } {
-  const cacheControl = headerValue(raw['cache-control']);
-  if (cacheControl !== undefined && /(?:^|,)\s*no-store\s*(?:,|$)/i.test(cacheControl))
-    return { kept: undefined, bytes: 0 };
-  const vary = headerValue(raw.vary);
-  if (vary?.split(',').some((name) => name.trim() === '*')) return { kept: undefined, bytes: 0 };
   // Names the `connection` header lists are hop-by-hop too.
   const connection = headerValue(raw.connection)
     ?.toLowerCase()
