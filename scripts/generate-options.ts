@@ -18,6 +18,10 @@ import {
   rateLimitSchema,
 } from '../packages/steadfast/src/config/admission-schema.js';
 import {
+  adaptiveConcurrencySchema,
+  adaptiveThrottleSchema,
+} from '../packages/steadfast/src/config/adaptive-schema.js';
+import {
   chaosSchema,
   circuitBreakerSchema,
   clientSchema,
@@ -69,6 +73,8 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { Dispatcher } from 'undici';",
       "import type { Authorization } from '../auth/types.js';",
       "import type { CallContext, Outcome } from '../pipeline/types.js';",
+      "import type { AdaptiveConcurrencyOptions } from '../strategies/adaptive-concurrency/options.js';",
+      "import type { AdaptiveThrottleOptions } from '../strategies/adaptive-throttle/options.js';",
       "import type { ChaosOptions } from '../strategies/chaos/types.js';",
       "import type { CooldownOptions } from '../strategies/cooldown/options.js';",
       "import type { FallbackOptions } from '../strategies/fallback/options.js';",
@@ -144,6 +150,19 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { CooldownStore } from './store.js';",
     ].join('\n'),
     schemas: [cooldownSchema],
+  },
+  {
+    path: 'packages/steadfast/src/strategies/adaptive-concurrency/options.ts',
+    prelude: [
+      '/** The algorithm that moves an adaptive concurrency limit. */',
+      "export type AdaptiveAlgorithm = 'gradient' | 'aimd';",
+    ].join('\n'),
+    schemas: [adaptiveConcurrencySchema],
+  },
+  {
+    path: 'packages/steadfast/src/strategies/adaptive-throttle/options.ts',
+    prelude: '',
+    schemas: [adaptiveThrottleSchema],
   },
   {
     path: 'packages/steadfast/src/strategies/fallback/options.ts',

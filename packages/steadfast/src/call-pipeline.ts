@@ -5,6 +5,8 @@ import type { ClientEvents } from './pipeline/client-events.js';
 import { compose } from './pipeline/compose.js';
 import type { CallContext, Next, Strategy, Transport } from './pipeline/types.js';
 import { AttemptBoundary } from './strategies/attempt-boundary.js';
+import { AdaptiveConcurrencyLimiter } from './strategies/adaptive-concurrency/index.js';
+import { AdaptiveThrottle } from './strategies/adaptive-throttle/index.js';
 import { AttemptTimeout } from './strategies/attempt-timeout.js';
 import { CallBoundary } from './strategies/call-boundary.js';
 import { Chaos } from './strategies/chaos/index.js';
@@ -27,7 +29,8 @@ export interface CallPipeline {
   readonly execute: Next;
   /** Every layer in order, outermost first (the transport is the terminal, not in here). */
   readonly strategies: readonly Strategy[];
-  readonly limiter: ConcurrencyLimiter;
+  /** The fixed client-wide limiter, or the adaptive one with a limit per origin. */
+  readonly limiter: ConcurrencyLimiter | AdaptiveConcurrencyLimiter;
   readonly breaker: PerOriginCircuitBreaker | undefined;
   readonly transport: Transport;
   /**
@@ -56,7 +59,12 @@ export interface CallPipeline {
  *                         the caller gets; outside the limit, the deadline and retry, so it
  *                         answers for a refused call, a timed-out call, a 5xx after every
  *                         retry, and records only what the caller finally reads
- *  3. concurrency limit   rejects at once when full; outside retry, so never retried
+ *  4. concurrency limit   rejects at once when full; outside retry, so never retried.
+ *                         Fixed (`concurrency.limit`, client-wide) or, with
+ *                         `concurrency.adaptive`, a limit per origin that AIMD or a latency
+ *                         gradient moves: a slot is held for the whole call, so the limit
+ *                         learns from whole calls — a call sent once gives a round trip, a
+ *                         refused, timed-out or re-sent one a drop
  *  4. deadline            one total timeout every inner layer sees (`ctx.deadline`)
  *  5. retry               transient outcomes only: backoff + jitter, Retry-After, budget;
  *                         runs the `beforeRetry` hooks, which may cancel a re-send
@@ -75,11 +83,16 @@ export interface CallPipeline {
  *                         server counts re-sends and 401 re-sends like first attempts; above
  *                         the hooks, so a signature a hook adds is fresh when it is sent;
  *                         outside 9, so a pause or a wait is never a breaker failure.
- *     a. cooldown         the server asked for a pause (429/503 Retry-After, RateLimit
+ *     a. adaptive throttle (only when configured) the SRE book's client-side throttling,
+ *                         per origin: refuses an attempt here with probability
+ *                         max(0, (requests − k·accepts) / (requests + 1)). First, so a local
+ *                         refusal costs no permit, no quota and no wait; inside retry, so
+ *                         each re-send is counted as the backend counts it
+ *     b. cooldown         the server asked for a pause (429/503 Retry-After, RateLimit
  *                         headers): first, so a paused attempt spends no permit; one
  *                         probe in the fleet after the pause
- *     b. rate limiter     in-process token bucket / sliding / fixed window, per partition
- *     c. fleet quota      permits leased from the shared store (GCRA): last, so an attempt
+ *     c. rate limiter     in-process token bucket / sliding / fixed window, per partition
+ *     d. fleet quota      permits leased from the shared store (GCRA): last, so an attempt
  *                         the local limiter refuses costs the fleet nothing
  *  8. hooks               `beforeRequest` / `afterResponse` (only when given): inside 6, so
  *                         the token is on the request and every re-send runs them again;
@@ -102,6 +115,9 @@ export function buildCallPipeline(
   transport: Transport = new UndiciTransport(options),
 ): CallPipeline {
   const { auth, hooks } = options;
+  const throttle = options.adaptiveThrottle
+    ? new AdaptiveThrottle(options.adaptiveThrottle, events)
+    : undefined;
   const telemetry = createTelemetry(options.telemetry, {
     client: options.name,
     events,
@@ -112,13 +128,19 @@ export function buildCallPipeline(
       : undefined,
     rateLimiter: options.rateLimit !== false,
     cooldown: options.cooldown !== false,
+    adaptiveThrottle: throttle !== undefined,
+    throttleProbe: throttle && (() => throttle.counts()),
+    adaptiveConcurrency: options.concurrency.adaptive || undefined,
   });
-  const limiter = new ConcurrencyLimiter(
-    options.concurrency.limit,
-    options.concurrency.queue,
-    events,
-    options.name,
-  );
+  const { adaptive } = options.concurrency;
+  const limiter = adaptive
+    ? new AdaptiveConcurrencyLimiter(adaptive, options.concurrency.queue, events, options.name)
+    : new ConcurrencyLimiter(
+        options.concurrency.limit,
+        options.concurrency.queue,
+        events,
+        options.name,
+      );
   const breaker = options.circuitBreaker
     ? new PerOriginCircuitBreaker(options.circuitBreaker, events, options.name)
     : undefined;
@@ -133,6 +155,7 @@ export function buildCallPipeline(
     ? new Fallback(options.fallback, events, options.headers)
     : undefined;
   const admission = [
+    throttle,
     cooldown ? new Cooldown(cooldown, events, options.name) : undefined,
     rateLimit ? new RateLimiter(rateLimit, events) : undefined,
     quota ? new FleetQuota(quota, events, options.name) : undefined,

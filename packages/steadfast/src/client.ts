@@ -285,6 +285,15 @@ export class SteadfastClient {
     return this.#pipeline.limiter.inflight;
   }
 
+  /**
+   * The adaptive concurrency limit of each origin called so far (`concurrency.adaptive`);
+   * empty with the fixed limit.
+   */
+  get concurrencyLimits(): ReadonlyMap<string, number> {
+    const { limiter } = this.#pipeline;
+    return 'limits' in limiter ? limiter.limits() : new Map();
+  }
+
   /** The breaker state of each origin called so far. */
   get breakerStates(): ReadonlyMap<string, BreakerState> {
     return this.#pipeline.breaker?.states ?? new Map();

@@ -67,6 +67,11 @@ export type {
   WireBody,
   WireResponse,
 } from './pipeline/types.js';
+export type {
+  AdaptiveAlgorithm,
+  AdaptiveConcurrencyOptions,
+} from './strategies/adaptive-concurrency/options.js';
+export type { AdaptiveThrottleOptions } from './strategies/adaptive-throttle/options.js';
 export {
   type ChaosFault,
   type ChaosOptions,

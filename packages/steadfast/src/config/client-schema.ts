@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { Authorization } from '../auth/types.js';
 import { safeUrl } from '../errors.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
+import { adaptiveConcurrencySchema, adaptiveThrottleSchema } from './adaptive-schema.js';
 import { cooldownSchema, quotaSchema, rateLimitSchema } from './admission-schema.js';
 import { fallbackSchema } from './fallback-schema.js';
 import { hedgingSchema } from './hedging-schema.js';
@@ -168,13 +169,19 @@ export const concurrencySchema = optionsObject(
   'ConcurrencyOptions',
   'Options of the concurrency limiter.',
   {
-    limit: numberOption({ default: 1000, min: 1, integer: true, doc: 'Calls in flight at once.' }),
+    limit: numberOption({
+      default: 1000,
+      min: 1,
+      integer: true,
+      doc: 'Calls in flight at once, client-wide. Not used with `adaptive`, whose limits are per origin.',
+    }),
     queue: numberOption({
       default: 0, // reject at once when full: rejections are never retried
       min: 0,
       integer: true,
-      doc: 'Calls that may wait for a slot; `0` rejects at once when full.',
+      doc: 'Calls that may wait for a slot; `0` rejects at once when full. With `adaptive`, per origin.',
     }),
+    adaptive: section(adaptiveConcurrencySchema, false),
   },
 );
 
@@ -455,6 +462,7 @@ export const clientSchema = optionsObject(
     rateLimit: section(rateLimitSchema, false),
     quota: section(quotaSchema, false),
     cooldown: optInSection(cooldownSchema),
+    adaptiveThrottle: section(adaptiveThrottleSchema, false),
     fallback: section(fallbackSchema, false),
     hedging: section(hedgingSchema, false),
   },

@@ -5,6 +5,8 @@
 import type { Dispatcher } from 'undici';
 import type { Authorization } from '../auth/types.js';
 import type { CallContext, Outcome } from '../pipeline/types.js';
+import type { AdaptiveConcurrencyOptions } from '../strategies/adaptive-concurrency/options.js';
+import type { AdaptiveThrottleOptions } from '../strategies/adaptive-throttle/options.js';
 import type { ChaosOptions } from '../strategies/chaos/types.js';
 import type { CooldownOptions } from '../strategies/cooldown/options.js';
 import type { FallbackOptions } from '../strategies/fallback/options.js';
@@ -149,17 +151,29 @@ export interface CircuitBreakerOptions {
 /** Options of the concurrency limiter. */
 export interface ConcurrencyOptions {
   /**
-   * Calls in flight at once.
+   * Calls in flight at once, client-wide. Not used with `adaptive`, whose limits are per origin.
    *
    * @defaultValue `1_000`
    */
   readonly limit?: number;
   /**
-   * Calls that may wait for a slot; `0` rejects at once when full.
+   * Calls that may wait for a slot; `0` rejects at once when full. With `adaptive`, per origin.
    *
    * @defaultValue `0`
    */
   readonly queue?: number;
+  /**
+   * An adaptive concurrency limit per origin, in place of the fixed client-wide
+   * `concurrency.limit` (Netflix concurrency-limits' idea: a limit found the way TCP finds its
+   * window). `concurrency.queue` keeps its meaning, per origin; a call past the limit and the
+   * queue fails at once with `ConcurrencyLimitedError`, never retried. What the limit learns from
+   * is each call that was sent once: its time from admission to outcome, or a drop — a 429, 503 or
+   * 504, a timeout, a network error, or a call that was re-sent (its time holds a backoff, so it
+   * is no round trip). `false` turns it off.
+   *
+   * @defaultValue off
+   */
+  readonly adaptive?: AdaptiveConcurrencyOptions | false;
 }
 
 /** Options of the undici transport. */
@@ -384,6 +398,19 @@ export interface ClientOptions {
    * @defaultValue off
    */
   readonly cooldown?: CooldownOptions | boolean;
+  /**
+   * Client-side adaptive throttling (Google SRE book, "Handling Overload"), per origin: over the
+   * last `windowMs` this client counts its `requests` (every wire attempt, those it refused itself
+   * included) and the `accepts` (attempts the backend did not refuse: any answer but a 429, 503 or
+   * 504, no timeout on the wire, no connection failure), and refuses an attempt itself, before it
+   * is sent, with probability max(0, (requests − k × accepts) / (requests + 1)). A backend that
+   * accepts everything sees no change; one that refuses gets about `k` times what it accepts, the
+   * rest refused locally at no cost to it. A local refusal is `RateLimitedError` (limiter
+   * `adaptive_throttle`, reason `throttled`), never retried. `false` turns it off.
+   *
+   * @defaultValue off
+   */
+  readonly adaptiveThrottle?: AdaptiveThrottleOptions | false;
   /**
    * Fallback: an answer in place of a failure the call would end with — the last good answer to
    * the same request (`serveStale`), then the `handler`'s. Only for the failures `on` names; every

@@ -1,5 +1,6 @@
 import type { Authorization } from '../auth/types.js';
 import type { WireHeaders } from '../pipeline/types.js';
+import type { ResolvedAdaptiveThrottleOptions } from '../strategies/adaptive-throttle/index.js';
 import type { ResolvedChaosOptions } from '../strategies/chaos/types.js';
 import type { ResolvedCooldownOptions } from '../strategies/cooldown/index.js';
 import type { ResolvedFallbackOptions } from '../strategies/fallback/index.js';
@@ -50,6 +51,8 @@ export interface ResolvedOptions {
   readonly quota: ResolvedQuotaOptions | false;
   /** The cooldown, its store and namespace chosen. */
   readonly cooldown: ResolvedCooldownOptions | false;
+  /** Client-side adaptive throttling (SRE book), per origin. */
+  readonly adaptiveThrottle: ResolvedAdaptiveThrottleOptions | false;
   /** The fallback (serve stale, handler) for the failures it names. */
   readonly fallback: ResolvedFallbackOptions | false;
   /** Latency hedging, its endpoint group's origins normalised. */
