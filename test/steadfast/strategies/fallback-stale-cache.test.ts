@@ -15,7 +15,7 @@ function entry(bytes: number, receivedAt = 0): StaleEntry {
     body: new Uint8Array(bytes),
     receivedAt,
     bytes,
-    checked: true,
+    parsed: false,
   };
 }
 

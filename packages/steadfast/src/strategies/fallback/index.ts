@@ -212,9 +212,10 @@ export class Fallback implements Strategy {
         body,
         receivedAt,
         bytes: headers!.bytes + body.length,
-        checked: json || !isJson(response.body.contentType),
+        parsed: json,
       };
-      cache.set(key, entry, performance.now(), maxAgeMs);
+      // The sweep of expired entries may run up to a read's duration late: no clock read here.
+      cache.set(key, entry, receivedAt, maxAgeMs);
     };
     // No body to read (204, an answer to HEAD): the status and headers are the whole answer.
     if (status === 204 || ctx.method === 'HEAD') {
@@ -285,7 +286,7 @@ export class Fallback implements Strategy {
   #fresh(key: string, now: number): StaleEntry | undefined {
     const cache = this.#cache;
     const entry = cache?.get(key, now, this.#stale!.maxAgeMs);
-    if (entry === undefined || entry.checked) return entry;
+    if (entry === undefined || entry.parsed || !isJson(contentTypeOf(entry))) return entry;
     try {
       JSON.parse(
         Buffer.from(entry.body)
@@ -363,6 +364,11 @@ function storableHeaders(raw: WireResponse['headers']): {
 /** One header's value as one string (repeated ones joined as a list). */
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function contentTypeOf(entry: StaleEntry): string {
+  const value = entry.headers['content-type'];
+  return (Array.isArray(value) ? value[0] : value) ?? '';
 }
 
 /** `application/json`, `application/problem+json`, ... */

@@ -3,7 +3,7 @@
  * entries, by bytes per entry and by bytes in all. A `Map` kept in order of use (the first
  * key is the least recently used): storing or serving an entry moves it last, and room is
  * made from the front. No timer: entries older than the age limit are dropped when they are
- * met — looked up, or at the front when something is stored.
+ * met — looked up, or at the front when something is stored (at most once a second).
  */
 
 /** One stored response: everything needed to answer with it again. */
@@ -18,11 +18,14 @@ export interface StaleEntry {
   /** What the entry counts against the bounds: the body and the headers' names and values. */
   readonly bytes: number;
   /**
-   * True when the body is known to parse as JSON (the caller read it with `json()`), or its
-   * type is not JSON: nothing to check before it is served again.
+   * True when the caller's `json()` parsed the body. A JSON body read any other way (as text,
+   * as `getJson()` does) is parsed once before it is served again.
    */
-  readonly checked: boolean;
+  readonly parsed: boolean;
 }
+
+/** Expired entries are looked for at most this often when entries are stored (1 s). */
+const SWEEP_INTERVAL_MS = 1000;
 
 export interface StaleCacheLimits {
   readonly maxEntries: number;
@@ -34,6 +37,8 @@ export class StaleCache {
   readonly #limits: StaleCacheLimits;
   readonly #entries = new Map<string, StaleEntry>();
   #bytes = 0;
+  /** When expired entries were last swept from the front. */
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(limits: StaleCacheLimits) {
     this.#limits = limits;
@@ -61,7 +66,7 @@ export class StaleCache {
       if (current.receivedAt > entry.receivedAt) return false;
       this.delete(key);
     }
-    this.#dropExpired(now, maxAgeMs);
+    if (now - this.#sweptAt >= SWEEP_INTERVAL_MS) this.#dropExpired(now, maxAgeMs);
     const { maxEntries, maxTotalBytes } = this.#limits;
     while (
       this.#entries.size > 0 &&
@@ -101,6 +106,7 @@ export class StaleCache {
 
   /** Drop expired entries from the front, where the least recently used are. */
   #dropExpired(now: number, maxAgeMs: number): void {
+    this.#sweptAt = now;
     for (const [key, entry] of this.#entries) {
       if (now - entry.receivedAt <= maxAgeMs) return;
       this.delete(key);
