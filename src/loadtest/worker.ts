@@ -41,7 +41,7 @@ process.on('message', async (message: ToWorker) => {
     return;
   }
   const recorder = new Recorder(message.epochStartMs);
-  const progress = setInterval(() => {
+  const report = () =>
     send({
       type: 'progress',
       calls: recorder.calls,
@@ -50,7 +50,7 @@ process.on('message', async (message: ToWorker) => {
       inflight: recorder.inflight,
       strategies: recorder.liveStrategies(),
     });
-  }, 200);
+  const progress = setInterval(report, 200);
   try {
     const caller = createCaller({ ...message.setup, recorder });
     const wait = message.epochStartMs - Date.now();
@@ -61,6 +61,7 @@ process.on('message', async (message: ToWorker) => {
       await caller.close();
     }
     clearInterval(progress);
+    report(); // the final figures, for the parent's last progress line
     send({ type: 'done', raw: recorder.raw });
   } catch (error) {
     clearInterval(progress);
