@@ -131,6 +131,8 @@ export function buildCallPipeline(
     adaptiveThrottle: throttle !== undefined,
     throttleProbe: throttle && (() => throttle.counts()),
     adaptiveConcurrency: options.concurrency.adaptive || undefined,
+    hedging: options.hedging !== false,
+    fallback: options.fallback !== false,
   });
   const { adaptive } = options.concurrency;
   const limiter = adaptive

@@ -370,6 +370,39 @@ describe('Prometheus families of the toolbox strategies', () => {
     ).toBe(2);
   });
 
+  it('count a hedged call as with retry for its re-sends only, not for its hedges', async () => {
+    const registry = createOpenMetricsRegistry();
+    const { events } = telemetry({ tracing: false, metrics: { registry } });
+    const call = (attempts: number, hedges: number, skipped = 0) => {
+      const ctx = { ...toolboxContext('weather'), attempts } as unknown as CallContext;
+      const hedge = (skip?: 'budget_exhausted') =>
+        events.hedge.emit({
+          ctx,
+          hedge: 1,
+          origin: PRIMARY,
+          trigger: 'delay',
+          delayMs: 10,
+          skipped: skip,
+        });
+      for (let i = 0; i < hedges; i++) hedge();
+      for (let i = 0; i < skipped; i++) hedge('budget_exhausted');
+      events.callEnd.emit({ ctx, outcome: response(200), durationMs: 5 });
+    };
+    call(2, 1); // the first attempt and a hedge
+    call(1, 1); // a hedge that never reached the wire (its breaker open)
+    call(1, 0, 1); // a hedge the budget refused
+    call(3, 1); // a hedge, then the group was retried once
+    const { samples } = await scrape(registry);
+    const kinds = samples
+      .filter((s) => s.name === 'steadfast_calls_total')
+      .map((s) => [s.labels.kind, s.value])
+      .sort();
+    expect(kinds).toEqual([
+      ['successful_with_retry', 1],
+      ['successful_without_retry', 3],
+    ]);
+  });
+
   it('count a hedged attempt cancelled because another answered first as error_type cancelled, not as a caller abort', async () => {
     const registry = createOpenMetricsRegistry();
     const { events } = telemetry({ tracing: false, metrics: { registry } });

@@ -15,6 +15,7 @@ import { acquireShared } from './shared.js';
 import {
   type AdaptiveLimitBounds,
   markFallbackServed,
+  markHedgeSent,
   type ThrottleProbe,
   type ToolboxLayers,
 } from './toolbox.js';
@@ -215,6 +216,10 @@ export function createTelemetry(
   // one marker per client, whatever adapters are on.
   if (toolbox.fallback && (tracing || families || instruments)) {
     subscriptions.push(target.events.fallback.event(markFallbackServed));
+  }
+  // A hedged call is no call "with retry" for its hedges: count them on the call.
+  if (toolbox.hedging && (families || instruments)) {
+    subscriptions.push(target.events.hedge.event(markHedgeSent));
   }
 
   let disposed = false;

@@ -1,4 +1,4 @@
-import type { FallbackEvent } from '../pipeline/events.js';
+import type { FallbackEvent, HedgeEvent } from '../pipeline/events.js';
 import type { CallContext } from '../pipeline/types.js';
 
 /** Bounds of an adaptive concurrency limit, as configured (`concurrency.adaptive`). */
@@ -53,4 +53,29 @@ export function markFallbackServed(e: FallbackEvent): void {
 /** The fallback that answered the call, if one did. */
 export function fallbackServedOf(ctx: CallContext): FallbackEvent | undefined {
   return ctx.slots.get(FALLBACK_SERVED_SLOT) as FallbackEvent | undefined;
+}
+
+/** Slot holding how many hedges the call sent (absent: none). */
+const HEDGES_SENT_SLOT = Symbol('steadfast.hedgesSent');
+
+/**
+ * Count a hedge the call sent, so that its end can tell hedges from re-sends: a hedged call
+ * is no call "with retry" for having sent a hedge. Subscribed once per client.
+ */
+export function markHedgeSent(e: HedgeEvent): void {
+  if (e.skipped !== undefined) return;
+  const slots = e.ctx.slots;
+  slots.set(HEDGES_SENT_SLOT, ((slots.get(HEDGES_SENT_SLOT) as number | undefined) ?? 0) + 1);
+}
+
+/**
+ * The call's wire attempts that were not hedges: the first and its re-sends (transient
+ * retries, 401 re-sends), what `kind`'s "with retry" counts. A hedge that never reached the
+ * wire (its endpoint's breaker open, no permit) is no wire attempt either, so the count is
+ * at least 1 whenever the call made an attempt.
+ */
+export function attemptsBesidesHedges(ctx: CallContext): number {
+  const hedges = ctx.slots.get(HEDGES_SENT_SLOT) as number | undefined;
+  if (hedges === undefined) return ctx.attempts;
+  return ctx.attempts > 0 ? Math.max(1, ctx.attempts - hedges) : 0;
 }

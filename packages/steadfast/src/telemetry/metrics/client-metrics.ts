@@ -19,7 +19,7 @@ import {
   subscribeResilienceEvents,
   subscribeToolboxEvents,
 } from '../resilience-events.js';
-import { fallbackServedOf, type ToolboxLayers } from '../toolbox.js';
+import { attemptsBesidesHedges, fallbackServedOf, type ToolboxLayers } from '../toolbox.js';
 import { attemptSpanOf, callSpanOf } from '../tracing/keys.js';
 import { subscribeAdmissionMetrics } from './admission-metrics.js';
 import {
@@ -133,7 +133,7 @@ export function subscribeClientMetrics(
       to_state,
     );
 
-  const fallback = toolbox.fallback;
+  const { fallback, hedging } = toolbox;
   const views = families.limiterViews;
   let limiter: LimiterView | undefined;
   let inflightLabels: Labels | undefined;
@@ -181,7 +181,7 @@ export function subscribeClientMetrics(
       const kind =
         fallback && fallbackServedOf(ctx) !== undefined
           ? 'fallback'
-          : callKindOf(result, ctx.attempts);
+          : callKindOf(result, hedging ? attemptsBesidesHedges(ctx) : ctx.attempts);
       (callsSeries.get(kind) ?? callsSeries.admit({ client, kind }, kind)).inc();
       (
         callDurationSeries.get(result) ??

@@ -29,7 +29,7 @@ import {
   ATTR_SERVER_PORT,
   ATTR_URL_SCHEME,
 } from '../semconv.js';
-import { fallbackServedOf, type ToolboxLayers } from '../toolbox.js';
+import { attemptsBesidesHedges, fallbackServedOf, type ToolboxLayers } from '../toolbox.js';
 import { subscribeAdmissionInstruments } from './admission-instruments.js';
 import { AttributeCache } from './attribute-cache.js';
 import type { OtelInstruments } from './instruments.js';
@@ -186,7 +186,7 @@ export function subscribeClientInstruments(
   };
   instruments.breakerState.addCallback(observeBreakers);
 
-  const fallback = toolbox.fallback;
+  const { fallback, hedging } = toolbox;
   // The limiter reports twice per call: keep its latest numbers, observed at collection.
   let limiterReported = false;
   let inflight = 0;
@@ -234,7 +234,7 @@ export function subscribeClientInstruments(
       const kind =
         fallback && fallbackServedOf(ctx) !== undefined
           ? 'fallback'
-          : callKindOf(result, ctx.attempts);
+          : callKindOf(result, hedging ? attemptsBesidesHedges(ctx) : ctx.attempts);
       instruments.calls.add(1, callKinds[kind]);
       instruments.callDuration.record(e.durationMs / 1000, callOutcomes[result]);
     }),
