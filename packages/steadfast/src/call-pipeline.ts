@@ -53,7 +53,7 @@ export interface CallPipeline {
  *
  *  1. call span           telemetry: the logical-call span (off when tracing is off)
  *  2. call boundary       callStart / callEnd events: what the call metrics count
- *  3. fallback           (only when configured) answers for the failures it names: the
+ *  3. fallback            (only when configured) answers for the failures it names: the
  *                         last good response to the same request (serve stale), else its
  *                         handler's. Inside 1 and 2, so the call span and callEnd see what
  *                         the caller gets; outside the limit, the deadline and retry, so it
