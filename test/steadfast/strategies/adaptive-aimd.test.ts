@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   type ConcurrencyLimitEvent,
+  isAbortError,
+  isClientClosedError,
   isConcurrencyLimitedError,
   isTimeoutError,
   type LimiterEvent,
@@ -159,5 +161,25 @@ describe('adaptive concurrency, per origin', () => {
       await sleep(1);
     }
     expect([...client.concurrencyLimits.keys()]).toEqual([servers[1]!.url, servers[2]!.url]);
+  });
+});
+
+describe('adaptive concurrency, queue and close', () => {
+  it('takes an aborted call out of the queue, and ends queued calls with ClientClosedError on close()', async () => {
+    const server = await h.server(() => ({ status: 200, delayMs: 200 }));
+    const client = h.client(server.url, {
+      concurrency: { queue: 2, adaptive: { algorithm: 'gradient', initialLimit: 1 } },
+    });
+    const first = client.fetch('/a');
+    await server.waitForRequests(1);
+    const caller = new AbortController();
+    const aborted = rejectionOf(client.fetch('/b', { signal: caller.signal }));
+    const queued = rejectionOf(client.fetch('/c'));
+    caller.abort();
+    expect(isAbortError(await aborted)).toBe(true);
+    await client.close();
+    expect(isClientClosedError(await queued)).toBe(true);
+    await rejectionOf(first);
+    expect(server.requests.map((r) => r.path)).toEqual(['/a']);
   });
 });
