@@ -13,14 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { redisTokenStoreOptionsSchema } from '../packages/redis/src/options-schema.js';
 import { clientCredentialsSchema } from '../packages/steadfast/src/auth/options-schema.js';
 import {
+  adaptiveConcurrencySchema,
+  adaptiveThrottleSchema,
+} from '../packages/steadfast/src/config/adaptive-schema.js';
+import {
   cooldownSchema,
   quotaSchema,
   rateLimitSchema,
 } from '../packages/steadfast/src/config/admission-schema.js';
-import {
-  adaptiveConcurrencySchema,
-  adaptiveThrottleSchema,
-} from '../packages/steadfast/src/config/adaptive-schema.js';
 import {
   chaosSchema,
   circuitBreakerSchema,
