@@ -89,8 +89,8 @@ export interface CallPipeline {
  *                         refusal costs no permit, no quota and no wait; inside retry, so
  *                         each re-send is counted as the backend counts it
  *     b. cooldown         the server asked for a pause (429/503 Retry-After, RateLimit
- *                         headers): first, so a paused attempt spends no permit; one
- *                         probe in the fleet after the pause
+ *                         headers): before the limiters, so a paused attempt spends no
+ *                         permit; one probe in the fleet after the pause
  *     c. rate limiter     in-process token bucket / sliding / fixed window, per partition
  *     d. fleet quota      permits leased from the shared store (GCRA): last, so an attempt
  *                         the local limiter refuses costs the fleet nothing
