@@ -5,7 +5,8 @@ import { ForkedCall } from '../../pipeline/forked-call.js';
 import { callerAbortError, discard } from '../../pipeline/outcomes.js';
 import { onAbort } from '../../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
-import { RetryBudget } from '../retry/budget.js';
+import type { RetryBudget } from '../retry/budget.js';
+import { HedgingBudget } from './budget.js';
 import { LearnedDelay } from './delay.js';
 import { EndpointGroup } from './endpoints.js';
 import { failureRank, isCensored, type Verdict, verdictOf } from './verdict.js';
@@ -41,7 +42,7 @@ export type { ResolvedHedgingOptions } from '../../config/hedging-schema.js';
  */
 export class Hedging implements Strategy {
   readonly name = 'hedging';
-  /** @internal */ readonly budget: RetryBudget | undefined;
+  /** @internal */ readonly budget: HedgingBudget | undefined;
   /** @internal */ readonly delays: LearnedDelay | undefined;
   /** @internal */ readonly group: EndpointGroup | undefined;
   /** @internal */ closed = false;
@@ -54,7 +55,7 @@ export class Hedging implements Strategy {
   ) {
     const { budget, endpoints } = settings;
     this.budget = budget
-      ? new RetryBudget(budget.ratio, budget.minPerSecond, budget.windowMs)
+      ? new HedgingBudget(budget.ratio, budget.minPerSecond, budget.windowMs)
       : undefined;
     this.delays =
       settings.delayMs === undefined ? new LearnedDelay(settings.learnedDelay) : undefined;
@@ -95,8 +96,8 @@ interface Lane {
   /** The attempt's own signal's controller (`cancelWaits`), else none. */
   readonly controller: AbortController | undefined;
   readonly startedAt: number;
-  /** It took a hedge from the budget (given back if it turns out never sent). */
-  readonly paid: boolean;
+  /** The part of the budget it took its hedge from (given back if it is never sent). */
+  readonly paid: RetryBudget | undefined;
   /** Endpoint index in the group, -1 for the call's own origin. */
   readonly endpoint: number;
   forgetCaller: (() => void) | undefined;
@@ -119,6 +120,8 @@ class HedgedCall {
   /** What the timer waits, ms. */
   #waitMs = 0;
   #settled = false;
+  /** The hedge the budget refused (announced once; asking again, it may use the reserve). */
+  #refusedHedge = 0;
   /** A `hedge` event was emitted: `hedgeEnd` follows. */
   #announced = false;
   #best: Outcome | undefined;
@@ -152,19 +155,22 @@ class HedgedCall {
     const endpoint = this.#routed ? h.group!.pick(this.#used, this.#refused) : -1;
     if (endpoint === -1 && (this.#routed || this.#ownRefused)) return false;
     const origin = endpoint === -1 ? ctx.origin : h.group!.origins[endpoint]!;
-    let paid = paidBefore;
+    let paid: RetryBudget | undefined;
     if (index > 0) {
       if (this.#counted >= 1 + h.settings.maxHedgedAttempts) return false;
       if (h.closed || ctx.signal?.aborted) return false;
-      if (!replacing || paidBefore) {
-        if (h.budget !== undefined && !h.budget.tryRetry()) {
-          this.#announce(index, origin, trigger, 'budget_exhausted');
+      if ((!replacing || paidBefore) && h.budget !== undefined) {
+        // A call the budget refused before, or a replacement, may take from the reserve.
+        paid = h.budget.take(this.#refusedHedge === index || replacing);
+        if (paid === undefined) {
+          if (this.#refusedHedge !== index)
+            this.#announce(index, origin, trigger, 'budget_exhausted');
+          this.#refusedHedge = index;
           // Ask again after twice the wait, while the attempts are out: when the budget is
           // short, it goes to the calls that stay slow, not to the first past the delay.
           if (trigger === 'delay') this.#schedule(Math.max(1, 2 * this.#waitMs));
           return false;
         }
-        paid = true;
       }
       this.#announce(index, origin, trigger, undefined);
     }
@@ -179,7 +185,7 @@ class HedgedCall {
       fork,
       controller,
       startedAt: performance.now(),
-      paid: paid && index > 0,
+      paid,
       endpoint,
       forgetCaller: undefined,
       done: false,
@@ -250,8 +256,8 @@ class HedgedCall {
       this.#counted--;
       if (lane.endpoint === -1) this.#ownRefused = true;
       else this.#refused |= 1 << lane.endpoint;
-      if (lane.paid) this.h.budget?.refund();
-      launched = this.#launch('failure', true, lane.paid);
+      lane.paid?.refund();
+      launched = this.#launch('failure', true, lane.paid !== undefined);
     } else {
       launched = this.#launch('failure', false);
     }
