@@ -25,6 +25,7 @@ import {
   NO_TELEMETRY,
   rejectionOf,
 } from '../support.js';
+import { setUpTracing } from '../telemetry/support.js';
 import { type Answer, type Api, type ApiRequest, startApi } from './hedging-api.js';
 
 const apis: Api[] = [];
@@ -121,6 +122,32 @@ describe('hedging', () => {
     await server.until(() => server.requests[1]?.aborted === true);
     await server.until(() => running(pools) === 0);
     expect(seen.ends).toEqual([expect.objectContaining({ sent: 2, winner: 0, cancelled: 1 })]);
+  });
+
+  it('gives each attempt its own CLIENT span and traceparent, under the one call span', async () => {
+    const tracing = setUpTracing();
+    const server = await api((r) => (r.index === 0 ? 'hang' : { body: 'ok' }));
+    const c = client(server.url, {
+      hedging: { delayMs: 30 },
+      telemetry: { metrics: false, tracing: { tracerProvider: tracing.provider } },
+    });
+    await (await c.fetch('/x')).text();
+    await server.until(() => tracing.spans().length === 3); // the cancelled one ends too
+
+    const [first, second] = server.requests.map((r) => String(r.headers.traceparent));
+    const call = tracing.spans().find((s) => s.name === 'hedged GET')!;
+    const traceOf = (traceparent: string) => traceparent.split('-')[1];
+    expect(first).not.toBe(second);
+    expect(traceOf(first!)).toBe(call.spanContext().traceId);
+    expect(traceOf(second!)).toBe(call.spanContext().traceId);
+    const attempts = tracing.spans().filter((s) => s !== call);
+    expect(attempts.map((s) => s.parentSpanContext?.spanId)).toEqual([
+      call.spanContext().spanId,
+      call.spanContext().spanId,
+    ]);
+    expect(attempts.map((s) => s.spanContext().spanId).sort()).toEqual(
+      [first, second].map((t) => t!.split('-')[2]).sort(),
+    );
   });
 
   it('sends nothing more when the first attempt answers within the delay', async () => {
