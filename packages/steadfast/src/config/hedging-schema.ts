@@ -142,7 +142,7 @@ export const hedgingDelaySchema = optionsObject(
 
 export const hedgingBudgetSchema = optionsObject(
   'HedgingBudgetOptions',
-  "Hedging budget: in a sliding window, hedges may be at most `minPerSecond` × the window's seconds + `ratio` × the calls hedging saw. A hedge the budget refuses is not sent then (`hedge` event with `skipped: 'budget_exhausted'`); the call asks again at twice the wait while it is unanswered, and a quarter of `ratio` is kept for such calls, so a short budget goes to the calls that stay slow. An attempt that replaces one that was never sent (its endpoint's breaker open, connection refused, no permit) takes nothing from it.",
+  "Hedging budget: in a sliding window, hedges may be at most `minPerSecond` × the window's seconds + `ratio` × the calls hedging saw. A hedge the budget refuses is not sent then (`hedge` event with `skipped: 'budget_exhausted'`); the call asks again at twice the wait while it is unanswered, and half of `ratio` is kept for such calls, so a short budget goes to the calls that stay slow. An attempt that replaces one that was never sent (its endpoint's breaker open, connection refused, no permit) takes nothing from it.",
   {
     ratio: numberOption({
       default: 0.1, // hedges may add at most 10 % to the calls of the window...

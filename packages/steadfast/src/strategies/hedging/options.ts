@@ -61,8 +61,8 @@ export interface HedgingDelayOptions {
  * Hedging budget: in a sliding window, hedges may be at most `minPerSecond` × the window's seconds
  * + `ratio` × the calls hedging saw. A hedge the budget refuses is not sent then (`hedge` event
  * with `skipped: 'budget_exhausted'`); the call asks again at twice the wait while it is
- * unanswered, and a quarter of `ratio` is kept for such calls, so a short budget goes to the calls
- * that stay slow. An attempt that replaces one that was never sent (its endpoint's breaker open,
+ * unanswered, and half of `ratio` is kept for such calls, so a short budget goes to the calls that
+ * stay slow. An attempt that replaces one that was never sent (its endpoint's breaker open,
  * connection refused, no permit) takes nothing from it.
  */
 export interface HedgingBudgetOptions {
@@ -125,10 +125,9 @@ export interface HedgingOptions {
    * Hedging budget: in a sliding window, hedges may be at most `minPerSecond` × the window's
    * seconds + `ratio` × the calls hedging saw. A hedge the budget refuses is not sent then
    * (`hedge` event with `skipped: 'budget_exhausted'`); the call asks again at twice the wait
-   * while it is unanswered, and a quarter of `ratio` is kept for such calls, so a short budget
-   * goes to the calls that stay slow. An attempt that replaces one that was never sent (its
-   * endpoint's breaker open, connection refused, no permit) takes nothing from it. `false` turns
-   * it off.
+   * while it is unanswered, and half of `ratio` is kept for such calls, so a short budget goes to
+   * the calls that stay slow. An attempt that replaces one that was never sent (its endpoint's
+   * breaker open, connection refused, no permit) takes nothing from it. `false` turns it off.
    *
    * @defaultValue on, with the defaults of {@link HedgingBudgetOptions}
    */
