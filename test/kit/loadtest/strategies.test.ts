@@ -103,7 +103,12 @@ describe('--compare standard,standard+hedging --profile tail', () => {
     // Not the latency it buys: on a loaded machine a stall moves a p99 or a mean of 400 calls
     // more than hedging does (the hedging strategy's own tests measure that). A hedge sent
     // after a few ms and answered in a few beats a first attempt that takes 500 ms: it won.
-    expect(other.strategyEvents.hedged_call).toBe(hedges + other.strategyEvents.hedge_skipped);
+    // One hedgeEnd per call that announced a hedge (sent, or refused by the budget: a call may
+    // be refused at the delay and hedge later), and at most one hedge sent per call (the
+    // default maxHedgedAttempts).
+    const { hedged_call: hedgedCalls, hedge_skipped: skipped } = other.strategyEvents;
+    expect(hedgedCalls).toBeGreaterThanOrEqual(hedges);
+    expect(hedgedCalls).toBeLessThanOrEqual(hedges + skipped);
     for (const summary of [standard, other]) {
       expect(summary.successRatio, table).toBe(1);
       expectAttemptsAccountedFor(summary, api.get(summary.policy)!, table);
