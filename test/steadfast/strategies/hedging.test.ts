@@ -8,6 +8,7 @@ import {
   InvalidConfigurationError,
   isAbortError,
   isCircuitOpenError,
+  isClientClosedError,
 } from '../../../packages/steadfast/src/index.js';
 import { ClientEvents } from '../../../packages/steadfast/src/pipeline/client-events.js';
 import type {
@@ -226,6 +227,20 @@ describe('hedging', () => {
     expect(isAbortError(await rejectionOf(pending))).toBe(true);
     await server.until(() => server.aborted() === 2);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('ends a hedged call on close(), leaving no hedge timer behind', async () => {
+    const server = await api(() => 'hang');
+    const c = client(server.url, { hedging: { delayMs: 60_000 } });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const failed = rejectionOf(c.fetch('/x'));
+    await server.until(() => server.requests.length === 1); // the hedge timer is armed now
+    await c.close();
+
+    expect(isClientClosedError(await failed)).toBe(true);
+    await server.until(() => server.aborted() === 1);
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   it('leaves no listener on a shared signal after many hedged calls', async () => {
