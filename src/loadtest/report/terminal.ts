@@ -75,7 +75,7 @@ const STRATEGY_ROWS: readonly {
       [
         'hedges per call (budget)',
         (s) =>
-          `${pct(s.calls ? events(s, 'hedge') / s.calls : 0)}${events(s, 'hedge_skipped') ? ` (${events(s, 'hedge_skipped')} over budget)` : ''}`,
+          `${pct(s.calls ? events(s, 'hedge') / s.calls : 0)}${events(s, 'hedge_skipped') ? ` (${events(s, 'hedge_skipped')} refused by the budget)` : ''}`,
       ],
     ],
   },
