@@ -10,7 +10,10 @@ import {
 } from '../../../packages/steadfast/src/errors.js';
 import { seededRandom } from '../../../packages/steadfast/src/pipeline/seeded-random.js';
 import type { Outcome, WireResponse } from '../../../packages/steadfast/src/pipeline/types.js';
-import { LearnedDelay } from '../../../packages/steadfast/src/strategies/hedging/delay.js';
+import {
+  LearnedDelay,
+  selectKth,
+} from '../../../packages/steadfast/src/strategies/hedging/delay.js';
 import { EndpointGroup } from '../../../packages/steadfast/src/strategies/hedging/endpoints.js';
 import {
   failureRank,
@@ -105,6 +108,23 @@ describe('the learnt hedge delay', () => {
     expect(delays.delayFor('http://two:1')).toBe(2000);
     expect(delays.delayFor('http://one:1')).toBe(7);
     expect(delays.delayFor('http://three:1')).toBe(9);
+  });
+});
+
+describe('the selection of a quantile', () => {
+  it('finds the k-th smallest as a sort would, for any k, with repeats and in any order', () => {
+    const random = seededRandom(3);
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + Math.floor(random() * 300);
+      const values = Float64Array.from({ length: n }, () =>
+        round % 3 === 0 ? Math.floor(random() * 5) : random() * 1000,
+      );
+      if (round % 7 === 0) values.sort(); // already sorted
+      if (round % 11 === 0) values.sort().reverse();
+      const sorted = Float64Array.from(values).sort();
+      const k = Math.floor(random() * n);
+      expect(selectKth(Float64Array.from(values), n, k)).toBe(sorted[k]);
+    }
   });
 });
 

@@ -34,8 +34,9 @@ class OriginDurations {
  * `minSamples`.
  *
  * Cheap per call: reading a delay is a map lookup; recording a sample writes one slot of a
- * ring. The quantile is recomputed (a sort of the ring's copy, O(n log n)) only every
- * `samples` ÷ 16 new samples, so it costs well under a microsecond per call amortised, and
+ * ring. The quantile is recomputed only every `samples` ÷ 16 new samples, by a selection in
+ * a copy of the ring (O(n) on average: a sort there cost ~0.8 µs per call amortised,
+ * bench/RESULTS.md), and
  * memory is bounded: `samples` × 8 bytes per origin, at most `maxOrigins` origins (the least
  * recently used one is dropped to make room).
  *
@@ -95,11 +96,10 @@ export class LearnedDelay {
   #compute(entry: OriginDurations): void {
     entry.fresh = 0;
     const n = entry.count;
-    const sorted = this.#scratch.subarray(0, n);
-    sorted.set(n === entry.ring.length ? entry.ring : entry.ring.subarray(0, n));
-    sorted.sort();
+    const scratch = this.#scratch;
+    scratch.set(n === entry.ring.length ? entry.ring : entry.ring.subarray(0, n));
     const { quantile, minMs, maxMs } = this.settings;
-    const value = sorted[Math.min(n - 1, Math.ceil(quantile * n) - 1)]!;
+    const value = selectKth(scratch, n, Math.min(n - 1, Math.ceil(quantile * n) - 1));
     entry.delayMs = Math.min(Math.max(value, minMs), maxMs);
   }
 
@@ -121,4 +121,32 @@ export class LearnedDelay {
     }
     if (oldest !== undefined) this.#origins.delete(oldest);
   }
+}
+
+/**
+ * The `k`-th smallest (0-based) of `values[0..n)`, which it reorders: Wirth's selection,
+ * O(n) on average, no allocation. Equal values (a ring of identical durations) end it fast.
+ */
+export function selectKth(values: Float64Array, n: number, k: number): number {
+  let low = 0;
+  let high = n - 1;
+  while (low < high) {
+    const pivot = values[k]!;
+    let i = low;
+    let j = high;
+    do {
+      while (values[i]! < pivot) i++;
+      while (pivot < values[j]!) j--;
+      if (i <= j) {
+        const swapped = values[i]!;
+        values[i] = values[j]!;
+        values[j] = swapped;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) low = i;
+    if (k < i) high = j;
+  }
+  return values[k]!;
 }
