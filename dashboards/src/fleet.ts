@@ -678,18 +678,14 @@ function toolboxRow(): AnyPanel[] {
     timeseries({
       title: 'Fallbacks/s by kind',
       description:
-        'Calls whose failure the fallback replaced (served), by kind: stale (the last good response for the cache key) or handler (the fallback function); and fallbacks that had nothing to serve (no stale entry fresh enough), where the failure stands.',
+        'Calls whose failure the fallback replaced (served=true), by kind: stale (the last good response for the cache key) or handler (the fallback function); and fallbacks that had nothing to serve (served=false: no stale entry fresh enough, or the handler returned nothing), where the failure stands.',
       unit: 'reqps',
       stacked: true,
       width: 8,
       targets: [
         {
-          expr: `sum by (kind) (rate(${sel('steadfast_fallbacks_total', `${S},served="true"`)}${R}))`,
-          legend: 'served {{kind}}',
-        },
-        {
-          expr: `sum by (kind) (rate(${sel('steadfast_fallbacks_total', `${S},served="false"`)}${R}))`,
-          legend: 'not served {{kind}}',
+          expr: `sum by (kind, served) (rate(${sel('steadfast_fallbacks_total', S)}${R}))`,
+          legend: '{{kind}} served={{served}}',
         },
       ],
     }),

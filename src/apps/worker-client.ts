@@ -3,8 +3,13 @@ import { redisTokenStore } from '@steadfast/redis';
 import type { ClientOptions } from 'steadfast';
 import { clientCredentials, createClient, memoryTokenStore, type SteadfastClient } from 'steadfast';
 
-/** `standard`: the SDK's defaults. `demo`: short timeouts, a quick breaker, a fleet quota and server-driven pauses, so a demo of a minute shows every behaviour. */
-export type PipelinePreset = 'standard' | 'demo';
+/**
+ * `standard`: the SDK's defaults. `demo`: short timeouts, a quick breaker, a fleet quota,
+ * server-driven pauses, hedging, serve stale and an adaptive limit, so a demo of a minute
+ * shows every behaviour. `demo+throttle`: the demo's, with client-side adaptive throttling in
+ * place of the circuit breaker.
+ */
+export type PipelinePreset = 'standard' | 'demo' | 'demo+throttle';
 
 /** Options of {@link createWorkerClient}. */
 export interface WorkerClientOptions {
@@ -30,7 +35,15 @@ export interface WorkerClientOptions {
 /** The demo preset: every behaviour shows within a minute at ~10–50 calls/s. */
 const DEMO_PIPELINE: Pick<
   ClientOptions,
-  'totalTimeoutMs' | 'attemptTimeoutMs' | 'retry' | 'circuitBreaker' | 'quota' | 'cooldown'
+  | 'totalTimeoutMs'
+  | 'attemptTimeoutMs'
+  | 'retry'
+  | 'circuitBreaker'
+  | 'quota'
+  | 'cooldown'
+  | 'hedging'
+  | 'fallback'
+  | 'concurrency'
 > = {
   totalTimeoutMs: 5_000, // 5 s
   attemptTimeoutMs: 1_000, // 1 s
@@ -47,6 +60,37 @@ const DEMO_PIPELINE: Pick<
   // RateLimitedError, so every panel of the "Rate limits & quotas" row has data.
   quota: { key: 'weather-demo', limit: 500 },
   cooldown: { maxWaitMs: 500 },
+  // Hedging, serve stale and an adaptive limit, so the "Hedging, fallback & adaptive
+  // concurrency" row has data: a slow answer (the API's latency tail) or a failed one sends a
+  // hedge, within the default budget (10 % of calls + 1/s); a 5xx after the retries, a
+  // timeout or a network failure is answered with the last good response if it is at most a
+  // minute old (calls the breaker or the limit refuse still fail fast, and show as not
+  // permitted); each origin gets an adaptive limit (gradient, from 20, never under 5).
+  // No adaptive throttle: above the breaker, it would refuse most attempts of an outage
+  // before the breaker saw enough of them to open, and then hold back the probes that close
+  // it (DEMO_THROTTLE_PIPELINE has one instead of the breaker).
+  hedging: {},
+  fallback: { on: ['server_error', 'timeout', 'network'], serveStale: { maxAgeMs: 60_000 } },
+  concurrency: { adaptive: { minLimit: 5 } },
+};
+
+/**
+ * The demo preset with the SRE book's client-side adaptive throttling in place of the
+ * breaker (the two answer the same overload; together, the throttle would starve the
+ * breaker, see above): while the API refuses (429, 503, 504, timeouts) more than half of
+ * what it gets over 10 s, attempts are refused locally with the throttle's probability.
+ */
+const DEMO_THROTTLE_PIPELINE: Pick<ClientOptions, keyof typeof DEMO_PIPELINE | 'adaptiveThrottle'> =
+  {
+    ...DEMO_PIPELINE,
+    circuitBreaker: false,
+    adaptiveThrottle: { windowMs: 10_000 },
+  };
+
+const PRESETS: Record<PipelinePreset, Partial<ClientOptions>> = {
+  standard: {},
+  demo: DEMO_PIPELINE,
+  'demo+throttle': DEMO_THROTTLE_PIPELINE,
 };
 
 /**
@@ -76,6 +120,6 @@ export function createWorkerClient(options: WorkerClientOptions): SteadfastClien
     name: options.name ?? 'weather',
     baseUrl: options.apiUrl,
     auth,
-    ...(options.preset === 'demo' ? DEMO_PIPELINE : {}),
+    ...PRESETS[options.preset ?? 'standard'],
   });
 }

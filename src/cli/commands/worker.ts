@@ -75,9 +75,9 @@ const OPTIONS = {
     kind: 'string',
     env: 'WORKER_PIPELINE',
     default: 'standard',
-    choices: ['standard', 'demo'],
+    choices: ['standard', 'demo', 'demo+throttle'],
     description:
-      'SDK defaults, or for demos short timeouts, a quick breaker, a fleet quota and pauses on 429',
+      'SDK defaults, or for demos short timeouts, a quick breaker, a fleet quota, pauses on 429, hedging, serve stale and an adaptive limit; demo+throttle: the same with adaptive throttling instead of the breaker',
   },
   host: {
     kind: 'string',
@@ -150,7 +150,10 @@ export const workerCommand: CliCommand = {
       ...(options.scope ? { scope: options.scope } : {}),
       ...(options['redis-url'] ? { redisUrl: options['redis-url'] } : {}),
       ...(options['redis-key-prefix'] ? { redisKeyPrefix: options['redis-key-prefix'] } : {}),
-      preset: options.pipeline === 'demo' ? 'demo' : 'standard',
+      preset:
+        options.pipeline === 'demo' || options.pipeline === 'demo+throttle'
+          ? options.pipeline
+          : 'standard',
       logError: log,
     });
     let worker: Worker;

@@ -1,8 +1,9 @@
 // The dashboard against real data, every part its own process: a private redis-server, the
 // IdP (`steadfast idp`), the flaky API (`steadfast flaky-api`) and three `steadfast worker`
 // processes (the CLI, from source), which share a token through Redis and call the API,
-// which validates tokens at the IdP; a real Prometheus scrapes the workers every second and
-// loads the alert rules. The API goes through phases (healthy, 5xx/429/resets, token
+// which validates tokens at the IdP (the workers run the demo preset — with hedging, serve
+// stale and an adaptive limit — and the last one throttles instead of breaking); a real
+// Prometheus scrapes the workers every second and loads the alert rules. The API goes through phases (healthy, 5xx/429/resets, token
 // revoked, hard down, recovered), driven over its admin routes; then every panel query and
 // every variable of the committed dashboard must return data, the exemplars must reach
 // Prometheus, the fleet's token fetches must equal what the IdP says it issued (its admin
@@ -118,7 +119,8 @@ async function startWorker(index: number): Promise<Worker> {
       REDIS_URL: redis!.url,
       WORKER_RATE: '20',
       WORKER_CONCURRENCY: '20',
-      WORKER_PIPELINE: 'demo',
+      // The last worker throttles instead of breaking: the adaptive throttle's panel reads it.
+      WORKER_PIPELINE: index === WORKERS - 1 ? 'demo+throttle' : 'demo',
       WORKER_SUMMARY_INTERVAL_MS: '0',
       METRICS_HOST: '127.0.0.1',
       METRICS_PORT: '0',
@@ -291,6 +293,47 @@ describe('the fleet dashboard against a real fleet and a real Prometheus', () =>
     expect(held[0]?.metric.server_address).toBe(new URL(api!.ready).hostname);
     const after = await prom!.query(rule.expr, recoveredAt);
     expect(after.series).toEqual([]);
+  });
+
+  it('the toolbox strategies of the demo preset acted, so the row shows more than zeros', async () => {
+    const total = async (expr: string, time = recoveredAt): Promise<number> => {
+      const r = await prom!.query(`sum(${expr})`, time);
+      return Number(r.series[0]?.value?.[1] ?? 0);
+    };
+    const seen = {
+      hedgesSent: await total('steadfast_hedges_sent_total'),
+      hedgesSkipped: await total('steadfast_hedges_skipped_total'),
+      hedgedCalls: await total('steadfast_hedged_calls_total'),
+      cancelled: await total('steadfast_hedges_cancelled_total'),
+      cancelledAttempts: await total(
+        'http_client_request_duration_seconds_count{error_type="cancelled"}',
+      ),
+      staleServed: await total('steadfast_fallbacks_total{kind="stale",served="true"}'),
+      staleAges: await total('steadfast_fallback_stale_age_seconds_count'),
+      fallbackCalls: await total('steadfast_calls_total{kind="fallback"}'),
+      limitChanges: await total('steadfast_adaptive_concurrency_limit_changes_total'),
+      limits: (await prom!.query('steadfast_adaptive_concurrency_limit', recoveredAt)).series
+        .length,
+      throttled: await total(
+        'steadfast_rate_limit_rejections_total{limiter="adaptive_throttle",reason="throttled"}',
+      ),
+      throttleProbabilityDown: Number(
+        (await prom!.query('max(steadfast_adaptive_throttle_rejection_probability)', downAt))
+          .series[0]?.value?.[1] ?? 0,
+      ),
+    };
+    // Every strategy did something (the values vary from run to run; their presence does not).
+    expect(seen.hedgesSent, 'hedges sent').toBeGreaterThan(0);
+    expect(seen.hedgedCalls, 'hedged calls').toBe(seen.hedgesSent); // one hedge per call at most
+    expect(seen.cancelled, 'hedges cancelled').toBeGreaterThan(0);
+    expect(seen.cancelledAttempts, 'attempts with error_type cancelled').toBeGreaterThan(0);
+    expect(seen.staleServed, 'stale responses served').toBeGreaterThan(0);
+    expect(seen.staleAges).toBe(seen.staleServed);
+    expect(seen.fallbackCalls, 'calls of kind fallback').toBe(seen.staleServed);
+    expect(seen.limits, 'an adaptive limit per worker for the one API').toBe(WORKERS);
+    expect(seen.limitChanges, 'adaptive limit moves').toBeGreaterThan(0);
+    expect(seen.throttled, 'attempts the throttle refused').toBeGreaterThan(0);
+    expect(seen.throttleProbabilityDown, 'rejection probability in the outage').toBeGreaterThan(0);
   });
 
   it('every worker exits cleanly on SIGTERM', async () => {

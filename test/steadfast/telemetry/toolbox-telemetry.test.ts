@@ -277,6 +277,16 @@ describe('Prometheus families of the toolbox strategies', () => {
       ['replica.test', 0],
     ]);
 
+    // Both series of the share it refuses exist at 0 before its first verdict.
+    const verdicts = (list: Sample[]) =>
+      list
+        .filter((s) => s.name.startsWith('steadfast_rate_limit_') && s.name.endsWith('_total'))
+        .map((s) => [s.name, s.labels.limiter, s.labels.reason ?? '', s.value]);
+    expect(verdicts(samples)).toEqual([
+      ['steadfast_rate_limit_permits_total', 'adaptive_throttle', '', 0],
+      ['steadfast_rate_limit_rejections_total', 'adaptive_throttle', 'throttled', 0],
+    ]);
+
     emitToolboxEvents(events, toolboxContext('weather'));
     ({ samples } = await scrape(registry));
     expect(

@@ -44,6 +44,13 @@ export function subscribeAdmissionMetrics(
       caps.rateLimitRejections,
       counter(families.rateLimitRejections),
     );
+    if (layers.adaptiveThrottle) {
+      // The share the throttle refuses (a panel, an alert) reads both series: each exists at
+      // 0 from the start, so a throttle that never refused reads 0, not nothing.
+      const limiter = 'adaptive_throttle';
+      permits.admit({ client, limiter }, limiter).inc(0);
+      rejections.admit({ client, limiter, reason: 'throttled' }, limiter, 'throttled').inc(0);
+    }
     subscriptions.push(
       events.rateLimit.event((e) => {
         const { limiter, rejected: reason } = e;

@@ -37,6 +37,26 @@ export function subscribeAdmissionInstruments(
   if (emitsRateLimit(layers)) {
     const byLimiter = new AttributeCache();
     const byReason = new AttributeCache();
+    if (layers.adaptiveThrottle) {
+      // Both series of the throttle's refused share at 0 from the start, as in Prometheus.
+      const limiter = 'adaptive_throttle';
+      instruments.rateLimitPermits.add(
+        0,
+        byLimiter.add({ [ATTR_CLIENT]: client, [ATTR_RATE_LIMITER]: limiter }, limiter),
+      );
+      instruments.rateLimitRejections.add(
+        0,
+        byReason.add(
+          {
+            [ATTR_CLIENT]: client,
+            [ATTR_RATE_LIMITER]: limiter,
+            [ATTR_RATE_LIMIT_REASON]: 'throttled',
+          },
+          limiter,
+          'throttled',
+        ),
+      );
+    }
     subscriptions.push(
       events.rateLimit.event((e) => {
         const { limiter, rejected: reason } = e;
