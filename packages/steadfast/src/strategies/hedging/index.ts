@@ -168,7 +168,7 @@ class HedgedCall {
           this.#refusedHedge = index;
           // Ask again after twice the wait, while the attempts are out: when the budget is
           // short, it goes to the calls that stay slow, not to the first past the delay.
-          if (trigger === 'delay') this.#schedule(Math.max(1, 2 * this.#waitMs));
+          if (trigger === 'delay') this.#schedule(Math.max(1, 2 * this.#waitMs), performance.now());
           return false;
         }
       }
@@ -177,6 +177,7 @@ class HedgedCall {
 
     const caller = ctx.signal;
     const controller = h.cancelWaits ? new AbortController() : undefined;
+    const startedAt = performance.now();
     // Without a controller the fork carries the caller's signal (or none) until it is cancelled.
     const fork = new ForkedCall(ctx, index, origin, (controller?.signal ?? caller) as AbortSignal);
     fork.attempt = this.#baseAttempt + index;
@@ -184,7 +185,7 @@ class HedgedCall {
       index,
       fork,
       controller,
-      startedAt: performance.now(),
+      startedAt,
       paid,
       endpoint,
       forgetCaller: undefined,
@@ -199,7 +200,7 @@ class HedgedCall {
     this.#lanes.push(lane);
     this.#active++;
     this.#counted++;
-    this.#armTimer(origin);
+    this.#armTimer(origin, startedAt);
     let pending: Promise<Outcome>;
     try {
       pending = this.next(fork);
@@ -214,16 +215,16 @@ class HedgedCall {
   }
 
   /** After each launch: the next hedge goes when no attempt answered within the delay. */
-  #armTimer(origin: string): void {
+  #armTimer(origin: string, now: number): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#counted >= 1 + this.h.settings.maxHedgedAttempts) return;
-    this.#schedule(this.h.delayFor(origin));
+    this.#schedule(this.h.delayFor(origin), now);
   }
 
-  #schedule(waitMs: number): void {
+  #schedule(waitMs: number, now: number): void {
     // No hedge could answer before the deadline: no timer.
-    if (performance.now() + waitMs >= this.ctx.deadline) return;
+    if (now + waitMs >= this.ctx.deadline) return;
     this.#waitMs = waitMs;
     // Whole milliseconds: Node keeps one timer list per duration.
     this.#timer = setTimeout(this.#onDelay, waitMs > 0 ? Math.max(1, Math.round(waitMs)) : 0);
@@ -243,9 +244,10 @@ class HedgedCall {
     }
     this.#active--;
     const verdict = verdictOf(outcome);
-    this.#learn(lane, outcome, verdict);
+    const now = performance.now();
+    this.#learn(lane, outcome, verdict, now);
     if (verdict === 'accept') {
-      this.#settle(lane, outcome);
+      this.#settle(lane, outcome, now);
       return;
     }
     this.#keepFailure(outcome, verdict);
@@ -261,14 +263,13 @@ class HedgedCall {
     } else {
       launched = this.#launch('failure', false);
     }
-    if (!launched && this.#active === 0) this.#settle(undefined, this.#takeBest());
+    if (!launched && this.#active === 0) this.#settle(undefined, this.#takeBest(), now);
   }
 
   /** Feed the learnt delay: a duration, or a lower bound for an attempt cut short. */
-  #learn(lane: Lane, outcome: Outcome, verdict: Verdict): void {
+  #learn(lane: Lane, outcome: Outcome, verdict: Verdict, now: number): void {
     const delays = this.h.delays;
     if (delays === undefined || verdict === 'not_sent') return;
-    const now = performance.now();
     if (isCensored(outcome)) delays.recordCensored(lane.fork.origin, now - lane.startedAt, now);
     else delays.record(lane.fork.origin, now - lane.startedAt, now);
   }
@@ -291,7 +292,7 @@ class HedgedCall {
     return best;
   }
 
-  #settle(winner: Lane | undefined, outcome: Outcome): void {
+  #settle(winner: Lane | undefined, outcome: Outcome, now: number): void {
     this.#settled = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -299,7 +300,6 @@ class HedgedCall {
     const ctx = this.ctx;
     let cancelled = 0;
     let attempt = ctx.attempt;
-    const now = performance.now();
     for (const lane of this.#lanes) {
       if (lane.fork.attempt > attempt) attempt = lane.fork.attempt;
       if (lane.done) continue;
