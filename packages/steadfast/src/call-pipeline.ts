@@ -65,24 +65,24 @@ export interface CallPipeline {
  *                         gradient moves: a slot is held for the whole call, so the limit
  *                         learns from whole calls — a call sent once gives a round trip, a
  *                         refused, timed-out or re-sent one a drop
- *  4. deadline            one total timeout every inner layer sees (`ctx.deadline`)
- *  5. retry               transient outcomes only: backoff + jitter, Retry-After, budget;
+ *  5. deadline            one total timeout every inner layer sees (`ctx.deadline`)
+ *  6. retry               transient outcomes only: backoff + jitter, Retry-After, budget;
  *                         runs the `beforeRetry` hooks, which may cancel a re-send
  *  7. hedging             (only when configured) no answer within the hedge delay, or a
  *                         failure: another attempt of the call goes out while the first
  *                         runs, the first acceptable outcome wins, the rest are cancelled.
  *                         Inside retry (a group whose every attempt failed is retried
- *                         whole) and the deadline (shared by all attempts); outside 6 and
+ *                         whole) and the deadline (shared by all attempts); outside 8 and
  *                         everything below it, so each attempt, a fork of the call, carries
  *                         its own token, takes its own permits, runs the hooks and meets
  *                         the breaker of its own endpoint
- *  6. re-authorization    a token per attempt, only to its origins; a 401 re-sends once
- *  7. admission           each only when configured, every wire attempt waits here for
+ *  8. re-authorization    a token per attempt, only to its origins; a 401 re-sends once
+ *  9. admission           each only when configured, every wire attempt waits here for
  *                         its permits (FIFO, within the deadline) or fails with
- *                         RateLimitedError, never retried. Inside 5 and 6, because the
+ *                         RateLimitedError, never retried. Inside 6 and 8, because the
  *                         server counts re-sends and 401 re-sends like first attempts; above
  *                         the hooks, so a signature a hook adds is fresh when it is sent;
- *                         outside 9, so a pause or a wait is never a breaker failure.
+ *                         outside 11, so a pause or a wait is never a breaker failure.
  *     a. adaptive throttle (only when configured) the SRE book's client-side throttling,
  *                         per origin: refuses an attempt here with probability
  *                         max(0, (requests − k·accepts) / (requests + 1)). First, so a local
@@ -94,19 +94,20 @@ export interface CallPipeline {
  *     c. rate limiter     in-process token bucket / sliding / fixed window, per partition
  *     d. fleet quota      permits leased from the shared store (GCRA): last, so an attempt
  *                         the local limiter refuses costs the fleet nothing
- *  8. hooks               `beforeRequest` / `afterResponse` (only when given): inside 6, so
+ * 10. hooks               `beforeRequest` / `afterResponse` (only when given): inside 8, so
  *                         the token is on the request and every re-send runs them again;
- *                         outside 9, so the breaker judges the wire, never a HookError or a
- *                         hook's replacement, while retry and 6 decide on what they return
- *  9. circuit breaker     per origin; sees every wire attempt, 401 re-sends included
- * 10. attempt span        telemetry: the CLIENT span of each wire attempt, `traceparent`
- * 11. attempt boundary    attemptStart / attemptEnd events
- * 12. attempt timeout     min(attempt timeout, time left to the deadline)
- * 13. chaos               injected faults, just above the wire, so every layer meets them
+ *                         outside 11, so the breaker judges the wire, never a HookError or a
+ *                         hook's replacement, while retry and 8 decide on what they return
+ * 11. circuit breaker     per origin (so per hedging endpoint); sees every wire attempt,
+ *                         401 re-sends included
+ * 12. attempt span        telemetry: the CLIENT span of each wire attempt, `traceparent`
+ * 13. attempt boundary    attemptStart / attemptEnd events
+ * 14. attempt timeout     min(attempt timeout, time left to the deadline)
+ * 15. chaos               injected faults, just above the wire, so every layer meets them
  *                         as it would meet real ones (off unless `chaos` is configured)
- * 14. transport           undici keep-alive pools (the terminal)
+ * 16. transport           undici keep-alive pools (the terminal)
  *
- * `transport` replaces 14 (benchmarks put a no-op there to time the layers alone). The
+ * `transport` replaces 16 (benchmarks put a no-op there to time the layers alone). The
  * `beforeError` hooks run in client.ts, on what a call rejects with.
  */
 export function buildCallPipeline(

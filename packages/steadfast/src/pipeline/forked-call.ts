@@ -21,21 +21,38 @@ import type {
 export class ForkedCall implements CallContext {
   readonly origin: string;
   readonly headers: WireHeaders;
-  readonly signal: AbortSignal | undefined;
   readonly hedge: number;
   attemptSignal: AttemptSignal | undefined = undefined;
   attempt: number;
   readonly #parent: CallContext;
+  #signal: AbortSignal | undefined;
   #url: URL | undefined;
   #slots: Map<symbol, unknown> | undefined;
 
-  constructor(parent: CallContext, hedge: number, origin: string, signal: AbortSignal) {
+  constructor(parent: CallContext, hedge: number, origin: string, signal: AbortSignal | undefined) {
     this.#parent = parent;
     this.hedge = hedge;
     this.origin = origin;
     this.headers = { ...parent.headers };
-    this.signal = signal;
+    this.#signal = signal;
     this.attempt = parent.attempt;
+  }
+
+  /** The caller's signal, or the attempt's own; aborted once the attempt is cancelled. */
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
+  /**
+   * End this attempt: whatever reads `signal` from now on — at the latest the attempt timeout,
+   * before anything is sent — finds it aborted with `reason`, and an attempt on the wire is
+   * aborted through its attempt signal with `wireReason`. (A layer that waits, listening to
+   * the signal it read before, is woken only when that signal was the attempt's own.)
+   */
+  cancel(reason: Error, wireReason: Error): void {
+    if (this.#signal?.aborted) return;
+    this.#signal = AbortSignal.abort(reason);
+    this.attemptSignal?.abort(wireReason);
   }
 
   get client(): string {

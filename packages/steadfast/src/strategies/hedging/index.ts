@@ -179,7 +179,7 @@ class HedgedCall {
     const controller = h.cancelWaits ? new AbortController() : undefined;
     const startedAt = performance.now();
     // Without a controller the fork carries the caller's signal (or none) until it is cancelled.
-    const fork = new ForkedCall(ctx, index, origin, (controller?.signal ?? caller) as AbortSignal);
+    const fork = new ForkedCall(ctx, index, origin, controller?.signal ?? caller);
     fork.attempt = this.#baseAttempt + index;
     const lane: Lane = {
       index,
@@ -350,10 +350,6 @@ function cancel(lane: Lane, reason: HedgeCancelledError): void {
     lane.controller.abort(reason); // the attempt timeout and the waits below listen to it
     return;
   }
-  const fork = lane.fork;
-  // Whatever reads the fork's signal from now on — at the latest the attempt timeout, before
-  // anything is sent — finds it aborted. (`readonly` to the layers: only hedging swaps it.)
-  (fork as { signal: AbortSignal | undefined }).signal = AbortSignal.abort(reason);
-  // On the wire now: the transport aborts the request through the attempt signal.
-  fork.attemptSignal?.abort(callerAbortError(fork));
+  // The fork's signal turns aborted; on the wire, the transport aborts the request.
+  lane.fork.cancel(reason, callerAbortError(lane.fork));
 }
