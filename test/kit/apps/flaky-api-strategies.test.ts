@@ -76,10 +76,12 @@ describe('flaky API, tail profile', () => {
     // 5 % of 400 is 20; the draws are seeded, the bounds are the binomial's ±3 sd.
     expect(slow).toBeGreaterThanOrEqual(9);
     expect(slow).toBeLessThanOrEqual(33);
-    // Every slow request took its 500 ms; the others are fast, a stall aside.
+    // Every slow request took its 500 ms (a lower bound: a sleep never ends early). The others
+    // are fast, but how fast is the machine's business: a loaded one stalls some of them past
+    // 500 ms too (two runs under a load average of 8 saw 20 and 49 against 12 slow draws), so
+    // only the median is checked, far from both.
     const over500 = results.filter((r) => r.ms >= 500).length;
     expect(over500).toBeGreaterThanOrEqual(slow);
-    expect(over500).toBeLessThanOrEqual(slow + 5);
     const sorted = results.map((r) => r.ms).sort((a, b) => a - b);
     expect(sorted[Math.floor(n / 2)]).toBeLessThan(250);
 
@@ -99,14 +101,15 @@ describe('flaky API, tail profile', () => {
 describe('flaky API, capacity profile', () => {
   it('serves C requests at once for S ms each and queues the rest: latency grows with the requests in flight', async () => {
     const api = await fixture.startApi({
-      profile: { name: 'capacity', capacity: 2, serviceMs: 100 },
+      profile: { name: 'capacity', capacity: 2, serviceMs: 500 },
     });
+    // Sent at once: they all arrive well within one service time, even on a loaded machine.
     const results = await Promise.all(Array.from({ length: 8 }, () => timed(api)));
     expect(results.map((r) => r.status)).toEqual(new Array(8).fill(200));
-    // Two at a time: the k-th answer (from 1) waited for ceil(k / 2) services of 100 ms.
+    // Two at a time: the k-th answer (from 1) waited for ceil(k / 2) services of 500 ms.
     const sorted = results.map((r) => r.ms).sort((a, b) => a - b);
     sorted.forEach((ms, i) => {
-      expect(ms, `answer ${i + 1}`).toBeGreaterThanOrEqual(100 * Math.ceil((i + 1) / 2) - 2);
+      expect(ms, `answer ${i + 1}`).toBeGreaterThanOrEqual(500 * Math.ceil((i + 1) / 2) - 2);
     });
     expect(api.stats().capacity).toEqual({
       workers: 2,
@@ -149,7 +152,7 @@ describe('flaky API, overload profile', () => {
       profile: {
         name: 'overload',
         capacity: 2,
-        serviceMs: 1000,
+        serviceMs: 2000, // all 7 arrive while the first 2 are served, even on a loaded machine
         queueLimit: 1,
         overloadStatus: 429,
       },
