@@ -1,8 +1,8 @@
 import type { ResolvedHedgingOptions } from '../../config/hedging-schema.js';
-import { HedgeCancelledError } from '../../errors.js';
+import { AbortError, HedgeCancelledError } from '../../errors.js';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import { ForkedCall } from '../../pipeline/forked-call.js';
-import { callerAbortError, discard } from '../../pipeline/outcomes.js';
+import { discard } from '../../pipeline/outcomes.js';
 import { onAbort } from '../../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../../pipeline/types.js';
 import type { RetryBudget } from '../retry/budget.js';
@@ -350,6 +350,8 @@ function cancel(lane: Lane, reason: HedgeCancelledError): void {
     lane.controller.abort(reason); // the attempt timeout and the waits below listen to it
     return;
   }
-  // The fork's signal turns aborted; on the wire, the transport aborts the request.
-  lane.fork.cancel(reason, callerAbortError(lane.fork));
+  // The fork's signal turns aborted; on the wire, the transport aborts the request with an
+  // AbortError whose cause is `reason`, as a lane with a controller ends (telemetry tells a
+  // cancelled hedge, `error.type` cancelled, from a caller's abort by that cause).
+  lane.fork.cancel(reason, new AbortError(lane.fork.method, lane.fork.url, { cause: reason }));
 }
