@@ -21,7 +21,7 @@ const GRADIENT = {
   minWindowSamples: 10,
   tolerance: 1.25,
   smoothing: 0.2,
-  longWindow: 600,
+  baselineIntervalMs: 30_000,
 };
 
 /** Drive `controller` through `windows` windows of the model API; returns the limits seen. */

@@ -31,10 +31,13 @@ export const adaptiveConcurrencySchema = optionsObject(
       doc: "`gradient`: compares the recent round trip with a long-term baseline and holds the limit where latency starts to grow (a queue of √limit allowed); reacts to queueing before anything fails. `aimd`: grows by one per limit's worth of calls while the limit is in use, and is cut by `backoffRatio` on a drop or a call slower than `latencyThresholdMs`; reacts to failures only.",
     }),
     initialLimit: limitOption(
-      20, // Netflix's default; the gradient's baseline is learnt at it, so start at or below the API's capacity
-      'The limit an origin starts at, before any call came back. The gradient learns its baseline latency in the first windows: start at or below what the API can take at once.',
+      20, // Netflix's default
+      'The limit an origin starts at: from its first call with AIMD; with the gradient, once its first baseline is measured (with `minLimit` calls in flight).',
     ),
-    minLimit: limitOption(1, 'The limit never goes below this.'),
+    minLimit: limitOption(
+      1,
+      'The limit never goes below this; the gradient measures its baseline latency with this many calls in flight.',
+    ),
     maxLimit: limitOption(
       1000, // the fixed limit's default
       'The limit never goes above this.',
@@ -47,7 +50,7 @@ export const adaptiveConcurrencySchema = optionsObject(
       doc: 'Most origins with a limit of their own at once; past it, the least recently used origin with nothing in flight or queued is forgotten (it starts again at `initialLimit`).',
     }),
     windowMs: numberOption({
-      default: 500, // 0.5 s: a new limit twice a second, at most ~10 % down or √limit·smoothing up each time
+      default: 100, // Envoy's update interval: a new limit 10 times a second (a window is extended until it has minWindowSamples calls)
       min: 10,
       max: MAX_TIMEOUT_MS,
       doc: 'Gradient: the sample window, in ms. The limit moves once per window, when the window has at least `minWindowSamples` calls (a quieter window is extended).',
@@ -60,7 +63,7 @@ export const adaptiveConcurrencySchema = optionsObject(
       doc: 'Gradient: calls a window needs before the limit moves.',
     }),
     tolerance: numberOption({
-      default: 1.25, // Envoy's gradient buffer (Netflix's Gradient2 uses 1.5): latency may grow by a quarter
+      default: 1.5, // Netflix's Gradient2: latency may grow by half before the limit shrinks (a loaded client's own delays stay within it)
       min: 1,
       max: 10,
       doc: 'Gradient: how much slower than the baseline the recent round trip may be before the limit shrinks, in [1, 10]; `1` shrinks at the first sign of queueing, larger values keep more in flight (and more latency).',
@@ -71,12 +74,11 @@ export const adaptiveConcurrencySchema = optionsObject(
       max: 1,
       doc: 'Gradient: the share of a new estimate taken each window, in (0, 1]; lower is steadier and slower.',
     }),
-    longWindow: numberOption({
-      default: 600, // windows; with 0.5 s windows the baseline follows a change over minutes
-      min: 10,
-      max: MAX_LIMIT,
-      integer: true,
-      doc: 'Gradient: the baseline latency is an exponential average over about this many windows, so that it follows an API that became lastingly slower or faster without taking queueing for the new normal. (It drops by 10 % per window while the recent round trip is under half of it.)',
+    baselineIntervalMs: numberOption({
+      default: 30 * 1000, // 30 s (Envoy re-measures its minRTT every 60 s)
+      min: 100,
+      max: MAX_TIMEOUT_MS,
+      doc: 'Gradient: how often the baseline latency is measured again while the limit is the bottleneck, in ms. It is measured with `minLimit` calls in flight until `minWindowSamples` of them came back (3 once it has run a second) — when an origin is first called, then at most this often, and at least 20 × the length of the last measurement apart — and the limit goes back to where it was.',
     }),
     backoffRatio: numberOption({
       default: 0.9,

@@ -9,25 +9,36 @@ export interface GradientSettings {
   readonly minWindowSamples: number;
   readonly tolerance: number;
   readonly smoothing: number;
-  readonly longWindow: number;
+  readonly baselineIntervalMs: number;
 }
 
-/** Windows averaged plainly before the baseline becomes an exponential average. */
-const WARMUP_WINDOWS = 10;
 /** The most one window can take off the estimate before smoothing (outliers, a GC pause). */
 const MIN_GRADIENT = 0.5;
-/** Windows with the limit full, since the last probe, after which the baseline is re-measured. */
-const FULL_WINDOWS_PER_PROBE = 30;
+/** A probe that has run this long ends with 3 round trips (a slow API's probe stays short). */
+const PROBE_MAX_MS = 1000;
+/** Probes take at most about this share of the time: the next waits 20 × the last one's length. */
+const PROBE_SPACING = 20;
 
 /**
- * A latency-gradient limit in the manner of Netflix's Gradient2Limit: once per sample window
- * it compares the window's average round trip (short) with a long-term baseline (an
- * exponential average of the windows' averages) and moves the limit by their ratio:
+ * A baseline measurement: the calls admitted from `after` on are measured; when the first of
+ * them was admitted, their round trips, and the estimate to go back to.
+ */
+interface Probe {
+  readonly after: number;
+  startedAt: number | undefined;
+  readonly rtts: number[];
+  readonly resume: number;
+}
+
+/**
+ * A latency-gradient limit in the manner of Netflix's Gradient2Limit and Envoy's adaptive
+ * concurrency filter: once per sample window it compares the window's average round trip
+ * (short) with a baseline measured at low concurrency and moves the limit by their ratio:
  *
- *     gradient = clamp(tolerance × long / short, 0.5, 1) — and ≤ 1 − the window's drop share
+ *     gradient = clamp(tolerance × baseline / short, 0.5, 1) — and ≤ 1 − the window's drop share
  *     estimate = estimate × (1 − smoothing) + (estimate × gradient + √estimate) × smoothing
  *
- * While nothing queues, short ≈ long, the gradient is 1 and the limit grows by √limit ×
+ * While nothing queues, short ≈ baseline, the gradient is 1 and the limit grows by √limit ×
  * smoothing per window. Past the API's capacity, every extra call in flight only waits, so
  * the round trip grows with the limit and the gradient pulls it back: the limit settles where
  * the round trip is about `tolerance` × the baseline, with a queue of √limit on top — near
@@ -36,19 +47,18 @@ const FULL_WINDOWS_PER_PROBE = 30;
  * dropped scales the limit by at most 1 − d, so a few stray 503s cost little and an API that
  * refuses everything halves it.
  *
- * The baseline is what decides, so it is kept honest three ways:
- * - it follows lasting changes slowly (an exponential average over `longWindow` windows), so
- *   queueing is not taken for the new normal at once;
- * - when the recent round trip is under half of it (the API became faster, an overload ended)
- *   it drops by 10 % per window instead of waiting for the average;
- * - it is re-measured while the limit is the bottleneck: after every 30 windows in which the
- *   limit was full, one window runs at limit ÷ (2 × tolerance) — below the point where the
- *   limit had settled, so below the API's knee — and the round trip of the calls admitted in
- *   it, once what was in flight before had one round trip to drain, becomes the baseline. Under a lasting overload, the average would otherwise drift up
- *   with the queueing it tolerates (Gradient2's known drift); an API that became slower for
- *   good, or an origin that started above its capacity, gets its true baseline the same way.
- *   The limit then goes back to where it was. An API with room never fills the limit: no
- *   probe.
+ * The baseline is what decides, so it is measured where it means something: with `minLimit`
+ * calls in flight (1 by default), as Envoy measures its minRTT at `min_concurrency` — first when
+ * the origin is new, then again every `baselineIntervalMs` while the limit is the bottleneck.
+ * The probe lasts until `minWindowSamples` calls admitted under it came back (those admitted
+ * before it would still be queued behind the old limit: they are left out), or 3 once it has
+ * run for a second, takes their lower quartile, and the limit goes back to where it was; the
+ * next probe waits at least 20 × this one's length, so probing costs a slow API little too. A baseline learnt from the loaded round trips instead (Gradient2's
+ * exponential average) takes queueing for the normal: an origin that starts above its
+ * capacity, or stays overloaded, settles with the queue it started with (an API of 5 workers
+ * behind a starting limit of 20 held 36 in flight at 7 × its latency). Between probes a window
+ * faster than the baseline lowers it at once (the API became faster). An API with room never
+ * fills the limit: no probe after the first.
  *
  * A window in which fewer than half the limit were ever in flight leaves the limit alone: the
  * callers, not the API, held it back.
@@ -56,17 +66,12 @@ const FULL_WINDOWS_PER_PROBE = 30;
 export class GradientController implements LimitController {
   #estimate: number;
   #limit: number;
-  /** The long-term round trip, ms; 0 until the first window. */
-  #long = 0;
-  #windows = 0;
-  /** Windows with the limit full since the last probe. */
-  #fullWindows = 0;
-  /**
-   * While re-measuring the baseline: calls admitted from then on are measured (earlier ones are
-   * ignored), and the estimate to go back to.
-   */
-  #probeStartedAt: number | undefined;
-  #resumeEstimate = 0;
+  /** The baseline round trip, ms; 0 until the first probe ended. */
+  #baseline = 0;
+  /** While the baseline is measured: who is measured, what came back, the estimate to go back to. */
+  #probe: Probe | undefined;
+  /** When the next probe may start (`performance.now()` clock). */
+  #probeDueAt = 0;
   // The current window: when it began, its round trips, drops and peak in flight.
   #windowStart: number | undefined;
   #rttSum = 0;
@@ -79,20 +84,33 @@ export class GradientController implements LimitController {
   constructor(private readonly settings: GradientSettings) {
     this.#estimate = settings.initialLimit;
     this.#limit = settings.initialLimit;
+    this.#startProbe(Number.NEGATIVE_INFINITY, settings.initialLimit);
   }
 
   get limit(): number {
     return this.#limit;
   }
 
-  /** The baseline round trip, ms (0 before the first window). */
+  /** The baseline round trip, ms (0 before the first probe ended). */
   get baselineMs(): number {
-    return this.#long;
+    return this.#baseline;
   }
 
   onSample(now: number, startedAt: number, rttMs: number, inflight: number, drop: boolean): void {
-    // A probe measures only the calls admitted under its limit.
-    if (this.#probeStartedAt !== undefined && startedAt < this.#probeStartedAt) return;
+    const probe = this.#probe;
+    if (probe !== undefined) {
+      // A probe measures only the calls admitted under its limit.
+      if (startedAt < probe.after) return;
+      probe.startedAt ??= startedAt;
+      if (drop) this.#drops++;
+      else probe.rtts.push(rttMs);
+      const enough =
+        now - probe.startedAt >= PROBE_MAX_MS
+          ? Math.min(3, this.settings.minWindowSamples)
+          : this.settings.minWindowSamples;
+      if (probe.rtts.length >= enough || this.#drops >= enough) this.#endProbe(now, probe);
+      return;
+    }
     this.#windowStart ??= startedAt;
     if (drop) this.#drops++;
     else {
@@ -113,60 +131,66 @@ export class GradientController implements LimitController {
     const drops = this.#drops;
     const short = samples > 0 ? this.#rttSum / samples : 0;
     const full = this.#full;
-    this.#full = false;
     const appLimited = this.#peakInflight < this.#estimate / 2;
-    this.#rttSum = 0;
-    this.#samples = 0;
-    this.#drops = 0;
-    this.#peakInflight = 0;
+    this.#resetWindow();
 
-    if (this.#probeStartedAt !== undefined) {
-      this.#probeStartedAt = undefined;
-      if (samples > 0) this.#long = short;
-      this.#estimate = this.#resumeEstimate;
-      this.#limit = Math.floor(this.#estimate);
-      return;
-    }
-    if (samples > 0) this.#learn(short);
+    // No baseline yet (every call of the first probe dropped): measure it now calls come back.
+    if (this.#baseline === 0 && samples > 0) return this.#startProbe(now + short, this.#estimate);
+    // The API became faster than the baseline says: take it at once.
+    if (samples > 0 && short < this.#baseline) this.#baseline = short;
     if (appLimited) return;
     let gradient =
-      samples > 0 && this.#long > 0
-        ? Math.max(MIN_GRADIENT, Math.min(1, (tolerance * this.#long) / short))
+      samples > 0 && this.#baseline > 0
+        ? Math.max(MIN_GRADIENT, Math.min(1, (tolerance * this.#baseline) / short))
         : MIN_GRADIENT;
     gradient = Math.min(gradient, Math.max(MIN_GRADIENT, 1 - drops / (samples + drops)));
     const estimate = this.#estimate;
-    const target = estimate * gradient + Math.sqrt(estimate);
+    // Headroom to grow into only while nothing queues: once the round trip is past the
+    // tolerance, a queue allowance would hold the limit above the capacity (√limit more in
+    // flight is 2–4 × the latency of an API that serves one or two at a time).
+    const target = gradient < 1 ? estimate * gradient : estimate + Math.sqrt(estimate);
     this.#estimate = Math.max(
       minLimit,
       Math.min(maxLimit, estimate * (1 - smoothing) + target * smoothing),
     );
     this.#limit = Math.floor(this.#estimate);
+    // The limit is the bottleneck and the baseline is old: measure it again. The calls in
+    // flight now were admitted under the old limit and keep the API's queue for about one
+    // more round trip: only calls admitted after that are measured.
+    if (full && samples > 0 && now >= this.#probeDueAt)
+      this.#startProbe(now + short, this.#estimate);
+  }
 
-    if (full && this.#estimate < maxLimit) this.#fullWindows++;
-    if (this.#fullWindows >= FULL_WINDOWS_PER_PROBE && samples > 0) {
-      this.#fullWindows = 0;
-      // The calls in flight now were admitted under the old limit and fill the API's queue
-      // for about one more round trip: only calls admitted after that are measured.
-      this.#probeStartedAt = now + short;
-      this.#resumeEstimate = this.#estimate;
-      this.#limit = Math.max(minLimit, Math.floor(this.#estimate / (2 * tolerance)));
-    }
+  #startProbe(after: number, resume: number): void {
+    this.#probe = { after, startedAt: undefined, rtts: [], resume };
+    this.#limit = this.settings.minLimit;
+    this.#resetWindow();
+  }
+
+  #endProbe(now: number, probe: Probe): void {
+    this.#probe = undefined;
+    const took = now - (probe.startedAt ?? now);
+    this.#probeDueAt = now + Math.max(this.settings.baselineIntervalMs, PROBE_SPACING * took);
+    const rtts = probe.rtts.sort((a, b) => a - b);
+    if (rtts.length > 0) this.#baseline = rtts[Math.floor(rtts.length / 4)]!;
+    // Every call of the probe dropped: no baseline from it; come back at half.
+    const resume = rtts.length > 0 ? probe.resume : probe.resume / 2;
+    this.#estimate = Math.max(this.settings.minLimit, Math.min(this.settings.maxLimit, resume));
+    this.#limit = Math.floor(this.#estimate);
+    this.#resetWindow();
+    this.#windowStart = now;
+  }
+
+  #resetWindow(): void {
+    this.#full = false;
+    this.#rttSum = 0;
+    this.#samples = 0;
+    this.#drops = 0;
+    this.#peakInflight = 0;
+    this.#windowStart = undefined;
   }
 
   onLimitReached(): void {
     this.#full = true;
-  }
-
-  /** Fold a window's average into the baseline. */
-  #learn(short: number): void {
-    this.#windows++;
-    if (this.#windows <= WARMUP_WINDOWS) {
-      this.#long += (short - this.#long) / this.#windows;
-    } else {
-      const factor = 2 / (this.settings.longWindow + 1);
-      this.#long = this.#long * (1 - factor) + short * factor;
-    }
-    // Recovering from a long overload, or a faster API: do not wait for the average.
-    if (this.#long > 2 * short) this.#long *= 0.9;
   }
 }

@@ -24,14 +24,15 @@ export interface AdaptiveConcurrencyOptions {
    */
   readonly algorithm?: AdaptiveAlgorithm;
   /**
-   * The limit an origin starts at, before any call came back. The gradient learns its baseline
-   * latency in the first windows: start at or below what the API can take at once.
+   * The limit an origin starts at: from its first call with AIMD; with the gradient, once its
+   * first baseline is measured (with `minLimit` calls in flight).
    *
    * @defaultValue `20`
    */
   readonly initialLimit?: number;
   /**
-   * The limit never goes below this.
+   * The limit never goes below this; the gradient measures its baseline latency with this many
+   * calls in flight.
    *
    * @defaultValue `1`
    */
@@ -53,7 +54,7 @@ export interface AdaptiveConcurrencyOptions {
    * Gradient: the sample window, in ms. The limit moves once per window, when the window has at
    * least `minWindowSamples` calls (a quieter window is extended).
    *
-   * @defaultValue `500` (500 ms)
+   * @defaultValue `100` (100 ms)
    */
   readonly windowMs?: number;
   /**
@@ -67,7 +68,7 @@ export interface AdaptiveConcurrencyOptions {
    * shrinks, in [1, 10]; `1` shrinks at the first sign of queueing, larger values keep more in
    * flight (and more latency).
    *
-   * @defaultValue `1.25`
+   * @defaultValue `1.5`
    */
   readonly tolerance?: number;
   /**
@@ -78,13 +79,15 @@ export interface AdaptiveConcurrencyOptions {
    */
   readonly smoothing?: number;
   /**
-   * Gradient: the baseline latency is an exponential average over about this many windows, so that
-   * it follows an API that became lastingly slower or faster without taking queueing for the new
-   * normal. (It drops by 10 % per window while the recent round trip is under half of it.)
+   * Gradient: how often the baseline latency is measured again while the limit is the bottleneck,
+   * in ms. It is measured with `minLimit` calls in flight until `minWindowSamples` of them came
+   * back (3 once it has run a second) — when an origin is first called, then at most this often,
+   * and at least 20 × the length of the last measurement apart — and the limit goes back to where
+   * it was.
    *
-   * @defaultValue `600`
+   * @defaultValue `30_000` (30 s)
    */
-  readonly longWindow?: number;
+  readonly baselineIntervalMs?: number;
   /**
    * AIMD: the limit is multiplied by this on a drop, in [0.5, 0.99] (at least one less). At most
    * once per round: drops of calls sent before the last cut do not cut again.
