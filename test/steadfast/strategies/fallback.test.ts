@@ -20,6 +20,7 @@ import {
 } from '../../../packages/steadfast/src/index.js';
 import { ClientEvents } from '../../../packages/steadfast/src/pipeline/client-events.js';
 import type { FallbackEvent } from '../../../packages/steadfast/src/pipeline/events.js';
+import { callErrorTypeOf } from '../../../packages/steadfast/src/telemetry/attributes.js';
 import { closedPort } from '../../helpers/http-server.js';
 import {
   type Client,
@@ -144,9 +145,13 @@ describe('fallback handler', () => {
       },
     });
     const events = fallbackEvents(client);
+    // The call's error.type, as the call metrics and span read it.
+    const errorTypes: (string | undefined)[] = [];
+    client.events.callEnd.event((e) => errorTypes.push(callErrorTypeOf(e.ctx, e.outcome)));
     const error = await rejectionOf(
       client.fetch('/x?token=s3cr3t', { headers: { authorization: 'Bearer s3cr3t' } }),
     );
+    expect(errorTypes).toEqual(['fallback_error']);
     expect(isFallbackError(error)).toBe(true);
     const failure = error as FallbackError;
     expect(failure.code).toBe('ERR_STEADFAST_FALLBACK');

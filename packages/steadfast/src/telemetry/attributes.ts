@@ -2,6 +2,7 @@ import {
   AbortError,
   CircuitOpenError,
   ConcurrencyLimitedError,
+  FallbackError,
   NonReplayableBodyError,
   RateLimitedError,
   RetryBudgetExhaustedError,
@@ -99,6 +100,7 @@ export const CALL_ERROR_TYPES = [
   'body_not_replayable',
   'hook_error',
   'response_rejected',
+  'fallback_error',
 ] as const;
 
 /** OAuth2 error codes (RFC 6749 §5.2) a token fetch may report. */
@@ -191,6 +193,8 @@ export function callErrorTypeOf(ctx: CallContext, outcome: Outcome): string | un
     if (error instanceof RetryBudgetExhaustedError) return 'retry_budget_exhausted';
     if (error instanceof TokenUnavailableError) return 'token_unavailable';
     if (error instanceof NonReplayableBodyError) return 'body_not_replayable';
+    // The fallback's handler threw (or answered what cannot be sent): the call's own failure.
+    if (error instanceof FallbackError) return 'fallback_error';
     if (ctx.signal?.aborted && !(error instanceof TimeoutError)) return undefined;
   }
   return errorTypeOf(outcome);

@@ -135,7 +135,10 @@ export class GradientController implements LimitController {
     this.#resetWindow();
 
     // No baseline yet (every call of the first probe dropped): measure it now calls come back.
-    if (this.#baseline === 0 && samples > 0) return this.#startProbe(now + short, this.#estimate);
+    if (this.#baseline === 0 && samples > 0) {
+      this.#startProbe(now + short, this.#estimate);
+      return;
+    }
     // The API became faster than the baseline says: take it at once.
     if (samples > 0 && short < this.#baseline) this.#baseline = short;
     if (appLimited) return;
