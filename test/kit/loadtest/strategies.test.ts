@@ -199,8 +199,9 @@ describe('--compare standard,standard+adaptive against a service of fixed capaci
     const series = report.runs[1]!.series.adaptiveLimit!;
     expect(series.some((v) => v !== null)).toBe(true);
     expect(report.runs[0]!.series.adaptiveLimit).toBeUndefined();
-    // From the start: before its first move the limit is where it started.
-    expect(series[0]).toBe(20);
+    // From the start: before its first move the limit is where it started — at minLimit (1),
+    // while the gradient measures the API's unloaded latency (then initialLimit, 20).
+    expect(series[0]).toBe(1);
     // Four charts per policy, and the adaptive limit.
     expect(await chartsDrawn(report, 'adaptive')).toBe(10);
   }, 60_000);
