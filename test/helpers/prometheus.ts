@@ -45,6 +45,21 @@ export function requireTool(binary: string, debianPackage: string): string {
   return path;
 }
 
+/**
+ * `promtool check metrics` on an exposition `text`: exit code and output. Fails (never skips)
+ * without promtool (Debian's `prometheus` package; `bash scripts/prereqs.sh` installs it).
+ */
+export function promtoolCheckMetrics(text: string): { status: number | null; output: string } {
+  const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error(
+      'promtool is not installed: install the Debian package `prometheus` (bash scripts/prereqs.sh)',
+    );
+  }
+  if (result.error) throw result.error;
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
 /** A free TCP port on 127.0.0.1 (the OS picks it; released before returning). */
 export async function freePort(): Promise<number> {
   return await new Promise((resolvePort, reject) => {

@@ -1,27 +1,16 @@
 // `promtool check metrics` accepts the admission layers' families with data in them.
 // Needs Debian's `prometheus` package; fails (never skips) without it.
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ClientEvents } from '../../../packages/steadfast/src/pipeline/client-events.js';
 import { createTelemetry, renderMetrics } from '../../../packages/steadfast/src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
+import { promtoolCheckMetrics } from '../../helpers/prometheus.js';
 import {
   admissionContext,
   emitAdmissionEvents,
   QUOTA_LIMIT_PER_SECOND,
 } from './admission-events.js';
 import { parseExposition } from './support.js';
-
-function promtoolCheck(text: string): { status: number | null; output: string } {
-  const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error(
-      'promtool is not installed: install the Debian package `prometheus` (bash scripts/prereqs.sh)',
-    );
-  }
-  if (result.error) throw result.error;
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
 
 describe('promtool check metrics on the admission families', () => {
   it('accepts every one of them, each with samples', async () => {
@@ -59,7 +48,7 @@ describe('promtool check metrics on the admission families', () => {
       }
       // The text format: promtool reads OpenMetrics counters' HELP (named without _total)
       // as missing.
-      const { status, output } = promtoolCheck(text);
+      const { status, output } = promtoolCheckMetrics(text);
       expect(output).toBe('');
       expect(status).toBe(0);
     } finally {

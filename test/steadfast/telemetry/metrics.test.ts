@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import {
 } from '../../../packages/steadfast/src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
 import { PACKAGE_VERSION } from '../../../packages/steadfast/src/telemetry/version.js';
+import { promtoolCheckMetrics } from '../../helpers/prometheus.js';
 import { FAST_RETRY, parseExposition, sampleValue, useTelemetryHarness } from './support.js';
 
 const h = useTelemetryHarness();
@@ -32,18 +32,6 @@ function client(baseUrl: string, registry: MetricsRegistry, extra: Record<string
   } as Parameters<typeof createClient>[0]);
   onCleanup(() => c.close());
   return c;
-}
-
-/** `promtool check metrics` on `text`: exit code and output. Fails (never skips) without promtool. */
-function promtoolCheck(text: string): { status: number | null; output: string } {
-  const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error(
-      'promtool is not installed: install the Debian package `prometheus` (apt-get update && apt-get install -y prometheus)',
-    );
-  }
-  if (result.error) throw result.error;
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 describe('metrics of a scripted run', () => {
@@ -328,13 +316,13 @@ describe('promtool check metrics', () => {
     ]) {
       expect(names.has(family)).toBe(true);
     }
-    const { status, output } = promtoolCheck(text);
+    const { status, output } = promtoolCheckMetrics(text);
     expect(output).toBe('');
     expect(status).toBe(0);
   });
 
   it('is a real lint: it rejects a counter without _total (so the check above can fail)', () => {
-    const { status } = promtoolCheck(
+    const { status } = promtoolCheckMetrics(
       '# HELP bad_counter a counter\n# TYPE bad_counter counter\nbad_counter 1\n',
     );
     expect(status).not.toBe(0);

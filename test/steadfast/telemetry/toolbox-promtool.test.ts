@@ -1,11 +1,11 @@
 // `promtool check metrics` accepts the toolbox strategies' families (hedging, fallback,
 // adaptive concurrency, adaptive throttle) with data in them.
 // Needs Debian's `prometheus` package; fails (never skips) without it.
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ClientEvents } from '../../../packages/steadfast/src/pipeline/client-events.js';
 import { createTelemetry, renderMetrics } from '../../../packages/steadfast/src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
+import { promtoolCheckMetrics } from '../../helpers/prometheus.js';
 import { parseExposition } from './support.js';
 import {
   ADAPTIVE_BOUNDS,
@@ -14,17 +14,6 @@ import {
   TOOLBOX_ORIGINS,
   toolboxContext,
 } from './toolbox-events.js';
-
-function promtoolCheck(text: string): { status: number | null; output: string } {
-  const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error(
-      'promtool is not installed: install the Debian package `prometheus` (bash scripts/prereqs.sh)',
-    );
-  }
-  if (result.error) throw result.error;
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
 
 describe('promtool check metrics on the toolbox families', () => {
   it('accepts every one of them, each with samples', async () => {
@@ -72,7 +61,7 @@ describe('promtool check metrics on the toolbox families', () => {
       }
       // The text format: promtool reads OpenMetrics counters' HELP (named without _total)
       // as missing.
-      const { status, output } = promtoolCheck(text);
+      const { status, output } = promtoolCheckMetrics(text);
       expect(output).toBe('');
       expect(status).toBe(0);
     } finally {
