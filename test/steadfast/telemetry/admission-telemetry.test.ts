@@ -4,16 +4,7 @@
  * registry, from a real OpenTelemetry `MeterProvider` (in-memory exporter) and from the
  * call span's events. And a client without these layers subscribes to none of them.
  */
-import type { Attributes } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type Histogram,
-  InMemoryMetricExporter,
-  MeterProvider,
-  type MetricData,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type Histogram } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -39,6 +30,7 @@ import {
   QUOTA_LIMIT_PER_SECOND,
   SECRET_SCOPE,
 } from './admission-events.js';
+import { inMemoryMeterProvider, point } from './otel-reader.js';
 import { parseExposition, type Sample, sampleValue } from './support.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -315,41 +307,9 @@ describe('a client without the admission layers', () => {
   });
 });
 
-/** A real SDK MeterProvider exporting cumulative data to memory on demand. */
-function meterProvider(temporality = AggregationTemporality.CUMULATIVE) {
-  const exporter = new InMemoryMetricExporter(temporality);
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const provider = new MeterProvider({ readers: [reader] });
-  cleanups.push(() => provider.shutdown());
-  return {
-    provider,
-    async read(): Promise<MetricData[]> {
-      exporter.reset();
-      await reader.forceFlush();
-      return exporter.getMetrics().flatMap((b) => b.scopeMetrics.flatMap((s) => s.metrics));
-    },
-  };
-}
-
-function points(data: readonly MetricData[], name: string) {
-  const metric = data.find((m) => m.descriptor.name === name);
-  expect(metric, name).toBeDefined();
-  return metric!.dataPoints;
-}
-
-/** The value (histograms: count and sum) of the one point with exactly `attributes`. */
-function point(data: readonly MetricData[], name: string, attributes: Attributes) {
-  const found = points(data, name).filter((p) => {
-    const keys = Object.keys(p.attributes);
-    return (
-      keys.length === Object.keys(attributes).length &&
-      keys.every((k) => p.attributes[k] === attributes[k])
-    );
-  });
-  expect(found, `${name} ${JSON.stringify(attributes)}`).toHaveLength(1);
-  const value = found[0]!.value;
-  return typeof value === 'number' ? value : (value as Histogram);
-}
+/** A real SDK MeterProvider exporting to memory on demand, shut down after the test. */
+const meterProvider = (temporality?: AggregationTemporality) =>
+  inMemoryMeterProvider((cleanup) => cleanups.push(cleanup), temporality);
 
 describe('OpenTelemetry twins of the admission families', () => {
   async function scripted() {

@@ -6,16 +6,7 @@
  * client without these strategies subscribes to none of their events and has none of their
  * series.
  */
-import type { Attributes } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type Histogram,
-  InMemoryMetricExporter,
-  MeterProvider,
-  type MetricData,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type Histogram } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -39,6 +30,7 @@ import {
 } from '../../../packages/steadfast/src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
 import { CALL_SPAN_SLOT } from '../../../packages/steadfast/src/telemetry/tracing/keys.js';
+import { inMemoryMeterProvider, point } from './otel-reader.js';
 import { parseExposition, type Sample, sampleValue } from './support.js';
 import {
   ADAPTIVE_BOUNDS,
@@ -504,41 +496,9 @@ describe('a client without the toolbox strategies', () => {
   });
 });
 
-/** A real SDK MeterProvider exporting cumulative data to memory on demand. */
-function meterProvider(temporality = AggregationTemporality.CUMULATIVE) {
-  const exporter = new InMemoryMetricExporter(temporality);
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const provider = new MeterProvider({ readers: [reader] });
-  cleanups.push(() => provider.shutdown());
-  return {
-    provider,
-    async read(): Promise<MetricData[]> {
-      exporter.reset();
-      await reader.forceFlush();
-      return exporter.getMetrics().flatMap((b) => b.scopeMetrics.flatMap((s) => s.metrics));
-    },
-  };
-}
-
-function points(data: readonly MetricData[], name: string) {
-  const metric = data.find((m) => m.descriptor.name === name);
-  expect(metric, name).toBeDefined();
-  return metric!.dataPoints;
-}
-
-/** The value (histograms: count and sum) of the one point with exactly `attributes`. */
-function point(data: readonly MetricData[], name: string, attributes: Attributes) {
-  const found = points(data, name).filter((p) => {
-    const keys = Object.keys(p.attributes);
-    return (
-      keys.length === Object.keys(attributes).length &&
-      keys.every((k) => p.attributes[k] === attributes[k])
-    );
-  });
-  expect(found, `${name} ${JSON.stringify(attributes)}`).toHaveLength(1);
-  const value = found[0]!.value;
-  return typeof value === 'number' ? value : (value as Histogram);
-}
+/** A real SDK MeterProvider exporting to memory on demand, shut down after the test. */
+const meterProvider = (temporality?: AggregationTemporality) =>
+  inMemoryMeterProvider((cleanup) => cleanups.push(cleanup), temporality);
 
 describe('OpenTelemetry twins of the toolbox families', () => {
   async function scripted() {
