@@ -29,18 +29,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { redisTokenStore } from '@steadfast/redis';
-import { buildCallPipeline, type CallPipeline } from '../packages/steadfast/dist/call-pipeline.js';
-import { resolveOptions } from '../packages/steadfast/dist/config/validate.js';
-import { emptyBody } from '../packages/steadfast/dist/http/body.js';
+import type { CallPipeline } from '../packages/steadfast/dist/call-pipeline.js';
 import {
   type ClientOptions,
   createClient,
   memoryQuotaStore,
 } from '../packages/steadfast/dist/index.js';
-import { Call } from '../packages/steadfast/dist/pipeline/call.js';
-import { ClientEvents } from '../packages/steadfast/dist/pipeline/client-events.js';
-import type { Outcome, Transport } from '../packages/steadfast/dist/pipeline/types.js';
+import type { ClientEvents } from '../packages/steadfast/dist/pipeline/client-events.js';
+import type { Outcome } from '../packages/steadfast/dist/pipeline/types.js';
 import { median } from '../src/loadtest/percentile.js';
+import { newCall, noopPipeline, TELEMETRY, type TelemetrySetting } from './no-op-pipeline.js';
 
 const CALLS = Number(process.env.ADMISSION_CALLS ?? 50_000);
 const ROUNDS = Number(process.env.ADMISSION_ROUNDS ?? 15);
@@ -55,33 +53,11 @@ const NEVER_WAITS = 1e9; // permits per second
 
 // ── 1: CPU per call around a no-op transport ──────────────────────────────────────────
 
-const ORIGIN = 'http://127.0.0.1:8080';
 const OK: Outcome = {
   kind: 'response',
   response: { status: 200, headers: {}, body: null as never },
 };
 const okAtOnce = async (): Promise<Outcome> => OK;
-
-function noopTransport(): Transport {
-  return { execute: okAtOnce, inflight: 0, close: async () => {} };
-}
-
-/** A call as the client builds it for `client.fetch('/weather')` against its baseUrl. */
-function newCall(client: string): Call {
-  return new Call({
-    client,
-    method: 'GET',
-    url: undefined,
-    origin: ORIGIN,
-    path: '/weather',
-    operation: 'GET',
-    headers: {},
-    body: emptyBody,
-    maxResponseBytes: 32 * 1024 * 1024,
-    signal: undefined,
-    idempotent: true,
-  });
-}
 
 type AdmissionOptions = Pick<ClientOptions, 'rateLimit' | 'quota' | 'cooldown'>;
 
@@ -119,28 +95,16 @@ const LAYERS: readonly { readonly name: string; readonly options: () => Admissio
   },
 ];
 
-const TELEMETRY = [
-  { name: 'on', telemetry: undefined }, // the default: metrics on, tracing (no provider)
-  { name: 'off', telemetry: { metrics: false, tracing: false } as const },
-] as const;
-
 interface Candidate {
   readonly layer: number;
-  readonly telemetry: (typeof TELEMETRY)[number]['name'];
+  readonly telemetry: TelemetrySetting;
   readonly client: string;
   readonly pipeline: CallPipeline;
   readonly events: ClientEvents;
 }
 
-function pipelineFor(name: string, layer: number, telemetry: ClientOptions['telemetry']) {
-  const events = new ClientEvents();
-  const options = resolveOptions({
-    name,
-    ...(telemetry ? { telemetry } : {}),
-    ...LAYERS[layer]!.options(),
-  });
-  return { events, pipeline: buildCallPipeline(options, events, noopTransport()) };
-}
+const pipelineFor = (name: string, layer: number, telemetry: ClientOptions['telemetry']) =>
+  noopPipeline(name, LAYERS[layer]!.options(), telemetry, okAtOnce);
 
 async function timeCalls(c: Candidate, calls: number): Promise<number> {
   const { pipeline, client } = c;

@@ -31,18 +31,15 @@ import {
   handleAll,
   SamplingBreaker,
 } from 'cockatiel';
-import { buildCallPipeline, type CallPipeline } from '../packages/steadfast/dist/call-pipeline.js';
+import type { CallPipeline } from '../packages/steadfast/dist/call-pipeline.js';
 import { resolveOptions } from '../packages/steadfast/dist/config/validate.js';
-import { emptyBody } from '../packages/steadfast/dist/http/body.js';
 import type { ClientOptions } from '../packages/steadfast/dist/index.js';
-import { Call } from '../packages/steadfast/dist/pipeline/call.js';
 import { ClientEvents } from '../packages/steadfast/dist/pipeline/client-events.js';
 import type {
   Next,
   Outcome,
   ResponseBody,
   Strategy,
-  Transport,
 } from '../packages/steadfast/dist/pipeline/types.js';
 import { AdaptiveConcurrencyLimiter } from '../packages/steadfast/dist/strategies/adaptive-concurrency/index.js';
 import { AdaptiveThrottle } from '../packages/steadfast/dist/strategies/adaptive-throttle/index.js';
@@ -50,6 +47,7 @@ import { ConcurrencyLimiter } from '../packages/steadfast/dist/strategies/concur
 import { Fallback } from '../packages/steadfast/dist/strategies/fallback/index.js';
 import { Hedging } from '../packages/steadfast/dist/strategies/hedging/index.js';
 import { median } from '../src/loadtest/percentile.js';
+import { newCall, noopPipeline, TELEMETRY, type TelemetrySetting } from './no-op-pipeline.js';
 
 const CALLS = Number(process.env.STRATEGIES_CALLS ?? 50_000);
 const ROUNDS = Number(process.env.STRATEGIES_ROUNDS ?? 15);
@@ -58,7 +56,6 @@ const PARTS = (process.env.STRATEGIES_PARTS ?? '1,2').split(',');
 
 // ── what every candidate calls: a no-op transport with a small JSON answer ───────────────
 
-const ORIGIN = 'http://127.0.0.1:8080';
 const PAYLOAD = Buffer.from(
   JSON.stringify([{ date: '2026-12-05', temperatureC: 12, summary: 'Mild' }]),
   'utf8',
@@ -131,27 +128,6 @@ const okAtOnce = async (): Promise<Outcome> => ({
   response: { status: 200, statusText: 'OK', headers: HEADERS, body: new SmallJsonBody() },
 });
 const noopNext: Next = okAtOnce;
-
-function noopTransport(): Transport {
-  return { execute: okAtOnce, inflight: 0, close: async () => {} };
-}
-
-/** A call as the client builds it for `client.fetch('/weather')` against its baseUrl. */
-function newCall(client: string): Call {
-  return new Call({
-    client,
-    method: 'GET',
-    url: undefined,
-    origin: ORIGIN,
-    path: '/weather',
-    operation: 'GET',
-    headers: {},
-    body: emptyBody,
-    maxResponseBytes: 32 * 1024 * 1024,
-    signal: undefined,
-    idempotent: true,
-  });
-}
 
 /** What a caller does with an answer: read the body whole (an error has none). */
 async function consume(outcome: Outcome): Promise<Outcome> {
@@ -241,28 +217,16 @@ const CONFIGS: readonly {
   },
 ];
 
-const TELEMETRY = [
-  { name: 'on', telemetry: undefined }, // the default: metrics on, tracing (no provider)
-  { name: 'off', telemetry: { metrics: false, tracing: false } as const },
-] as const;
-
 interface PipelineCandidate {
   readonly config: number;
-  readonly telemetry: (typeof TELEMETRY)[number]['name'];
+  readonly telemetry: TelemetrySetting;
   readonly client: string;
   readonly pipeline: CallPipeline;
   readonly events: ClientEvents;
 }
 
-function pipelineFor(name: string, config: number, telemetry: ClientOptions['telemetry']) {
-  const events = new ClientEvents();
-  const options = resolveOptions({
-    name,
-    ...(telemetry ? { telemetry } : {}),
-    ...CONFIGS[config]!.options(),
-  } as ClientOptions);
-  return { events, pipeline: buildCallPipeline(options, events, noopTransport()) };
-}
+const pipelineFor = (name: string, config: number, telemetry: ClientOptions['telemetry']) =>
+  noopPipeline(name, CONFIGS[config]!.options(), telemetry, okAtOnce);
 
 async function timePipeline(c: PipelineCandidate, calls: number): Promise<number> {
   const { pipeline, client } = c;
