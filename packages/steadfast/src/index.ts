@@ -7,6 +7,7 @@ export {
   type ClientCredentialsAuthorization,
   clientCredentials,
 } from './auth/client-credentials.js';
+export type { ClientAssertionAlgorithm, ClientSigningKey } from './auth/client-key.js';
 export {
   CONFIGURATION_ERROR_CODES,
   isTokenEndpointError,

@@ -1,6 +1,7 @@
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { Strategy } from '../pipeline/types.js';
 import { AuthCircuit } from './auth-circuit.js';
+import { signClientAssertion } from './client-assertion.js';
 import { discoverTokenEndpoint } from './discovery.js';
 import { TokenEvents } from './events.js';
 import { credentialKey } from './fingerprint.js';
@@ -72,6 +73,20 @@ export function clientCredentials(
     return tokenEndpoint;
   };
 
+  const assertionKey = config.assertionKey;
+  const signAssertion = assertionKey
+    ? (endpoint: string) =>
+        signClientAssertion(
+          {
+            clientId: config.clientId,
+            audience: config.assertionAudience === 'issuer' ? config.issuer! : endpoint,
+            lifetimeMs: config.assertionLifetimeMs,
+            nowMs: Date.now(),
+          },
+          assertionKey,
+        )
+    : undefined;
+
   const manager = new TokenManager({
     credential: config.credential,
     key: credentialKey({
@@ -81,6 +96,7 @@ export function clientCredentials(
       audience: config.audience,
       resource: config.resource,
       authMethod: config.clientAuthMethod,
+      keyThumbprint: config.keyThumbprint,
     }),
     store,
     events: tokenEvents,
@@ -91,6 +107,7 @@ export function clientCredentials(
         clientId: config.clientId,
         clientSecret: config.clientSecret,
         authMethod: config.clientAuthMethod,
+        signAssertion,
         scopes: config.scopes,
         audience: config.audience,
         resource: config.resource,

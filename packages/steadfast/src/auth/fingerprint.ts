@@ -20,6 +20,8 @@ export interface CredentialKeyParts {
   readonly audience: string | undefined;
   readonly resource: string | undefined;
   readonly authMethod: string;
+  /** `private_key_jwt`: the RFC 7638 thumbprint of the public key (a new key, a new token). */
+  readonly keyThumbprint?: string | undefined;
 }
 
 /**
@@ -37,6 +39,8 @@ export function credentialKey(parts: CredentialKeyParts): string {
     parts.audience ?? null,
     parts.resource ?? null,
     parts.authMethod,
+    // Only when there is one, so the keys of secret-based credentials stay as they were.
+    ...(parts.keyThumbprint === undefined ? [] : [parts.keyThumbprint]),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }

@@ -2,6 +2,7 @@
 // not load ioredis: it is its own package, `@steadfast/redis` (packages/redis).
 export type { AuthCircuitOptions } from './auth-circuit.js';
 export { type ClientCredentialsAuthorization, clientCredentials } from './client-credentials.js';
+export type { ClientAssertionAlgorithm, ClientSigningKey } from './client-key.js';
 export {
   CONFIGURATION_ERROR_CODES,
   isTokenEndpointError,

@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import {
   customOption,
@@ -14,6 +15,15 @@ import {
   requiredText,
   textOption,
 } from '../config/schema.js';
+import type { AssertionKey } from './client-assertion.js';
+import {
+  algorithmProblem,
+  type ClientAssertionAlgorithm,
+  type ClientSigningKey,
+  defaultAlgorithm,
+  publicKeyThumbprint,
+  readPrivateKey,
+} from './client-key.js';
 import { memoryTokenStore } from './store/memory.js';
 import type { TokenStore } from './store/types.js';
 
@@ -103,6 +113,83 @@ function scopeProblem(value: unknown): Problem {
 const ms = (defaultMs: number, min: number, max: number, doc: string) =>
   numberOption({ default: defaultMs, min, max, doc });
 
+const SECRET_METHODS: readonly string[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+];
+
+interface ClientAuthFields {
+  readonly clientAuthMethod: string;
+  readonly clientSecret?: string | undefined;
+  readonly privateKey?: ClientSigningKey | undefined;
+  readonly keyId?: string | undefined;
+  readonly signingAlgorithm?: ClientAssertionAlgorithm | undefined;
+  readonly assertionAudience: string;
+  readonly issuer?: string | undefined;
+}
+
+/** The signing algorithm of a valid `private_key_jwt` configuration, or what is wrong. */
+function privateKeyAlgorithm(o: ClientAuthFields): ClientAssertionAlgorithm | [string, string] {
+  const key = readPrivateKey(o.privateKey);
+  if (typeof key === 'string') return ['privateKey', key];
+  const algorithm = o.signingAlgorithm ?? defaultAlgorithm(key);
+  if (algorithm === undefined) {
+    return ['privateKey', `is a ${key.asymmetricKeyType} key: use an RSA, EC P-256 or Ed25519 key`];
+  }
+  const problem = algorithmProblem(key, algorithm);
+  if (problem !== undefined)
+    return [o.signingAlgorithm ? 'signingAlgorithm' : 'privateKey', problem];
+  return algorithm;
+}
+
+/** Which options each client authentication method needs, and which it does not use. */
+const clientAuthChecks: readonly ((
+  o: ClientAuthFields,
+) => readonly [string, string] | undefined)[] = [
+  (o) =>
+    SECRET_METHODS.includes(o.clientAuthMethod) && o.clientSecret === undefined
+      ? ['clientSecret', `is required with clientAuthMethod "${o.clientAuthMethod}"`]
+      : undefined,
+  (o) =>
+    o.clientAuthMethod === 'private_key_jwt' && o.clientSecret !== undefined
+      ? ['clientSecret', 'is not used with clientAuthMethod "private_key_jwt": leave it out']
+      : undefined,
+  (o) => {
+    if (o.clientAuthMethod === 'private_key_jwt') {
+      if (o.privateKey === undefined) {
+        return ['privateKey', 'is required with clientAuthMethod "private_key_jwt"'];
+      }
+      const algorithm = privateKeyAlgorithm(o);
+      return typeof algorithm === 'string' ? undefined : algorithm;
+    }
+    return o.privateKey !== undefined
+      ? ['privateKey', 'is only used with clientAuthMethod "private_key_jwt"']
+      : undefined;
+  },
+  (o) =>
+    o.clientAuthMethod === 'client_secret_jwt' &&
+    o.signingAlgorithm !== undefined &&
+    o.signingAlgorithm !== 'HS256'
+      ? ['signingAlgorithm', 'must be "HS256" with clientAuthMethod "client_secret_jwt"']
+      : undefined,
+  (o) => {
+    if (o.clientAuthMethod === 'client_secret_jwt' || o.clientAuthMethod === 'private_key_jwt') {
+      return o.assertionAudience === 'issuer' && o.issuer === undefined
+        ? [
+            'assertionAudience',
+            '"issuer" needs the `issuer` option (give `issuer` instead of `tokenUrl`)',
+          ]
+        : undefined;
+    }
+    if (o.signingAlgorithm !== undefined) {
+      return ['signingAlgorithm', 'is only used with client_secret_jwt and private_key_jwt'];
+    }
+    if (o.keyId !== undefined) return ['keyId', 'is only used with private_key_jwt'];
+    return undefined;
+  },
+];
+
 export const clientCredentialsSchema = optionsObject(
   'ClientCredentialsOptions',
   'Options of {@link clientCredentials}. Every duration is in milliseconds.',
@@ -119,15 +206,53 @@ export const clientCredentialsSchema = optionsObject(
     clientId: requiredText({
       doc: 'The client identifier registered with the authorization server.',
     }),
-    clientSecret: requiredText({
+    clientSecret: textOption({
       secret: true,
-      doc: 'Sent to the token endpoint only; never stored, logged or emitted.',
+      doc: 'Required with `client_secret_basic`, `client_secret_post` and `client_secret_jwt`; not used with `private_key_jwt`. Sent to the token endpoint only (or used only to sign, with `client_secret_jwt`); never stored, logged or emitted.',
     }),
-    clientAuthMethod: oneOfOption(['client_secret_basic', 'client_secret_post'] as const, {
-      default: 'client_secret_basic',
-      type: 'ClientAuthMethod',
-      doc: 'How the client authenticates to the token endpoint.',
+    clientAuthMethod: oneOfOption(
+      [
+        'client_secret_basic',
+        'client_secret_post',
+        'client_secret_jwt',
+        'private_key_jwt',
+      ] as const,
+      {
+        default: 'client_secret_basic',
+        type: 'ClientAuthMethod',
+        doc: 'How the client authenticates to the token endpoint: the secret in a Basic header or in the form (RFC 6749 §2.3.1), or a signed client assertion (RFC 7523 §2.2): HS256 with the secret (`client_secret_jwt`) or with `privateKey` (`private_key_jwt`).',
+      },
+    ),
+    privateKey: customOption<ClientSigningKey>(
+      (value) => {
+        const key = readPrivateKey(value);
+        return typeof key === 'string' ? key : undefined;
+      },
+      {
+        type: 'ClientSigningKey',
+        doc: "The private key of `private_key_jwt`: PEM (PKCS8, PKCS1, SEC1), a private JWK, or a node `KeyObject`. Used only to sign assertions; a credential is named by the public key's thumbprint (RFC 7638), never by private material.",
+      },
+    ),
+    keyId: textOption({
+      doc: 'The `kid` header of the assertion (`private_key_jwt`), for a server that holds several keys of the client.',
+      defaultText: 'the `kid` of a JWK `privateKey`, else none',
     }),
+    signingAlgorithm: oneOfOption(['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA'] as const, {
+      type: 'ClientAssertionAlgorithm',
+      doc: 'How the assertion is signed; it must fit the key (`client_secret_jwt`: HS256 only).',
+      defaultText:
+        'HS256 with `client_secret_jwt`; from the key with `private_key_jwt` (RSA: RS256, RSA-PSS: PS256, EC P-256: ES256, Ed25519/Ed448: EdDSA)',
+    }),
+    assertionAudience: oneOfOption(['token_endpoint', 'issuer'] as const, {
+      default: 'token_endpoint',
+      doc: 'The `aud` of the assertion: the token endpoint (RFC 7523), or the issuer for servers that expect it (needs `issuer`).',
+    }),
+    assertionLifetimeMs: ms(
+      60_000, // 1 min
+      5_000,
+      600_000,
+      'How long a client assertion is valid (`exp` − `iat`); each token request signs a new one.',
+    ),
     scope: customOption<string | readonly string[]>(scopeProblem, {
       type: 'string | readonly string[]',
       doc: 'Scopes, as a space-separated string or a list.',
@@ -256,6 +381,7 @@ export const clientCredentialsSchema = optionsObject(
       (o.tokenUrl === undefined) === (o.issuer === undefined)
         ? ['tokenUrl', 'give exactly one of `tokenUrl` or `issuer`']
         : undefined,
+    ...clientAuthChecks,
     (o) =>
       o.credential === undefined && !CREDENTIAL.test(o.clientId)
         ? [
@@ -304,7 +430,11 @@ const parseClientCredentials = (input: unknown) => parseOptions(clientCredential
 
 /** What the token manager is built from. */
 export type NormalizedClientCredentials = Readonly<
-  Omit<Parsed, 'scope' | 'credential' | 'logError'> & {
+  Omit<Parsed, 'scope' | 'credential' | 'logError' | 'privateKey'> & {
+    /** The signing key of a client assertion (`client_secret_jwt`, `private_key_jwt`). */
+    readonly assertionKey: AssertionKey | undefined;
+    /** RFC 7638 thumbprint of the public key (`private_key_jwt`): part of the credential key. */
+    readonly keyThumbprint: string | undefined;
     readonly scopes: readonly string[];
     readonly credential: string;
     readonly logError: (message: string) => void;
@@ -318,7 +448,26 @@ export type NormalizedClientCredentials = Readonly<
  * read as "use the default". Messages never echo the secret.
  */
 export function normalizeClientCredentials(input: unknown): NormalizedClientCredentials {
-  const { scope, credential, logError, ...options } = parseClientCredentials(input);
+  const { scope, credential, logError, privateKey, ...options } = parseClientCredentials(input);
+  let assertionKey: AssertionKey | undefined;
+  let keyThumbprint: string | undefined;
+  if (options.clientAuthMethod === 'client_secret_jwt') {
+    assertionKey = { algorithm: 'HS256', secret: options.clientSecret! };
+  } else if (options.clientAuthMethod === 'private_key_jwt') {
+    // The schema checked the key and the algorithm: both are usable here.
+    const key = readPrivateKey(privateKey) as KeyObject;
+    const algorithm = privateKeyAlgorithm({ ...options, privateKey }) as Exclude<
+      ClientAssertionAlgorithm,
+      'HS256'
+    >;
+    const jwkKeyId =
+      privateKey !== null && typeof privateKey === 'object' && !(privateKey instanceof KeyObject)
+        ? (privateKey as { kid?: unknown }).kid
+        : undefined;
+    const keyId = options.keyId ?? (typeof jwkKeyId === 'string' ? jwkKeyId : undefined);
+    assertionKey = { algorithm, key, keyId };
+    keyThumbprint = publicKeyThumbprint(key);
+  }
   const tokens = scope === undefined ? [] : typeof scope === 'string' ? scope.split(' ') : scope;
   return {
     ...options,
@@ -326,5 +475,7 @@ export function normalizeClientCredentials(input: unknown): NormalizedClientCred
     credential: credential ?? options.clientId,
     logError: logError ?? ((message: string) => console.error(message)),
     hardSkewRatio: CLIENT_CREDENTIALS_DEFAULTS.hardSkewRatio,
+    assertionKey,
+    keyThumbprint,
   };
 }

@@ -3,6 +3,7 @@
 // `npm run generate:options`. (options.ts)
 
 import type { Dispatcher } from 'undici';
+import type { ClientAssertionAlgorithm, ClientSigningKey } from './client-key.js';
 import type { TokenStore } from './store/types.js';
 import type { ClientAuthMethod } from './token-endpoint.js';
 
@@ -30,14 +31,56 @@ export interface ClientCredentialsOptions {
   readonly issuer?: string;
   /** The client identifier registered with the authorization server. */
   readonly clientId: string;
-  /** Sent to the token endpoint only; never stored, logged or emitted. */
-  readonly clientSecret: string;
   /**
-   * How the client authenticates to the token endpoint.
+   * Required with `client_secret_basic`, `client_secret_post` and `client_secret_jwt`; not used
+   * with `private_key_jwt`. Sent to the token endpoint only (or used only to sign, with
+   * `client_secret_jwt`); never stored, logged or emitted.
+   *
+   * @defaultValue none
+   */
+  readonly clientSecret?: string;
+  /**
+   * How the client authenticates to the token endpoint: the secret in a Basic header or in the
+   * form (RFC 6749 §2.3.1), or a signed client assertion (RFC 7523 §2.2): HS256 with the secret
+   * (`client_secret_jwt`) or with `privateKey` (`private_key_jwt`).
    *
    * @defaultValue `'client_secret_basic'`
    */
   readonly clientAuthMethod?: ClientAuthMethod;
+  /**
+   * The private key of `private_key_jwt`: PEM (PKCS8, PKCS1, SEC1), a private JWK, or a node
+   * `KeyObject`. Used only to sign assertions; a credential is named by the public key's
+   * thumbprint (RFC 7638), never by private material.
+   *
+   * @defaultValue none
+   */
+  readonly privateKey?: ClientSigningKey;
+  /**
+   * The `kid` header of the assertion (`private_key_jwt`), for a server that holds several keys of
+   * the client.
+   *
+   * @defaultValue the `kid` of a JWK `privateKey`, else none
+   */
+  readonly keyId?: string;
+  /**
+   * How the assertion is signed; it must fit the key (`client_secret_jwt`: HS256 only).
+   *
+   * @defaultValue HS256 with `client_secret_jwt`; from the key with `private_key_jwt` (RSA: RS256, RSA-PSS: PS256, EC P-256: ES256, Ed25519/Ed448: EdDSA)
+   */
+  readonly signingAlgorithm?: ClientAssertionAlgorithm;
+  /**
+   * The `aud` of the assertion: the token endpoint (RFC 7523), or the issuer for servers that
+   * expect it (needs `issuer`).
+   *
+   * @defaultValue `'token_endpoint'`
+   */
+  readonly assertionAudience?: 'token_endpoint' | 'issuer';
+  /**
+   * How long a client assertion is valid (`exp` − `iat`); each token request signs a new one.
+   *
+   * @defaultValue `60_000` (1 min)
+   */
+  readonly assertionLifetimeMs?: number;
   /**
    * Scopes, as a space-separated string or a list.
    *

@@ -77,3 +77,15 @@ export function secretRedactor(clientId: string, clientSecret: string): (text: s
 export function carriesSecret(text: string, redact: (text: string) => string): boolean {
   return redact(text) !== text;
 }
+
+/**
+ * {@link secretRedactor} for several secrets at once (the client secret, a client
+ * assertion and its signature): every encoding of each is replaced.
+ */
+export function secretsRedactor(
+  clientId: string,
+  secrets: readonly string[],
+): (text: string) => string {
+  const redactors = secrets.filter((s) => s.length > 0).map((s) => secretRedactor(clientId, s));
+  return (text) => redactors.reduce((redacted, redact) => redact(redacted), text);
+}

@@ -1,9 +1,10 @@
 import { type Dispatcher, request } from 'undici';
 import { errorCode } from '../http/classify.js';
 import { MAX_TOKEN_RESPONSE_BYTES, readBounded } from './bounded-body.js';
+import { JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { TokenEndpointError } from './errors.js';
 import type { TokenEvents, TokenRequestOutcome } from './events.js';
-import { formEncode, secretRedactor } from './redact-secret.js';
+import { formEncode, secretsRedactor } from './redact-secret.js';
 import {
   parseTokenResponse,
   type TokenEndpointAnswer,
@@ -11,15 +12,25 @@ import {
   type TokenResponseLimits,
 } from './token-response.js';
 
-/** How the client authenticates at the token endpoint (RFC 6749 §2.3.1). */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+/**
+ * How the client authenticates at the token endpoint: the secret itself (RFC 6749 §2.3.1)
+ * or a signed client assertion (RFC 7523 §2.2, OIDC Core §9).
+ */
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt';
 
 /** Everything one client-credentials request needs. */
 export interface TokenRequestConfig {
   readonly tokenEndpoint: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Absent with `private_key_jwt`. */
+  readonly clientSecret: string | undefined;
   readonly authMethod: ClientAuthMethod;
+  /** Signs a fresh client assertion for this token endpoint (`*_jwt` methods). */
+  readonly signAssertion?: ((tokenEndpoint: string) => string) | undefined;
   readonly scopes: readonly string[];
   readonly audience: string | undefined;
   readonly resource: string | undefined;
@@ -59,11 +70,20 @@ export async function requestClientCredentialsToken(
     'content-type': 'application/x-www-form-urlencoded',
     accept: 'application/json',
   };
-  if (config.authMethod === 'client_secret_basic') {
-    headers.authorization = `Basic ${basicCredentials(config.clientId, config.clientSecret)}`;
+  // Everything secret the request carries, to hide from what the server sends back.
+  const secrets: string[] = [];
+  if (config.clientSecret !== undefined) secrets.push(config.clientSecret);
+  if (config.signAssertion) {
+    const assertion = config.signAssertion(config.tokenEndpoint);
+    secrets.push(assertion, assertion.slice(assertion.lastIndexOf('.') + 1));
+    form.set('client_id', config.clientId);
+    form.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
+    form.set('client_assertion', assertion);
+  } else if (config.authMethod === 'client_secret_basic') {
+    headers.authorization = `Basic ${basicCredentials(config.clientId, config.clientSecret!)}`;
   } else {
     form.set('client_id', config.clientId);
-    form.set('client_secret', config.clientSecret);
+    form.set('client_secret', config.clientSecret!);
   }
 
   // The exchange reports only its HTTP outcome to the request scope (telemetry's CLIENT
@@ -109,9 +129,5 @@ export async function requestClientCredentialsToken(
   else await exchange();
   // The scope runs `exchange` exactly once, so one of the two is set.
   if (failure !== undefined) throw failure;
-  return parseTokenResponse(
-    answer!,
-    config.limits,
-    secretRedactor(config.clientId, config.clientSecret),
-  );
+  return parseTokenResponse(answer!, config.limits, secretsRedactor(config.clientId, secrets));
 }
