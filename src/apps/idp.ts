@@ -10,7 +10,18 @@ import { IdpStore } from './idp-store.js';
 /** One OAuth2 client the IdP knows. */
 export interface IdpClientConfig {
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Required, except for a `private_key_jwt` client (which gives `jwks`). */
+  readonly clientSecret?: string;
+  /**
+   * How the client authenticates at the token endpoint. Default: `client_secret_basic`
+   * (`client_secret_post` is accepted too).
+   */
+  readonly tokenEndpointAuthMethod?:
+    | 'client_secret_basic'
+    | 'client_secret_jwt'
+    | 'private_key_jwt';
+  /** The client's public keys (`private_key_jwt`). */
+  readonly jwks?: { readonly keys: readonly object[] };
   /** Scopes the client may request. Default: none (tokens without scope). */
   readonly scopes?: readonly string[];
   /**
@@ -207,8 +218,12 @@ function validateOptions(options: IdpOptions, ttlSeconds: number): void {
   const ids = new Set<string>();
   for (const client of options.clients) {
     if (!client.clientId) throw new TypeError('startIdp: every client needs a `clientId`');
-    if (!client.clientSecret) {
-      throw new TypeError(`startIdp: client "${client.clientId}" needs a \`clientSecret\``);
+    if (
+      client.tokenEndpointAuthMethod === 'private_key_jwt' ? !client.jwks : !client.clientSecret
+    ) {
+      throw new TypeError(
+        `startIdp: client "${client.clientId}" needs a \`${client.tokenEndpointAuthMethod === 'private_key_jwt' ? 'jwks' : 'clientSecret'}\``,
+      );
     }
     if (ids.has(client.clientId)) {
       throw new TypeError(`startIdp: client "${client.clientId}" is listed twice`);
@@ -250,12 +265,13 @@ function providerConfiguration(
   );
   const clients: ClientMetadata[] = options.clients.map((client) => ({
     client_id: client.clientId,
-    client_secret: client.clientSecret,
+    ...(client.clientSecret === undefined ? {} : { client_secret: client.clientSecret }),
+    ...(client.jwks === undefined ? {} : { jwks: client.jwks as never }),
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
-    // Either method is accepted at runtime; oidc-provider treats basic and post alike.
-    token_endpoint_auth_method: 'client_secret_basic',
+    // basic: either basic or post is accepted at runtime; oidc-provider treats them alike.
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? 'client_secret_basic',
     id_token_signed_response_alg: 'ES256',
     // An empty allow-list is invalid metadata; a client without scopes gets a scope no one
     // can request, so every real scope is refused.

@@ -11,7 +11,9 @@
  *   {@link harnessValues} (`<!-- prelude: declare const baseUrl: string; -->`); a client or
  *   an authorization it gives is closed after the block;
  * - the environment a service of the README would read: `WEATHER_URL` (the block's API),
- *   `TOKEN_URL` and `CLIENT_SECRET` (the IdP, clients `worker` and `weather-worker`),
+ *   `TOKEN_URL` and `CLIENT_SECRET` (the IdP, clients `worker` and `weather-worker`; with
+ *   the same secret, `jwt-worker` authenticates with `client_secret_jwt`), `CLIENT_KEY` (the
+ *   PEM private key of `key-worker`, a `private_key_jwt` client whose public key is `docs-key`),
  *   `REDIS_URL`, `TOKEN_KEY`, and `OTEL_EXPORTER_OTLP_ENDPOINT` (the collector).
  *
  * So that the docs cannot rot:
@@ -24,7 +26,7 @@
  * - every `##` recipe of docs/recipes.md has at least one block that runs.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +169,8 @@ describe('the documentation examples run against loopback servers', () => {
   let collector: OtlpCollector;
   const worker = { clientId: 'worker', clientSecret: 'docs-worker-secret-3c4d5e6f' };
   const resourceServer = { clientId: 'weather-api', clientSecret: 'docs-api-secret-7a8b9c0d' };
+  // The key of the `private_key_jwt` client, made at test time.
+  const clientKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
   beforeAll(async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -179,6 +183,22 @@ describe('the documentation examples run against loopback servers', () => {
           {
             clientId: 'weather-worker',
             clientSecret: worker.clientSecret,
+            scopes: ['weather.read'],
+          },
+          {
+            clientId: 'jwt-worker',
+            clientSecret: worker.clientSecret,
+            tokenEndpointAuthMethod: 'client_secret_jwt',
+            scopes: ['weather.read'],
+          },
+          {
+            clientId: 'key-worker',
+            tokenEndpointAuthMethod: 'private_key_jwt',
+            jwks: {
+              keys: [
+                { ...clientKey.publicKey.export({ format: 'jwk' }), kid: 'docs-key', alg: 'ES256' },
+              ],
+            },
             scopes: ['weather.read'],
           },
           resourceServer,
@@ -220,6 +240,7 @@ describe('the documentation examples run against loopback servers', () => {
       WEATHER_URL: api.url,
       TOKEN_URL: idp.tokenEndpoint,
       CLIENT_SECRET: worker.clientSecret,
+      CLIENT_KEY: clientKey.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
       REDIS_URL: redis.url,
       TOKEN_KEY: randomBytes(32).toString('base64'),
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
