@@ -97,7 +97,8 @@ export function algorithmProblem(
  * `private_key_jwt` credential in store keys. Derived from public members only.
  */
 export function publicKeyThumbprint(key: KeyObject): string {
-  const jwk = createPublicKey(key).export({ format: 'jwk' }) as Record<string, string>;
+  const publicKey = key.type === 'public' ? key : createPublicKey(key);
+  const jwk = publicKey.export({ format: 'jwk' }) as Record<string, string>;
   const members: Record<string, readonly string[]> = {
     RSA: ['e', 'kty', 'n'],
     EC: ['crv', 'kty', 'x', 'y'],
