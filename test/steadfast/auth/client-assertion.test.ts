@@ -249,6 +249,43 @@ describe('private_key_jwt', () => {
       expect(shown).not.toContain(secret);
   });
 
+  it('gives the store neither the key nor the assertion', async () => {
+    const { privateKey, publicKey } = keyPair('RS256');
+    const server = await idp({
+      method: 'private_key_jwt',
+      jwks: { keys: [publicJwk(publicKey, 'k1', 'RS256')] },
+    });
+    const { memoryTokenStore } = await import('../../../packages/steadfast/src/auth/index.js');
+    const inner = memoryTokenStore();
+    const written: string[] = [];
+    const store = new Proxy(inner, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          written.push(JSON.stringify(args, (_, v) => (typeof v === 'bigint' ? String(v) : v)));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    const auth = authorize({
+      tokenUrl: server.tokenEndpoint,
+      clientId: server.clientId,
+      clientAuthMethod: 'private_key_jwt',
+      privateKey: pem,
+      store,
+    });
+    expect(await callApi(auth, server.apiUrl)).toBe(200);
+    const all = written.join('\n');
+    expect(all.length).toBeGreaterThan(0);
+    const d = (privateKey.export({ format: 'jwk' }) as { d: string }).d;
+    const assertion = server.assertions()[0]!;
+    for (const secret of [pem.split('\n')[1]!, d, assertion, assertion.split('.')[2]!]) {
+      expect(all).not.toContain(secret);
+    }
+  });
+
   it('names a new key by its public thumbprint: another key, another token', async () => {
     const a = keyPair('ES256');
     const b = keyPair('ES256');

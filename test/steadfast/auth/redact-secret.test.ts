@@ -3,6 +3,7 @@ import {
   carriesSecret,
   formEncode,
   secretRedactor,
+  secretsRedactor,
 } from '../../../packages/steadfast/src/auth/redact-secret.js';
 
 const CLIENT_ID = 'worker id';
@@ -41,5 +42,17 @@ describe('redacting the client secret', () => {
   it('reads the secret literally, not as a pattern', () => {
     const dotted = secretRedactor('id', 'a.c');
     expect(dotted('abc a.c')).toBe('abc [redacted]');
+  });
+});
+
+describe('redacting a client assertion', () => {
+  it('hides the assertion, its signature and the secret, as sent and as re-quoted', () => {
+    const assertion = 'eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJjIn0.c2lnbmF0dXJlLXNlY3JldA';
+    const signature = assertion.split('.')[2]!;
+    const hide = secretsRedactor('c', ['s3cret', assertion, signature]);
+    const echoed = `bad client_assertion=${encodeURIComponent(assertion)}; sig ${signature}; key s3cret`;
+    const shown = hide(echoed);
+    for (const secret of [assertion, signature, 's3cret']) expect(shown).not.toContain(secret);
+    expect(shown).toContain('bad client_assertion=');
   });
 });
