@@ -25,7 +25,14 @@ interface LimitedApi {
    * Every request: arrival (`performance.now()`), status, the wall clock when it was answered
    * and, when the instance stamped it, the wall clock when the instance sent it.
    */
-  readonly log: { at: number; status: number; wall: number; sentAt: number | undefined }[];
+  readonly log: {
+    at: number;
+    status: number;
+    wall: number;
+    sentAt: number | undefined;
+    /** The sending process (its `x-instance` header). */
+    instance: number;
+  }[];
   /** Answer the next request 429 with this `Retry-After` (seconds), whatever the limit says. */
   force429(retryAfterSeconds: number): void;
   /** Hold the answers of requests for this long (the probe is then easy to see alone). */
@@ -78,7 +85,13 @@ async function startLimitedApi(): Promise<LimitedApi> {
       tokens -= 1;
     }
     const stamp = Number(request.headers['x-sent-at']);
-    log.push({ at: now, status, wall: Date.now(), sentAt: stamp > 0 ? stamp : undefined });
+    log.push({
+      at: now,
+      status,
+      wall: Date.now(),
+      sentAt: stamp > 0 ? stamp : undefined,
+      instance: Number(request.headers['x-instance']),
+    });
     const answer = () => response.writeHead(status, headers).end('ok');
     if (api.delayMs > 0) setTimeout(answer, api.delayMs);
     else answer();
@@ -284,7 +297,7 @@ describe('fleet quota across processes (real redis-server)', () => {
     expect(leases['local_share:ok']).toBeGreaterThan(0);
   }, 60_000);
 
-  it('one 429 with Retry-After: 3 stops every instance within 100 ms; after 3 s one probe goes first', async () => {
+  it('one 429 with Retry-After: 3 stops every instance as its notice arrives (ms after the answer); after 3 s one probe goes first', async () => {
     api.reset();
     api.limited = false;
     const run = runFleet({
@@ -306,17 +319,27 @@ describe('fleet quota across processes (real redis-server)', () => {
     api.limited = true;
     const the429 = api.log.find((r) => r.status === 429 && r.at >= forcedAt)!;
     const after = api.log.filter((r) => r.at > the429.at);
-    // Arrived during the pause: sent (by the instance's own clock stamp, just before the
-    // wire) before the news reached its instance — within 100 ms of the 429's answer.
+    // When each instance learned of the pause (wall clock): the one that read the 429 from
+    // its header, the others from the fleet's notice through Redis.
+    const learnt = new Map<number, number>();
+    for (const report of reports) {
+      const pause = report.pauses.find((p) => p.at >= the429.wall - 5);
+      expect(pause, `instance ${report.pid} never learnt of the pause`).toBeDefined();
+      learnt.set(report.pid, pause!.at);
+    }
+    expect(reports.filter((r) => r.pauses.some((p) => p.source === 'retry_after'))).toHaveLength(1);
+    // The SDK's part, strictly: arrived during the pause means sent (by the instance's own
+    // clock stamp, just before the wire) before its instance knew — never after.
     const stragglers = after.filter((r) => r.at < the429.at + 3000);
     expect(stragglers.every((r) => r.sentAt !== undefined)).toBe(true);
-    // How long after the 429's answer each was sent. On a quiet machine every one was sent
-    // before the news arrived or within 5 ms of it; with the whole suite on two cores, one
-    // instance's process was once descheduled and read the notice 362 ms late. So: all but
-    // one within 100 ms, and none past 500 ms.
-    const sentAfter = stragglers.map((r) => r.sentAt! - the429.wall);
-    expect(sentAfter.filter((ms) => ms > 100).length).toBeLessThanOrEqual(1);
-    expect(sentAfter.filter((ms) => ms > 500)).toEqual([]);
+    const sentAfterNotice = stragglers.filter((r) => r.sentAt! > learnt.get(r.instance)! + 1);
+    expect(sentAfterNotice).toEqual([]);
+    // Redis's and the machine's part: how long the notice took. On a quiet machine every
+    // instance knew within 5 ms of the answer; with the whole suite on two cores a process
+    // has been descheduled for 362 ms. Bounded, and logged.
+    const delays = [...learnt.values()].map((at) => at - the429.wall);
+    console.log(`cooldown notice reached the instances ${delays.join(', ')} ms after the 429`);
+    expect(Math.max(...delays)).toBeLessThan(1000);
     const probe = after.find((r) => r.at >= the429.at + 2900)!;
     expect(probe.at - the429.at).toBeGreaterThanOrEqual(2900);
     // Nothing else reached the API while the probe was being answered (300 ms).
