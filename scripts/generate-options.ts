@@ -203,6 +203,7 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
     prelude: [
       "import type { Dispatcher } from 'undici';",
       "import type { TokenStore } from './store/types.js';",
+      "import type { ClientCertificate } from './client-certificate.js';",
       "import type { ClientAssertionAlgorithm, ClientSigningKey } from './client-key.js';",
       "import type { ClientAuthMethod } from './token-endpoint.js';",
       '',

@@ -3,6 +3,7 @@
 // `@steadfast/telemetry-node`: neither is loaded or installed with this package.
 
 export type { AuthCircuitOptions } from './auth/auth-circuit.js';
+export type { ClientCertificate, PresentedCertificate } from './auth/client-certificate.js';
 export {
   type ClientCredentialsAuthorization,
   clientCredentials,

@@ -39,7 +39,7 @@ describe('clientCredentials options', () => {
     ['tokenUrl', { ...base, issuer: 'https://idp.example' }],
     ['clientId', { ...base, clientId: '' }],
     ['clientSecret', { ...base, clientSecret: undefined }],
-    ['clientAuthMethod', { ...base, clientAuthMethod: 'tls_client_auth' }],
+    ['clientAuthMethod', { ...base, clientAuthMethod: 'none' }],
     ['scope', { ...base, scope: 'a "b"' }],
     ['resource', { ...base, resource: 'not a uri' }],
     ['credential', { ...base, credential: 'has spaces in it' }],

@@ -2,6 +2,7 @@ import type { ClientEvents } from '../pipeline/client-events.js';
 import type { Strategy } from '../pipeline/types.js';
 import { AuthCircuit } from './auth-circuit.js';
 import { signClientAssertion } from './client-assertion.js';
+import { certificateAgent } from './client-certificate.js';
 import { discoverTokenEndpoint } from './discovery.js';
 import { TokenEvents } from './events.js';
 import { credentialKey } from './fingerprint.js';
@@ -52,6 +53,11 @@ export function clientCredentials(
   const tokenEvents = new TokenEvents();
   /** Aborted by the last close(): a token request or discovery in flight ends at once. */
   const closing = new AbortController();
+  // A client certificate is presented by an Agent of our own, closed with the authorization
+  // (a `dispatcher` given by the user is used as it is: it must present the certificate).
+  const certificateDispatcher =
+    config.certificate && !config.dispatcher ? certificateAgent(config.certificate) : undefined;
+  const dispatcher = config.dispatcher ?? certificateDispatcher;
   let tokenEndpoint: Promise<string> | undefined = config.tokenUrl
     ? Promise.resolve(config.tokenUrl)
     : undefined;
@@ -61,8 +67,9 @@ export function clientCredentials(
       const discovery = discoverTokenEndpoint(
         config.issuer!,
         config.tokenEndpointTimeoutMs,
-        config.dispatcher,
+        dispatcher,
         closing.signal,
+        config.certificate !== undefined,
       );
       tokenEndpoint = discovery;
       // A failed discovery is retried on the next fetch (after the backoff), not cached.
@@ -97,6 +104,7 @@ export function clientCredentials(
       resource: config.resource,
       authMethod: config.clientAuthMethod,
       keyThumbprint: config.keyThumbprint,
+      certificateThumbprint: config.certificate?.thumbprint,
     }),
     store,
     events: tokenEvents,
@@ -116,7 +124,7 @@ export function clientCredentials(
           defaultLifetimeMs: config.defaultLifetimeMs,
           maxLifetimeMs: config.maxLifetimeMs,
         },
-        dispatcher: config.dispatcher,
+        dispatcher,
         closing: closing.signal,
       }),
     timing: {
@@ -160,6 +168,7 @@ export function clientCredentials(
   return {
     credential: config.credential,
     store,
+    ...(config.certificate ? { clientCertificate: config.certificate } : {}),
     tokenEvents,
     createStrategy(events: ClientEvents): Strategy {
       clients += 1;
@@ -183,7 +192,7 @@ export function clientCredentials(
       closed ??= (async () => {
         manager.close();
         closing.abort(); // a token request in flight would hold its socket until its timeout
-        await store.detach();
+        await Promise.all([store.detach(), certificateDispatcher?.destroy()]);
       })();
       return closed;
     },

@@ -28,16 +28,19 @@ type Outcome = { endpoint: string } | { problem: string };
  * neither document is usable; the token manager backs off like for any token-endpoint
  * failure. A document past 256 KiB is not read (the connection is cut) and ends discovery
  * at once with `response_too_large`. Messages show the issuer without userinfo or query.
+ * With `mtls` (the client presents a certificate), an `mtls_endpoint_aliases.token_endpoint`
+ * is used in preference to `token_endpoint` (RFC 8705 §5).
  */
 export async function discoverTokenEndpoint(
   issuer: string,
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
   closing?: AbortSignal,
+  mtls = false,
 ): Promise<string> {
   const problems: string[] = [];
   for (const url of discoveryUrls(issuer)) {
-    const outcome = await readMetadata(url, issuer, timeoutMs, dispatcher, closing);
+    const outcome = await readMetadata(url, issuer, timeoutMs, dispatcher, closing, mtls);
     if ('endpoint' in outcome) return outcome.endpoint;
     problems.push(`${new URL(url).pathname} ${outcome.problem}`);
   }
@@ -54,6 +57,7 @@ async function readMetadata(
   timeoutMs: number,
   dispatcher: Dispatcher | undefined,
   closing: AbortSignal | undefined,
+  mtls: boolean,
 ): Promise<Outcome> {
   let text: string | undefined;
   try {
@@ -81,10 +85,10 @@ async function readMetadata(
       detail: `the discovery document ${safeUrl(url)} of ${safeUrl(issuer)} is larger than ${kib(MAX_METADATA_BYTES)}; the connection was closed without reading it`,
     });
   }
-  return tokenEndpointOf(text, issuer);
+  return tokenEndpointOf(text, issuer, mtls);
 }
 
-function tokenEndpointOf(text: string, issuer: string): Outcome {
+function tokenEndpointOf(text: string, issuer: string, mtls: boolean): Outcome {
   let metadata: unknown;
   try {
     metadata = JSON.parse(text);
@@ -94,7 +98,13 @@ function tokenEndpointOf(text: string, issuer: string): Outcome {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     return { problem: 'is not a JSON object' };
   }
-  const { issuer: named, token_endpoint: tokenEndpoint } = metadata as Record<string, unknown>;
+  const {
+    issuer: named,
+    token_endpoint: plain,
+    mtls_endpoint_aliases: aliases,
+  } = metadata as Record<string, unknown>;
+  const alias = mtls ? (aliases as Record<string, unknown> | null)?.token_endpoint : undefined;
+  const tokenEndpoint = alias === undefined ? plain : alias;
   if (typeof named !== 'string' || named.replace(/\/$/, '') !== issuer.replace(/\/$/, '')) {
     return { problem: 'names another issuer' };
   }

@@ -22,6 +22,11 @@ export interface CredentialKeyParts {
   readonly authMethod: string;
   /** `private_key_jwt`: the RFC 7638 thumbprint of the public key (a new key, a new token). */
   readonly keyThumbprint?: string | undefined;
+  /**
+   * `clientCertificate`: the certificate's SHA-256 thumbprint (RFC 8705 `x5t#S256`), so a
+   * rotated certificate (which a bound token is tied to) is another credential.
+   */
+  readonly certificateThumbprint?: string | undefined;
 }
 
 /**
@@ -41,6 +46,9 @@ export function credentialKey(parts: CredentialKeyParts): string {
     parts.authMethod,
     // Only when there is one, so the keys of secret-based credentials stay as they were.
     ...(parts.keyThumbprint === undefined ? [] : [parts.keyThumbprint]),
+    ...(parts.certificateThumbprint === undefined
+      ? []
+      : [`x5t#S256:${parts.certificateThumbprint}`]),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }

@@ -1,6 +1,7 @@
 // Token management. The Redis store is not re-exported here, so importing this barrel does
 // not load ioredis: it is its own package, `@steadfast/redis` (packages/redis).
 export type { AuthCircuitOptions } from './auth-circuit.js';
+export type { ClientCertificate, PresentedCertificate } from './client-certificate.js';
 export { type ClientCredentialsAuthorization, clientCredentials } from './client-credentials.js';
 export type { ClientAssertionAlgorithm, ClientSigningKey } from './client-key.js';
 export {

@@ -17,6 +17,12 @@ import {
 } from '../config/schema.js';
 import type { AssertionKey } from './client-assertion.js';
 import {
+  type ClientCertificate,
+  clientCertificateShapeProblem,
+  type PresentedCertificate,
+  readClientCertificate,
+} from './client-certificate.js';
+import {
   algorithmProblem,
   type ClientAssertionAlgorithm,
   type ClientSigningKey,
@@ -190,6 +196,31 @@ const clientAuthChecks: readonly ((
   },
 ];
 
+/** The methods that authenticate with the TLS client certificate (RFC 8705 §2). */
+const TLS_METHODS: readonly string[] = ['tls_client_auth', 'self_signed_tls_client_auth'];
+
+/** What the mTLS methods need, and the certificate checked (a `clientCertificate.*` field). */
+const clientCertificateChecks: readonly ((o: {
+  readonly clientAuthMethod: string;
+  readonly clientSecret?: string | undefined;
+  readonly clientCertificate?: ClientCertificate | undefined;
+}) => readonly [string, string] | undefined)[] = [
+  (o) => {
+    if (!TLS_METHODS.includes(o.clientAuthMethod)) return undefined;
+    if (o.clientCertificate === undefined) {
+      return ['clientCertificate', `is required with clientAuthMethod "${o.clientAuthMethod}"`];
+    }
+    return o.clientSecret !== undefined
+      ? ['clientSecret', `is not used with clientAuthMethod "${o.clientAuthMethod}": leave it out`]
+      : undefined;
+  },
+  (o) => {
+    if (o.clientCertificate === undefined) return undefined;
+    const read = readClientCertificate(o.clientCertificate);
+    return 'thumbprint' in read ? undefined : [`clientCertificate.${read[0]}`, read[1]];
+  },
+];
+
 export const clientCredentialsSchema = optionsObject(
   'ClientCredentialsOptions',
   'Options of {@link clientCredentials}. Every duration is in milliseconds.',
@@ -208,7 +239,7 @@ export const clientCredentialsSchema = optionsObject(
     }),
     clientSecret: textOption({
       secret: true,
-      doc: 'Required with `client_secret_basic`, `client_secret_post` and `client_secret_jwt`; not used with `private_key_jwt`. Sent to the token endpoint only (or used only to sign, with `client_secret_jwt`); never stored, logged or emitted.',
+      doc: 'Required with `client_secret_basic`, `client_secret_post` and `client_secret_jwt`; not used with `private_key_jwt`, `tls_client_auth` and `self_signed_tls_client_auth`. Sent to the token endpoint only (or used only to sign, with `client_secret_jwt`); never stored, logged or emitted.',
     }),
     clientAuthMethod: oneOfOption(
       [
@@ -216,13 +247,19 @@ export const clientCredentialsSchema = optionsObject(
         'client_secret_post',
         'client_secret_jwt',
         'private_key_jwt',
+        'tls_client_auth',
+        'self_signed_tls_client_auth',
       ] as const,
       {
         default: 'client_secret_basic',
         type: 'ClientAuthMethod',
-        doc: 'How the client authenticates to the token endpoint: the secret in a Basic header or in the form (RFC 6749 §2.3.1), or a signed client assertion (RFC 7523 §2.2): HS256 with the secret (`client_secret_jwt`) or with `privateKey` (`private_key_jwt`).',
+        doc: 'How the client authenticates to the token endpoint: the secret in a Basic header or in the form (RFC 6749 §2.3.1), a signed client assertion (RFC 7523 §2.2): HS256 with the secret (`client_secret_jwt`) or with `privateKey` (`private_key_jwt`), or the TLS client certificate `clientCertificate` (RFC 8705 §2): issued by a CA the server trusts (`tls_client_auth`) or registered with the server itself (`self_signed_tls_client_auth`).',
       },
     ),
+    clientCertificate: customOption<ClientCertificate>(clientCertificateShapeProblem, {
+      type: 'ClientCertificate',
+      doc: "A TLS client certificate (RFC 8705): PEM `cert`, its `key` (PEM, or a private `KeyObject`; `passphrase` for an encrypted PEM), and optional `ca` certificates trusted in addition to the defaults. Required with `tls_client_auth` and `self_signed_tls_client_auth`, where it authenticates the client; with any other method it is optional, for servers that bind tokens to it (`cnf.x5t#S256`, RFC 8705 §3). Token requests present it through an undici Agent of their own (unless `dispatcher` is given: that one must present it); a client built with this authorization presents it on connections to the origins its token goes to (`baseUrl`'s and `authOrigins`) and to no other. The credential is named by the certificate's SHA-256 thumbprint: a rotated certificate gets its own token.",
+    }),
     privateKey: customOption<ClientSigningKey>(
       (value) => {
         const key = readPrivateKey(value);
@@ -382,6 +419,7 @@ export const clientCredentialsSchema = optionsObject(
         ? ['tokenUrl', 'give exactly one of `tokenUrl` or `issuer`']
         : undefined,
     ...clientAuthChecks,
+    ...clientCertificateChecks,
     (o) =>
       o.credential === undefined && !CREDENTIAL.test(o.clientId)
         ? [
@@ -430,11 +468,13 @@ const parseClientCredentials = (input: unknown) => parseOptions(clientCredential
 
 /** What the token manager is built from. */
 export type NormalizedClientCredentials = Readonly<
-  Omit<Parsed, 'scope' | 'credential' | 'logError' | 'privateKey'> & {
+  Omit<Parsed, 'scope' | 'credential' | 'logError' | 'privateKey' | 'clientCertificate'> & {
     /** The signing key of a client assertion (`client_secret_jwt`, `private_key_jwt`). */
     readonly assertionKey: AssertionKey | undefined;
     /** RFC 7638 thumbprint of the public key (`private_key_jwt`): part of the credential key. */
     readonly keyThumbprint: string | undefined;
+    /** `clientCertificate`, checked and ready to present (its thumbprint names the credential). */
+    readonly certificate: PresentedCertificate | undefined;
     readonly scopes: readonly string[];
     readonly credential: string;
     readonly logError: (message: string) => void;
@@ -448,7 +488,8 @@ export type NormalizedClientCredentials = Readonly<
  * read as "use the default". Messages never echo the secret.
  */
 export function normalizeClientCredentials(input: unknown): NormalizedClientCredentials {
-  const { scope, credential, logError, privateKey, ...options } = parseClientCredentials(input);
+  const { scope, credential, logError, privateKey, clientCertificate, ...options } =
+    parseClientCredentials(input);
   let assertionKey: AssertionKey | undefined;
   let keyThumbprint: string | undefined;
   if (options.clientAuthMethod === 'client_secret_jwt') {
@@ -477,5 +518,10 @@ export function normalizeClientCredentials(input: unknown): NormalizedClientCred
     hardSkewRatio: CLIENT_CREDENTIALS_DEFAULTS.hardSkewRatio,
     assertionKey,
     keyThumbprint,
+    // The schema checked it: it reads.
+    certificate:
+      clientCertificate === undefined
+        ? undefined
+        : (readClientCertificate(clientCertificate) as PresentedCertificate),
   };
 }

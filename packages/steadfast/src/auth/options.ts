@@ -3,6 +3,7 @@
 // `npm run generate:options`. (options.ts)
 
 import type { Dispatcher } from 'undici';
+import type { ClientCertificate } from './client-certificate.js';
 import type { ClientAssertionAlgorithm, ClientSigningKey } from './client-key.js';
 import type { TokenStore } from './store/types.js';
 import type { ClientAuthMethod } from './token-endpoint.js';
@@ -33,20 +34,37 @@ export interface ClientCredentialsOptions {
   readonly clientId: string;
   /**
    * Required with `client_secret_basic`, `client_secret_post` and `client_secret_jwt`; not used
-   * with `private_key_jwt`. Sent to the token endpoint only (or used only to sign, with
-   * `client_secret_jwt`); never stored, logged or emitted.
+   * with `private_key_jwt`, `tls_client_auth` and `self_signed_tls_client_auth`. Sent to the token
+   * endpoint only (or used only to sign, with `client_secret_jwt`); never stored, logged or
+   * emitted.
    *
    * @defaultValue none
    */
   readonly clientSecret?: string;
   /**
    * How the client authenticates to the token endpoint: the secret in a Basic header or in the
-   * form (RFC 6749 §2.3.1), or a signed client assertion (RFC 7523 §2.2): HS256 with the secret
-   * (`client_secret_jwt`) or with `privateKey` (`private_key_jwt`).
+   * form (RFC 6749 §2.3.1), a signed client assertion (RFC 7523 §2.2): HS256 with the secret
+   * (`client_secret_jwt`) or with `privateKey` (`private_key_jwt`), or the TLS client certificate
+   * `clientCertificate` (RFC 8705 §2): issued by a CA the server trusts (`tls_client_auth`) or
+   * registered with the server itself (`self_signed_tls_client_auth`).
    *
    * @defaultValue `'client_secret_basic'`
    */
   readonly clientAuthMethod?: ClientAuthMethod;
+  /**
+   * A TLS client certificate (RFC 8705): PEM `cert`, its `key` (PEM, or a private `KeyObject`;
+   * `passphrase` for an encrypted PEM), and optional `ca` certificates trusted in addition to the
+   * defaults. Required with `tls_client_auth` and `self_signed_tls_client_auth`, where it
+   * authenticates the client; with any other method it is optional, for servers that bind tokens
+   * to it (`cnf.x5t#S256`, RFC 8705 §3). Token requests present it through an undici Agent of
+   * their own (unless `dispatcher` is given: that one must present it); a client built with this
+   * authorization presents it on connections to the origins its token goes to (`baseUrl`'s and
+   * `authOrigins`) and to no other. The credential is named by the certificate's SHA-256
+   * thumbprint: a rotated certificate gets its own token.
+   *
+   * @defaultValue none
+   */
+  readonly clientCertificate?: ClientCertificate;
   /**
    * The private key of `private_key_jwt`: PEM (PKCS8, PKCS1, SEC1), a private JWK, or a node
    * `KeyObject`. Used only to sign assertions; a credential is named by the public key's

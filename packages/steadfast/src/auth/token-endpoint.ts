@@ -13,20 +13,23 @@ import {
 } from './token-response.js';
 
 /**
- * How the client authenticates at the token endpoint: the secret itself (RFC 6749 §2.3.1)
- * or a signed client assertion (RFC 7523 §2.2, OIDC Core §9).
+ * How the client authenticates at the token endpoint: the secret itself (RFC 6749 §2.3.1),
+ * a signed client assertion (RFC 7523 §2.2, OIDC Core §9) or its TLS client certificate
+ * (RFC 8705 §2).
  */
 export type ClientAuthMethod =
   | 'client_secret_basic'
   | 'client_secret_post'
   | 'client_secret_jwt'
-  | 'private_key_jwt';
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth';
 
 /** Everything one client-credentials request needs. */
 export interface TokenRequestConfig {
   readonly tokenEndpoint: string;
   readonly clientId: string;
-  /** Absent with `private_key_jwt`. */
+  /** Absent with `private_key_jwt` and the mTLS methods. */
   readonly clientSecret: string | undefined;
   readonly authMethod: ClientAuthMethod;
   /** Signs a fresh client assertion for this token endpoint (`*_jwt` methods). */
@@ -79,6 +82,12 @@ export async function requestClientCredentialsToken(
     form.set('client_id', config.clientId);
     form.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
     form.set('client_assertion', assertion);
+  } else if (
+    config.authMethod === 'tls_client_auth' ||
+    config.authMethod === 'self_signed_tls_client_auth'
+  ) {
+    // RFC 8705 §2: the TLS handshake (the dispatcher's client certificate) authenticates.
+    form.set('client_id', config.clientId);
   } else if (config.authMethod === 'client_secret_basic') {
     headers.authorization = `Basic ${basicCredentials(config.clientId, config.clientSecret!)}`;
   } else {

@@ -1,5 +1,6 @@
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { Strategy } from '../pipeline/types.js';
+import type { PresentedCertificate } from './client-certificate.js';
 import type { TokenEvents } from './events.js';
 import type { TokenStore } from './store/types.js';
 
@@ -16,6 +17,11 @@ export interface Authorization {
    * one) is what a client's `quota` and `cooldown` use unless given another.
    */
   readonly store?: TokenStore;
+  /**
+   * The TLS client certificate the tokens are bound to (RFC 8705 §3, `cnf.x5t#S256`): a
+   * client's own transport presents it on connections to the origins the token goes to.
+   */
+  readonly clientCertificate?: PresentedCertificate;
   /** Token events (fetches, cache lookups, invalidations, store state) for telemetry. */
   readonly tokenEvents: TokenEvents;
   /** Build the re-authorization strategy for one client; it emits `reauthorize` on `events`. */

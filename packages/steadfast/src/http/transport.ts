@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { presentingCertificateTo } from '../auth/client-certificate.js';
 import type { ResolvedOptions } from '../config/options.js';
 import {
   InvalidRequestError,
@@ -20,6 +21,9 @@ import { IncomingBody } from './incoming-body.js';
 export interface TransportSettings {
   readonly transport: ResolvedOptions['transport'];
   readonly bodyTimeoutMs: number;
+  /** An `auth` with a client certificate: presented on connections to `authOrigins` only. */
+  readonly auth?: ResolvedOptions['auth'];
+  readonly authOrigins?: ResolvedOptions['authOrigins'];
 }
 
 /**
@@ -50,12 +54,19 @@ export class UndiciTransport implements Transport {
     this.#owned = transport.dispatcher === undefined;
     this.#connectionsPerOrigin = transport.connectionsPerOrigin;
     this.#bodyTimeouts = new TimeoutQueue(settings.bodyTimeoutMs);
+    // Certificate-bound tokens (RFC 8705 §3) need the certificate where the token goes.
+    const certificate = settings.auth?.clientCertificate;
+    const presenting =
+      certificate && settings.authOrigins?.size
+        ? { factory: presentingCertificateTo(settings.authOrigins, certificate) }
+        : {};
     this.#dispatcher =
       transport.dispatcher ??
       new Agent({
         connections: transport.connectionsPerOrigin,
         keepAliveTimeout: transport.keepAliveTimeoutMs,
         connect: { timeout: transport.connectTimeoutMs },
+        ...presenting,
       });
   }
 
