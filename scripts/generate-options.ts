@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { redisTokenStoreOptionsSchema } from '../packages/redis/src/options-schema.js';
+import { dpopSchema } from '../packages/steadfast/src/auth/dpop/dpop-options.js';
 import { clientCredentialsSchema } from '../packages/steadfast/src/auth/options-schema.js';
 import {
   adaptiveConcurrencySchema,
@@ -213,7 +214,7 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       '  normalizeClientCredentials,',
       "} from './options-schema.js';",
     ].join('\n'),
-    schemas: [clientCredentialsSchema],
+    schemas: [dpopSchema, clientCredentialsSchema],
   },
   {
     path: 'packages/redis/src/options.ts',

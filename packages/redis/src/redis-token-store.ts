@@ -93,6 +93,8 @@ function defineScripts(client: Redis | Cluster): ScriptedClient {
 
 class RedisTokenStore implements RedisFleetStore {
   readonly kind = 'redis';
+  /** With `encryptionKey` only: a record may then carry a DPoP private key (record-codec.ts). */
+  readonly confidential: boolean;
   readonly #client: ScriptedClient;
   readonly #quotaClient: QuotaClient;
   readonly #cooldowns: RedisCooldowns;
@@ -112,6 +114,7 @@ class RedisTokenStore implements RedisFleetStore {
   constructor(options: RedisTokenStoreOptions) {
     const settings = redisStoreSettings(options);
     this.#codec = new RecordCodec(settings.encryptionKey);
+    this.confidential = this.#codec.encrypts;
     this.#prefix = settings.prefix;
     this.#pubsub = settings.pubsub;
     this.#commandTimeoutMs = settings.commandTimeoutMs;

@@ -49,7 +49,8 @@ describe('WWW-Authenticate parsing', () => {
     expect(decide('Basic realm="x", Bearer error="insufficient_scope", scope="a b"')).toBe(
       'insufficient_scope',
     );
-    // The error of a non-Bearer challenge does not count.
-    expect(decide('DPoP error="insufficient_scope"')).toBe('reauthorize');
+    // A DPoP token's challenge counts as a Bearer one (RFC 9449 §7.1); other schemes do not.
+    expect(decide('DPoP error="insufficient_scope"')).toBe('insufficient_scope');
+    expect(decide('Basic error="insufficient_scope"')).toBe('reauthorize');
   });
 });

@@ -30,7 +30,8 @@ export interface AssertionClaims {
 const base64url = (value: unknown): string =>
   Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
-function signature(signingInput: string, key: AssertionKey): Buffer {
+/** The JWS signature (RFC 7515) of `signingInput`; also signs DPoP proofs (dpop/dpop-proof.ts). */
+export function signature(signingInput: string, key: AssertionKey): Buffer {
   const data = Buffer.from(signingInput, 'ascii');
   switch (key.algorithm) {
     case 'HS256':

@@ -4,6 +4,7 @@ import { AuthCircuit } from './auth-circuit.js';
 import { signClientAssertion } from './client-assertion.js';
 import { certificateAgent } from './client-certificate.js';
 import { discoverTokenEndpoint } from './discovery.js';
+import { Dpop } from './dpop/dpop.js';
 import { TokenEvents } from './events.js';
 import { credentialKey } from './fingerprint.js';
 import { type ClientCredentialsOptions, normalizeClientCredentials } from './options.js';
@@ -58,6 +59,8 @@ export function clientCredentials(
   const certificateDispatcher =
     config.certificate && !config.dispatcher ? certificateAgent(config.certificate) : undefined;
   const dispatcher = config.dispatcher ?? certificateDispatcher;
+  // DPoP (RFC 9449): proofs for token requests and wire attempts, nonces, keys (dpop/dpop.ts).
+  const dpop = config.dpop ? new Dpop(config.dpop) : undefined;
   let tokenEndpoint: Promise<string> | undefined = config.tokenUrl
     ? Promise.resolve(config.tokenUrl)
     : undefined;
@@ -105,6 +108,7 @@ export function clientCredentials(
       authMethod: config.clientAuthMethod,
       keyThumbprint: config.keyThumbprint,
       certificateThumbprint: config.certificate?.thumbprint,
+      dpop: dpop?.credentialPart,
     }),
     store,
     events: tokenEvents,
@@ -123,7 +127,9 @@ export function clientCredentials(
         limits: {
           defaultLifetimeMs: config.defaultLifetimeMs,
           maxLifetimeMs: config.maxLifetimeMs,
+          dpop: dpop !== undefined,
         },
+        dpop,
         dispatcher,
         closing: closing.signal,
       }),
@@ -175,7 +181,11 @@ export function clientCredentials(
       return createReauthorizeStrategy(
         manager,
         circuit,
-        { maxReauthorizations: config.maxReauthorizations, minTokenAgeMs: config.minTokenAgeMs },
+        {
+          maxReauthorizations: config.maxReauthorizations,
+          minTokenAgeMs: config.minTokenAgeMs,
+          dpop,
+        },
         events,
       );
     },

@@ -22,6 +22,8 @@ export interface CredentialKeyParts {
   readonly authMethod: string;
   /** `private_key_jwt`: the RFC 7638 thumbprint of the public key (a new key, a new token). */
   readonly keyThumbprint?: string | undefined;
+  /** DPoP: `dpop`, or `dpop:` + the thumbprint of a key the fleet does not share (dpop/dpop.ts). */
+  readonly dpop?: string | undefined;
   /**
    * `clientCertificate`: the certificate's SHA-256 thumbprint (RFC 8705 `x5t#S256`), so a
    * rotated certificate (which a bound token is tied to) is another credential.
@@ -46,6 +48,7 @@ export function credentialKey(parts: CredentialKeyParts): string {
     parts.authMethod,
     // Only when there is one, so the keys of secret-based credentials stay as they were.
     ...(parts.keyThumbprint === undefined ? [] : [parts.keyThumbprint]),
+    ...(parts.dpop === undefined ? [] : [parts.dpop]),
     ...(parts.certificateThumbprint === undefined
       ? []
       : [`x5t#S256:${parts.certificateThumbprint}`]),

@@ -9,6 +9,7 @@ import {
   numberOption,
   objectWithMethods,
   oneOfOption,
+  optInSection,
   optionsObject,
   type Problem,
   parseOptions,
@@ -30,6 +31,12 @@ import {
   publicKeyThumbprint,
   readPrivateKey,
 } from './client-key.js';
+import {
+  type DpopConfig,
+  dpopSchema,
+  keySharingProblem,
+  normalizeDpop,
+} from './dpop/dpop-options.js';
 import { memoryTokenStore } from './store/memory.js';
 import type { TokenStore } from './store/types.js';
 
@@ -290,6 +297,7 @@ export const clientCredentialsSchema = optionsObject(
       600_000,
       'How long a client assertion is valid (`exp` − `iat`); each token request signs a new one.',
     ),
+    dpop: optInSection(dpopSchema),
     scope: customOption<string | readonly string[]>(scopeProblem, {
       type: 'string | readonly string[]',
       doc: 'Scopes, as a space-separated string or a list.',
@@ -419,6 +427,7 @@ export const clientCredentialsSchema = optionsObject(
         ? ['tokenUrl', 'give exactly one of `tokenUrl` or `issuer`']
         : undefined,
     ...clientAuthChecks,
+    (o) => keySharingProblem(o.dpop, o.store),
     ...clientCertificateChecks,
     (o) =>
       o.credential === undefined && !CREDENTIAL.test(o.clientId)
@@ -468,7 +477,12 @@ const parseClientCredentials = (input: unknown) => parseOptions(clientCredential
 
 /** What the token manager is built from. */
 export type NormalizedClientCredentials = Readonly<
-  Omit<Parsed, 'scope' | 'credential' | 'logError' | 'privateKey' | 'clientCertificate'> & {
+  Omit<
+    Parsed,
+    'scope' | 'credential' | 'logError' | 'privateKey' | 'clientCertificate' | 'dpop'
+  > & {
+    /** DPoP (RFC 9449): the key and how the fleet shares it; `undefined` when off. */
+    readonly dpop: DpopConfig | undefined;
     /** The signing key of a client assertion (`client_secret_jwt`, `private_key_jwt`). */
     readonly assertionKey: AssertionKey | undefined;
     /** RFC 7638 thumbprint of the public key (`private_key_jwt`): part of the credential key. */
@@ -488,7 +502,7 @@ export type NormalizedClientCredentials = Readonly<
  * read as "use the default". Messages never echo the secret.
  */
 export function normalizeClientCredentials(input: unknown): NormalizedClientCredentials {
-  const { scope, credential, logError, privateKey, clientCertificate, ...options } =
+  const { scope, credential, logError, privateKey, clientCertificate, dpop, ...options } =
     parseClientCredentials(input);
   let assertionKey: AssertionKey | undefined;
   let keyThumbprint: string | undefined;
@@ -518,6 +532,7 @@ export function normalizeClientCredentials(input: unknown): NormalizedClientCred
     hardSkewRatio: CLIENT_CREDENTIALS_DEFAULTS.hardSkewRatio,
     assertionKey,
     keyThumbprint,
+    dpop: normalizeDpop(dpop, options.store),
     // The schema checked it: it reads.
     certificate:
       clientCertificate === undefined

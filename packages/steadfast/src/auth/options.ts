@@ -14,6 +14,38 @@ export {
   normalizeClientCredentials,
 } from './options-schema.js';
 
+/**
+ * DPoP (RFC 9449): tokens bound to a key the client holds. The token request carries a proof of
+ * the key, the token comes back of type `DPoP`, and every wire attempt sends it as `Authorization:
+ * DPoP …` with a fresh proof (`htm`, `htu`, `iat`, `jti`, `ath`, and the server’s `DPoP-Nonce`
+ * once it gave one).
+ */
+export interface DpopOptions {
+  /**
+   * The key tokens are bound to: PEM, a private JWK or a node `KeyObject` (EC P-256, RSA ≥ 2048
+   * bits, Ed25519). The same key on every instance lets the fleet share one token without the key
+   * travelling through the store.
+   *
+   * @defaultValue a key made at construction (`signingAlgorithm`), shared with the token as `keySharing` says
+   */
+  readonly privateKey?: ClientSigningKey;
+  /**
+   * How proofs are signed; it must fit `privateKey`, and is the kind of key made when there is
+   * none.
+   *
+   * @defaultValue from `privateKey` (EC P-256: ES256, RSA: RS256, RSA-PSS: PS256, Ed25519: EdDSA); `ES256` for a key made here
+   */
+  readonly signingAlgorithm?: 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
+  /**
+   * Without `privateKey`: `'store'` sends the key with the token through the store (only
+   * encrypted: a Redis store needs `encryptionKey`), so the fleet shares one token per rotation;
+   * `'instance'` keeps each instance's key to itself, and each instance gets its own token.
+   *
+   * @defaultValue `'store'` when the store keeps records encrypted (the memory store, a Redis store with `encryptionKey`), else `'instance'`
+   */
+  readonly keySharing?: 'store' | 'instance';
+}
+
 /** Options of {@link clientCredentials}. Every duration is in milliseconds. */
 export interface ClientCredentialsOptions {
   /**
@@ -99,6 +131,16 @@ export interface ClientCredentialsOptions {
    * @defaultValue `60_000` (1 min)
    */
   readonly assertionLifetimeMs?: number;
+  /**
+   * DPoP (RFC 9449): tokens bound to a key the client holds. The token request carries a proof of
+   * the key, the token comes back of type `DPoP`, and every wire attempt sends it as
+   * `Authorization: DPoP …` with a fresh proof (`htm`, `htu`, `iat`, `jti`, `ath`, and the
+   * server’s `DPoP-Nonce` once it gave one). `true` or an object turns it on, `false` keeps it
+   * off.
+   *
+   * @defaultValue off
+   */
+  readonly dpop?: DpopOptions | boolean;
   /**
    * Scopes, as a space-separated string or a list.
    *

@@ -5,6 +5,7 @@ import { callerAbortError, timeoutError } from '../pipeline/outcomes.js';
 import { onAbort } from '../pipeline/signals.js';
 import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js';
 import type { AuthCircuit } from './auth-circuit.js';
+import type { Dpop } from './dpop/dpop.js';
 import type { LocalToken, TokenManager } from './token-manager/index.js';
 import { decideOnChallenges, parseWwwAuthenticate } from './www-authenticate.js';
 
@@ -14,6 +15,8 @@ export interface ReauthorizeOptions {
   readonly maxReauthorizations: number;
   /** A token younger than this (ms) that is rejected on a re-send counts toward the auth circuit. Default: 30 000. */
   readonly minTokenAgeMs: number;
+  /** DPoP (RFC 9449): a proof per attempt and the servers' nonces (dpop/dpop.ts). */
+  readonly dpop?: Dpop | undefined;
 }
 
 /**
@@ -38,6 +41,8 @@ export function createReauthorizeStrategy(
     async execute(ctx: CallContext, next: Next): Promise<Outcome> {
       let reauthorizations = 0;
       let avoid: string | undefined;
+      /** DPoP: this call has re-sent once for a server's nonce. */
+      let resentForNonce = false;
       for (;;) {
         let token: LocalToken;
         try {
@@ -48,10 +53,23 @@ export function createReauthorizeStrategy(
           return { kind: 'error', error: error as Error };
         }
         ctx.headers.authorization = `${token.type} ${token.value}`;
+        options.dpop?.attach(ctx, token); // DPoP: this attempt's own proof
         const outcome = await next(ctx);
         // The attempt has been sent: events and telemetry that read ctx afterwards must not
         // find the token. A re-send (here or by the retry strategy) sets it again.
         delete ctx.headers.authorization;
+        if (options.dpop) {
+          // DPoP: the proof goes too; a nonce challenge is re-sent once, the token kept.
+          options.dpop.detach(ctx);
+          const nonce = options.dpop.afterAttempt(ctx, outcome, resentForNonce);
+          if (nonce === 'return') return outcome;
+          if (nonce === 'resend') {
+            await (outcome as Outcome & { kind: 'response' }).response.body.dump();
+            resentForNonce = true;
+            ctx.attempt += 1;
+            continue;
+          }
+        }
         if (outcome.kind !== 'response' || outcome.response.status !== 401) return outcome;
 
         const rejectedFingerprint = token.fingerprint;

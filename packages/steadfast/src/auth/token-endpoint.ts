@@ -2,6 +2,7 @@ import { type Dispatcher, request } from 'undici';
 import { errorCode } from '../http/classify.js';
 import { MAX_TOKEN_RESPONSE_BYTES, readBounded } from './bounded-body.js';
 import { JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
+import type { Dpop } from './dpop/dpop.js';
 import { TokenEndpointError } from './errors.js';
 import type { TokenEvents, TokenRequestOutcome } from './events.js';
 import { formEncode, secretsRedactor } from './redact-secret.js';
@@ -39,6 +40,8 @@ export interface TokenRequestConfig {
   readonly resource: string | undefined;
   readonly timeoutMs: number;
   readonly limits: TokenResponseLimits;
+  /** DPoP (RFC 9449 §5): a proof goes with the request; a `use_dpop_nonce` 400 is re-sent once. */
+  readonly dpop?: Dpop | undefined;
   readonly dispatcher: Dispatcher | undefined;
   /** Runs around the request (telemetry's CLIENT span); sees its status, never the token. */
   readonly requestScope?: TokenEvents['requestScope'];
@@ -102,20 +105,38 @@ export async function requestClientCredentialsToken(
   const exchange = async (): Promise<TokenRequestOutcome> => {
     let status: number | undefined;
     try {
-      const response = await request(config.tokenEndpoint, {
-        method: 'POST',
-        headers,
-        body: form.toString(),
-        signal: withClosing(AbortSignal.timeout(config.timeoutMs), config.closing),
-        ...(config.dispatcher ? { dispatcher: config.dispatcher } : {}),
-      });
-      status = response.statusCode;
-      const header = response.headers['retry-after'];
-      const retryAfter = Array.isArray(header) ? header[0] : header;
-      const text = await readBounded(response, MAX_TOKEN_RESPONSE_BYTES);
-      answer = { status, retryAfter, text };
+      const signal = withClosing(AbortSignal.timeout(config.timeoutMs), config.closing);
+      // DPoP: a fresh proof per send; a 400 use_dpop_nonce is re-sent once, at once, with
+      // the nonce the server gave (RFC 9449 §8), within the same timeout.
+      for (let send = 0; ; send++) {
+        const dpop = config.dpop?.tokenRequestProof(config.tokenEndpoint);
+        if (dpop !== undefined) {
+          headers.dpop = dpop.proof;
+          secrets.push(dpop.proof, dpop.proof.slice(dpop.proof.lastIndexOf('.') + 1));
+        }
+        const response = await request(config.tokenEndpoint, {
+          method: 'POST',
+          headers,
+          body: form.toString(),
+          signal,
+          ...(config.dispatcher ? { dispatcher: config.dispatcher } : {}),
+        });
+        status = response.statusCode;
+        const header = response.headers['retry-after'];
+        const retryAfter = Array.isArray(header) ? header[0] : header;
+        const text = await readBounded(response, MAX_TOKEN_RESPONSE_BYTES);
+        answer = { status, retryAfter, text };
+        const nonce = config.dpop?.tokenAnswer(
+          config.tokenEndpoint,
+          dpop!,
+          status,
+          response.headers['dpop-nonce'],
+          text,
+        );
+        if (nonce !== true || send > 0) break;
+      }
       if (status >= 400) return { status, errorType: String(status) };
-      return { status, errorType: text === undefined ? 'response_too_large' : undefined };
+      return { status, errorType: answer.text === undefined ? 'response_too_large' : undefined };
     } catch (error) {
       const timedOut = (error as Error)?.name === 'TimeoutError';
       const closed = config.closing?.aborted === true;
@@ -138,5 +159,12 @@ export async function requestClientCredentialsToken(
   else await exchange();
   // The scope runs `exchange` exactly once, so one of the two is set.
   if (failure !== undefined) throw failure;
-  return parseTokenResponse(answer!, config.limits, secretsRedactor(config.clientId, secrets));
+  const token = parseTokenResponse(
+    answer!,
+    config.limits,
+    secretsRedactor(config.clientId, secrets),
+  );
+  // DPoP, key shared through the store: the key goes with the token bound to it.
+  const dpopKey = token.tokenType === 'DPoP' ? config.dpop?.sharedKey : undefined;
+  return dpopKey === undefined ? token : { ...token, dpopKey };
 }

@@ -5,8 +5,10 @@ import { CONFIGURATION_ERROR_CODES, TokenEndpointError } from './errors.js';
 /** A usable answer of the token endpoint. */
 export interface TokenResponse {
   readonly accessToken: string;
-  /** The scheme to send the token with; always `Bearer` today. */
-  readonly tokenType: 'Bearer';
+  /** The scheme to send the token with: `Bearer`, or `DPoP` when the request carried a proof. */
+  readonly tokenType: 'Bearer' | 'DPoP';
+  /** DPoP with the key shared through the store: the key the token is bound to (dpop/dpop.ts). */
+  readonly dpopKey?: string;
   /** `expires_in` in milliseconds, or the configured default lifetime when absent. */
   readonly lifetimeMs: number;
   /** True when `expires_in` was absent and the default lifetime was used. */
@@ -19,6 +21,8 @@ export interface TokenResponseLimits {
   readonly defaultLifetimeMs: number;
   /** Longer `expires_in` values are rejected as absurd. */
   readonly maxLifetimeMs: number;
+  /** The request carried a DPoP proof: a token of type `DPoP` is accepted (RFC 9449 §5). */
+  readonly dpop?: boolean;
 }
 
 /** Visible ASCII only: anything else could split or inject an HTTP header. */
@@ -77,15 +81,21 @@ export function parseTokenResponse(
     );
   }
   const tokenType = body.token_type;
+  // DPoP (RFC 9449 §5): a proof went with the request and the server bound the token to it.
+  const dpop = limits.dpop === true && typeof tokenType === 'string' && /^dpop$/i.test(tokenType);
   // RFC 6749 §5.1 makes token_type REQUIRED, but several servers omit it; Bearer is the
-  // only type the SDK can send, so a missing one is read as Bearer.
-  if (tokenType !== undefined && (typeof tokenType !== 'string' || !/^bearer$/i.test(tokenType))) {
+  // only other type the SDK can send, so a missing one is read as Bearer.
+  if (
+    !dpop &&
+    tokenType !== undefined &&
+    (typeof tokenType !== 'string' || !/^bearer$/i.test(tokenType))
+  ) {
     const shown = typeof tokenType === 'string' ? shownCode(tokenType, redact) || '?' : '?';
     throw new TokenEndpointError({
       errorType: 'unsupported_token_type',
       kind: 'configuration',
       status,
-      detail: `the token endpoint issued a token of type "${shown}"; only Bearer tokens can be sent`,
+      detail: `the token endpoint issued a token of type "${shown}"; only Bearer tokens${limits.dpop ? ' and DPoP tokens' : ''} can be sent`,
     });
   }
 
@@ -93,7 +103,7 @@ export function parseTokenResponse(
   if (expiresIn === undefined || expiresIn === null) {
     return {
       accessToken,
-      tokenType: 'Bearer',
+      tokenType: dpop ? 'DPoP' : 'Bearer',
       lifetimeMs: limits.defaultLifetimeMs,
       defaultedLifetime: true,
     };
@@ -117,7 +127,12 @@ export function parseTokenResponse(
       status,
     );
   }
-  return { accessToken, tokenType: 'Bearer', lifetimeMs, defaultedLifetime: false };
+  return {
+    accessToken,
+    tokenType: dpop ? 'DPoP' : 'Bearer',
+    lifetimeMs,
+    defaultedLifetime: false,
+  };
 }
 
 function failureFromStatus(

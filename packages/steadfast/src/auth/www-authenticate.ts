@@ -83,7 +83,8 @@ export type ChallengeDecision = 'reauthorize' | 'insufficient_scope';
  */
 export function decideOnChallenges(challenges: readonly Challenge[]): ChallengeDecision {
   for (const challenge of challenges) {
-    if (challenge.scheme !== 'bearer') continue;
+    // A DPoP token's challenges use the same error codes (RFC 9449 §7.1).
+    if (challenge.scheme !== 'bearer' && challenge.scheme !== 'dpop') continue;
     if (challenge.params.error === 'insufficient_scope') return 'insufficient_scope';
   }
   return 'reauthorize';

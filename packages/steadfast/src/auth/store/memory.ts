@@ -14,6 +14,8 @@ interface Expiring<T> {
 class MemoryTokenStore implements TokenStore {
   readonly kind = 'memory';
   readonly operationTimeoutMs = Number.POSITIVE_INFINITY;
+  /** Records never leave the process: a DPoP key may travel with its token. */
+  readonly confidential = true;
   readonly #tokens = new Map<string, Expiring<StoredToken>>();
   readonly #leases = new Map<string, Expiring<string>>();
   readonly #fences = new Map<string, number>();

@@ -7,10 +7,16 @@ export interface StoredToken {
   readonly value: string;
   /** {@link tokenFingerprint} of `value`. */
   readonly fingerprint: string;
-  /** Always `Bearer` today. */
+  /** `Bearer`, or `DPoP` for a token bound to a key (RFC 9449). */
   readonly type: string;
   /** Unix epoch ms when the token request was sent (by the writer's clock; informative). */
   readonly issuedAt: number;
+  /**
+   * DPoP with `keySharing: 'store'`: the private JWK (JSON) of the key the token is bound
+   * to, so every instance that adopts the token can sign its proofs. A secret like `value`:
+   * a store writes it only where records are encrypted ({@link TokenStore.confidential}).
+   */
+  readonly dpopKey?: string;
   /** `expires_in` in ms as the token endpoint said (or the default lifetime). */
   readonly lifetimeMs: number;
   /** The fencing number of the lease under which it was written (0 when offered without a lease). */
@@ -41,6 +47,11 @@ export interface TokenStore {
   readonly kind: string;
   /** Upper bound of one store operation (ms); the token manager guards with it. `Infinity` for memory. */
   readonly operationTimeoutMs: number;
+  /**
+   * True when a record may carry a private key ({@link StoredToken.dpopKey}): the store
+   * keeps records in process (memory) or encrypted at rest (Redis with `encryptionKey`).
+   */
+  readonly confidential?: boolean;
   /** Token, its TTL and the backoff in one round trip. */
   read(key: string): Promise<StoreReadResult>;
   /** Take the refresh lease (`SET NX PX`) and bump the fence. Resolves the fence, or 0 when someone else holds it. */

@@ -76,6 +76,7 @@ export class LocalCache {
       lifetimeMs: token.lifetimeMs,
       softAt,
       hardAt,
+      ...(token.dpopKey !== undefined ? { dpopKey: token.dpopKey } : {}),
     };
     this.#token = local;
     this.#unpublished = unpublished;

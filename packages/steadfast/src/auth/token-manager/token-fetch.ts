@@ -115,6 +115,8 @@ export class TokenFetch {
       issuedAt,
       lifetimeMs: response.lifetimeMs,
       generation: fence,
+      // DPoP, key shared through the store: the key travels with its token.
+      ...(response.dpopKey !== undefined ? { dpopKey: response.dpopKey } : {}),
     };
     let published = false;
     if (fence > 0) {

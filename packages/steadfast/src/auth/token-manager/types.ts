@@ -12,8 +12,10 @@ import type { TokenBackoff, TokenBackoffOptions } from './token-backoff.js';
 export interface LocalToken {
   readonly value: string;
   readonly fingerprint: string;
-  /** `Bearer`. */
+  /** `Bearer`, or `DPoP` (RFC 9449). */
   readonly type: string;
+  /** DPoP: the private JWK of the key the token is bound to, when it came with the token. */
+  readonly dpopKey?: string;
   /** Unix epoch ms when the token request was sent. */
   readonly issuedAt: number;
   readonly lifetimeMs: number;
