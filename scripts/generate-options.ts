@@ -12,7 +12,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { redisTokenStoreOptionsSchema } from '../packages/redis/src/options-schema.js';
 import { dpopSchema } from '../packages/steadfast/src/auth/dpop/dpop-options.js';
-import { clientCredentialsSchema } from '../packages/steadfast/src/auth/options-schema.js';
+import {
+  clientCredentialsSchema,
+  tokenSchema,
+} from '../packages/steadfast/src/auth/options-schema.js';
 import {
   adaptiveConcurrencySchema,
   adaptiveThrottleSchema,
@@ -111,13 +114,13 @@ export const OPTIONS_FILES: readonly OptionsFile[] = [
       "import type { SearchParamsInput } from './request-schema.js';",
       "import type { BackoffKind } from './resolved.js';",
     ].join('\n'),
-    schemas: [callRetrySchema, callSchema],
+    schemas: [callRetrySchema, tokenSchema, callSchema],
   },
   {
     path: 'packages/steadfast/src/config/extend-options.ts',
     prelude: [
       "import type { ClientHooks } from './options.js';",
-      "import type { CallRetryOptions } from './request-options.js';",
+      "import type { CallRetryOptions, TokenOptions } from './request-options.js';",
     ].join('\n'),
     schemas: [extendSchema],
   },

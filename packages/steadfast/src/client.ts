@@ -1,3 +1,4 @@
+import { normalizeTokenSelector } from './auth/options-schema.js';
 import { buildCallPipeline, type CallPipeline } from './call-pipeline.js';
 import {
   CallOptionsResolver,
@@ -38,6 +39,7 @@ import type {
   CallOverrides,
   Next,
   ResponseBody,
+  TokenSelector,
   WireHeaders,
   WireResponse,
 } from './pipeline/types.js';
@@ -164,6 +166,8 @@ export class SteadfastClient {
   readonly #attemptTimeoutMs: number;
   /** What a derived client's calls change of the pipeline's settings; `undefined` when nothing. */
   readonly #defaults: CallOverrides | undefined;
+  /** The token a derived client's calls need (`extend({ token })`); `undefined`: the credential's own. */
+  readonly #token: TokenSelector | undefined;
   /** The client this one was derived from (`extend`); `undefined` for `createClient`'s. */
   readonly #parent: SteadfastClient | undefined;
   /** A derived client's `close()` aborts it: every call of the client carries its signal. */
@@ -211,6 +215,18 @@ export class SteadfastClient {
         this.#totalTimeoutMs,
         this.#attemptTimeoutMs,
       );
+      if (own.token && this.#options.auth === undefined) {
+        throw new InvalidConfigurationError(
+          'token',
+          "selects a token of the client's `auth`, and this client has none",
+        );
+      }
+      this.#token =
+        own.token === undefined
+          ? parent.#token
+          : own.token === false
+            ? undefined
+            : normalizeTokenSelector(own.token);
       this.#stop = new AbortController();
       this.#stopSignal = parent.#stopSignal
         ? AbortSignal.any([parent.#stopSignal, this.#stop.signal])
@@ -231,6 +247,7 @@ export class SteadfastClient {
       this.#totalTimeoutMs = resolved.totalTimeoutMs;
       this.#attemptTimeoutMs = resolved.attemptTimeoutMs;
       this.#defaults = undefined;
+      this.#token = undefined;
       this.#stop = undefined;
       this.#stopSignal = undefined;
     }
@@ -244,7 +261,7 @@ export class SteadfastClient {
    * limit, token and telemetry (`client` label included) as this one, with other defaults
    * for its calls — `baseUrl`, `headers` (merged over this client's, its own win), `hooks`
    * (run after this client's), `retry` (merged over this client's), `totalTimeoutMs`,
-   * `attemptTimeoutMs`, `maxResponseBytes`. Any other option is shared and rejected with
+   * `attemptTimeoutMs`, `maxResponseBytes`, `token` (another token of the credential). Any other option is shared and rejected with
    * `InvalidConfigurationError`. The token still goes only to the origins of the client
    * created with `createClient` (its `baseUrl`'s and `authOrigins`), whatever the derived
    * `baseUrl`. Closing this client closes the derived ones; closing a derived one ends its
@@ -634,6 +651,7 @@ export class SteadfastClient {
         headers['idempotency-key'] !== undefined,
       overrides: this.#overridesOf(own?.overrides),
       context: own?.context,
+      token: this.#tokenOf(own?.token),
     });
   }
 
@@ -652,6 +670,18 @@ export class SteadfastClient {
       clientTotalTimeoutMs: defaults.clientTotalTimeoutMs,
       clientAttemptTimeoutMs: defaults.clientAttemptTimeoutMs,
     };
+  }
+
+  /** The call's own `token`, else this client's; `false` asks for the credential's own. */
+  #tokenOf(own: TokenSelector | false | undefined): TokenSelector | undefined {
+    if (own === undefined) return this.#token;
+    if (own !== false && this.#options.auth === undefined) {
+      throw new InvalidRequestError(
+        "Invalid option `token` of a call: it selects a token of the client's `auth`, and this client has none",
+        { field: 'token' },
+      );
+    }
+    return own || undefined;
   }
 
   /** The caller's signal, and a derived client's: its `close()` ends its calls. */

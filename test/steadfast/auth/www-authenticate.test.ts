@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  claimsChallenge,
   decideOnChallenges,
   parseWwwAuthenticate,
 } from '../../../packages/steadfast/src/auth/www-authenticate.js';
@@ -52,5 +53,33 @@ describe('WWW-Authenticate parsing', () => {
     // A DPoP token's challenge counts as a Bearer one (RFC 9449 §7.1); other schemes do not.
     expect(decide('DPoP error="insufficient_scope"')).toBe('insufficient_scope');
     expect(decide('Basic error="insufficient_scope"')).toBe('reauthorize');
+  });
+});
+
+describe('claimsChallenge', () => {
+  const claims = { access_token: { nbf: { essential: true, value: '1733300000' } } };
+  const json = JSON.stringify(claims);
+  const of = (header: string) => claimsChallenge(parseWwwAuthenticate(header));
+
+  it('reads the claims as Entra sends them (base64), as base64url and as plain JSON', () => {
+    const b64 = Buffer.from(json).toString('base64');
+    const b64url = Buffer.from(json).toString('base64url');
+    expect(of(`Bearer realm="", error="insufficient_claims", claims="${b64}"`)).toBe(json);
+    expect(of(`Bearer error="insufficient_claims", claims="${b64url}"`)).toBe(json);
+    const quoted = json.replace(/"/g, '\\"');
+    expect(of(`Bearer error="insufficient_claims", claims="${quoted}"`)).toBe(json);
+    expect(of(`DPoP error="insufficient_claims", claims="${b64}"`)).toBe(json);
+  });
+
+  it('is undefined without a claims challenge, or when its claims are not a JSON object', () => {
+    const b64 = Buffer.from(json).toString('base64');
+    expect(of(`Bearer error="invalid_token", claims="${b64}"`)).toBeUndefined();
+    expect(of('Bearer error="insufficient_claims"')).toBeUndefined();
+    expect(of(`Basic error="insufficient_claims", claims="${b64}"`)).toBeUndefined();
+    expect(of('Bearer error="insufficient_claims", claims="not json"')).toBeUndefined();
+    const array = Buffer.from('[1,2]').toString('base64');
+    expect(of(`Bearer error="insufficient_claims", claims="${array}"`)).toBeUndefined();
+    const huge = Buffer.from(JSON.stringify({ a: 'x'.repeat(20_000) })).toString('base64');
+    expect(of(`Bearer error="insufficient_claims", claims="${huge}"`)).toBeUndefined();
   });
 });

@@ -1,3 +1,5 @@
+import type { TokenOptions } from '../config/request-options.js';
+import { parseOptions } from '../config/schema.js';
 import type { ClientEvents } from '../pipeline/client-events.js';
 import type { Strategy } from '../pipeline/types.js';
 import { AuthCircuit } from './auth-circuit.js';
@@ -8,25 +10,34 @@ import { Dpop } from './dpop/dpop.js';
 import { TokenEvents } from './events.js';
 import { credentialKey } from './fingerprint.js';
 import { type ClientCredentialsOptions, normalizeClientCredentials } from './options.js';
+import { normalizeTokenSelector, tokenSchema } from './options-schema.js';
 import { createReauthorizeStrategy } from './reauthorize-strategy.js';
 import { memoryTokenStore } from './store/memory.js';
 import { requestClientCredentialsToken } from './token-endpoint.js';
 import { type LocalToken, systemClock, TokenManager } from './token-manager/index.js';
+import { TokenManagers, type TokenTarget } from './token-managers.js';
 import type { Authorization } from './types.js';
 
 /** What {@link clientCredentials} returns: an `Authorization` plus direct token access. */
 export interface ClientCredentialsAuthorization extends Authorization {
   /**
-   * A token for use outside a Steadfast client (e.g. a gRPC call). Prefer passing the
+   * A token for use outside a Steadfast client (e.g. a gRPC call): the credential's own, or
+   * the one `token` selects (other scopes, resource or audience). Prefer passing the
    * authorization to `createClient({ auth })`, which also handles 401s.
    */
-  getToken(): Promise<{
+  getToken(token?: TokenOptions): Promise<{
     readonly value: string;
     readonly type: string;
     readonly fingerprint: string;
   }>;
-  /** Report a 401 for a token obtained with {@link getToken}: invalidates exactly that token. */
-  invalidateToken(fingerprint: string): Promise<'deleted' | 'newer_present' | 'absent'>;
+  /**
+   * Report a 401 for a token obtained with {@link getToken}: invalidates exactly that token
+   * (pass the same `token` selection it was obtained with).
+   */
+  invalidateToken(
+    fingerprint: string,
+    token?: TokenOptions,
+  ): Promise<'deleted' | 'newer_present' | 'absent'>;
 }
 
 /**
@@ -97,57 +108,65 @@ export function clientCredentials(
         )
     : undefined;
 
-  const manager = new TokenManager({
-    credential: config.credential,
-    key: credentialKey({
-      endpoint: config.tokenUrl ?? config.issuer!,
-      clientId: config.clientId,
-      scopes: config.scopes,
-      audience: config.audience,
-      resource: config.resource,
-      authMethod: config.clientAuthMethod,
-      keyThumbprint: config.keyThumbprint,
-      certificateThumbprint: config.certificate?.thumbprint,
-      dpop: dpop?.credentialPart,
-    }),
-    store,
-    events: tokenEvents,
-    fetchToken: async () =>
-      requestClientCredentialsToken({
-        requestScope: tokenEvents.requestScope,
-        tokenEndpoint: await resolveTokenEndpoint(),
+  /** One token's manager: the credential's own target, or another a call names. */
+  const newManager = ({ scopes, audience, resource }: TokenTarget) =>
+    new TokenManager({
+      credential: config.credential,
+      key: credentialKey({
+        endpoint: config.tokenUrl ?? config.issuer!,
         clientId: config.clientId,
-        clientSecret: config.clientSecret,
+        scopes,
+        audience,
+        resource,
         authMethod: config.clientAuthMethod,
-        signAssertion,
-        scopes: config.scopes,
-        audience: config.audience,
-        resource: config.resource,
-        timeoutMs: config.tokenEndpointTimeoutMs,
-        limits: {
-          defaultLifetimeMs: config.defaultLifetimeMs,
-          maxLifetimeMs: config.maxLifetimeMs,
-          dpop: dpop !== undefined,
-        },
-        dpop,
-        dispatcher,
-        closing: closing.signal,
+        keyThumbprint: config.keyThumbprint,
+        certificateThumbprint: config.certificate?.thumbprint,
+        dpop: dpop?.credentialPart,
       }),
-    timing: {
-      hardSkewMs: config.hardSkewMs,
-      hardSkewRatio: config.hardSkewRatio,
-      softWindowRatio: config.softWindowRatio,
-      minSoftWindowMs: config.minSoftWindowMs,
-      maxSoftWindowMs: config.maxSoftWindowMs,
-    },
-    leaseMs: config.leaseMs,
-    backoffMinMs: config.backoffMinMs,
-    backoffMaxMs: config.backoffMaxMs,
-    configurationErrorBackoffMs: config.configurationErrorBackoffMs,
-    storeBreakMs: config.storeBreakMs,
-    clock: systemClock,
-    random: Math.random,
-  });
+      store,
+      events: tokenEvents,
+      fetchToken: async (claims) =>
+        requestClientCredentialsToken({
+          requestScope: tokenEvents.requestScope,
+          tokenEndpoint: await resolveTokenEndpoint(),
+          clientId: config.clientId,
+          clientSecret: config.clientSecret,
+          authMethod: config.clientAuthMethod,
+          signAssertion,
+          scopes,
+          audience,
+          resource,
+          claims,
+          timeoutMs: config.tokenEndpointTimeoutMs,
+          limits: {
+            defaultLifetimeMs: config.defaultLifetimeMs,
+            maxLifetimeMs: config.maxLifetimeMs,
+            dpop: dpop !== undefined,
+          },
+          dpop,
+          dispatcher,
+          closing: closing.signal,
+        }),
+      timing: {
+        hardSkewMs: config.hardSkewMs,
+        hardSkewRatio: config.hardSkewRatio,
+        softWindowRatio: config.softWindowRatio,
+        minSoftWindowMs: config.minSoftWindowMs,
+        maxSoftWindowMs: config.maxSoftWindowMs,
+      },
+      leaseMs: config.leaseMs,
+      backoffMinMs: config.backoffMinMs,
+      backoffMaxMs: config.backoffMaxMs,
+      configurationErrorBackoffMs: config.configurationErrorBackoffMs,
+      storeBreakMs: config.storeBreakMs,
+      clock: systemClock,
+      random: Math.random,
+    });
+  const managers = new TokenManagers(
+    config.credential,
+    { scopes: config.scopes, audience: config.audience, resource: config.resource },
+    newManager,
+  );
   const circuit = new AuthCircuit(
     {
       threshold: config.authCircuitThreshold,
@@ -165,6 +184,10 @@ export function clientCredentials(
   // token, timers and store connection stay until the last of them is closed.
   let clients = 0;
 
+  /** `getToken`'s selection, checked like a call's `token` (`InvalidConfigurationError`). */
+  const selectorOf = (token: TokenOptions) =>
+    normalizeTokenSelector(parseOptions(tokenSchema, token));
+
   const publicToken = (token: LocalToken) => ({
     value: token.value,
     type: token.type,
@@ -179,7 +202,7 @@ export function clientCredentials(
     createStrategy(events: ClientEvents): Strategy {
       clients += 1;
       return createReauthorizeStrategy(
-        manager,
+        managers,
         circuit,
         {
           maxReauthorizations: config.maxReauthorizations,
@@ -189,10 +212,12 @@ export function clientCredentials(
         events,
       );
     },
-    async getToken() {
+    async getToken(token?: TokenOptions) {
+      const manager = managers.for(token && selectorOf(token));
       return publicToken(manager.peek() ?? (await manager.acquire()));
     },
-    invalidateToken: (fingerprint: string) => manager.invalidate(fingerprint),
+    invalidateToken: (fingerprint: string, token?: TokenOptions) =>
+      managers.for(token && selectorOf(token)).invalidate(fingerprint),
     close(): Promise<void> {
       if (clients > 1) {
         clients -= 1;
@@ -200,7 +225,7 @@ export function clientCredentials(
       }
       clients = 0;
       closed ??= (async () => {
-        manager.close();
+        for (const manager of managers.all()) manager.close();
         closing.abort(); // a token request in flight would hold its socket until its timeout
         await Promise.all([store.detach(), certificateDispatcher?.destroy()]);
       })();

@@ -1,7 +1,7 @@
 import { EventEmitter, ScopeHook } from '../pipeline/event.js';
 
 /** Why a token fetch was started. */
-export type FetchTrigger = 'cold' | 'soft_refresh' | 'reauthorize';
+export type FetchTrigger = 'cold' | 'soft_refresh' | 'reauthorize' | 'claims_challenge';
 
 export interface TokenFetchStartEvent {
   readonly credential: string;

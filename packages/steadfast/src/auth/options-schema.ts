@@ -13,9 +13,11 @@ import {
   optionsObject,
   type Problem,
   parseOptions,
+  type Resolved,
   requiredText,
   textOption,
 } from '../config/schema.js';
+import type { TokenSelector } from '../pipeline/types.js';
 import type { AssertionKey } from './client-assertion.js';
 import {
   type ClientCertificate,
@@ -463,6 +465,43 @@ export const clientCredentialsSchema = optionsObject(
         : undefined,
   ],
 );
+
+/**
+ * Another token of the same credential (a call's or a derived client's `token`): its own
+ * scope set, resource indicator or audience. A field left out keeps the credential's value.
+ */
+export const tokenSchema = optionsObject(
+  'TokenOptions',
+  "A token of the client's credential other than its configured one: the scopes, resource (RFC 8707) or audience this call needs. Each distinct combination is a token of its own, cached and shared through the store under its own key; a 401 for one never evicts another. Fields left out keep the credential's.",
+  {
+    scope: customOption<string | readonly string[]>(scopeProblem, {
+      type: 'string | readonly string[]',
+      doc: "Scopes, as a space-separated string or a list; they replace the credential's `scope`.",
+      defaultText: "the credential's `scope`",
+    }),
+    resource: customOption<string>(absoluteUriProblem, {
+      type: 'string',
+      doc: '`resource` indicator (RFC 8707) of the token.',
+      defaultText: "the credential's `resource`",
+    }),
+    audience: textOption({
+      doc: '`audience` form parameter of the token (Auth0, Okta style).',
+      defaultText: "the credential's `audience`",
+    }),
+  },
+);
+
+/** A token selector as the re-authorization layer keys tokens by it: scopes split, sorted, unique. */
+export function normalizeTokenSelector(given: Resolved<typeof tokenSchema>): TokenSelector {
+  const { scope, resource, audience } = given;
+  const scopes =
+    scope === undefined
+      ? undefined
+      : [...new Set(typeof scope === 'string' ? scope.split(' ') : scope)]
+          .filter((s) => s !== '')
+          .sort();
+  return Object.freeze({ scopes, resource, audience });
+}
 
 /** The defaults of `clientCredentials`, read off its schema, and the hard-skew cap. */
 export const CLIENT_CREDENTIALS_DEFAULTS: DefaultsOf<typeof clientCredentialsSchema.entries> & {

@@ -7,7 +7,8 @@ import type { CallContext, Next, Outcome, Strategy } from '../pipeline/types.js'
 import type { AuthCircuit } from './auth-circuit.js';
 import type { Dpop } from './dpop/dpop.js';
 import type { LocalToken, TokenManager } from './token-manager/index.js';
-import { decideOnChallenges, parseWwwAuthenticate } from './www-authenticate.js';
+import type { TokenManagers } from './token-managers.js';
+import { claimsChallenge, decideOnChallenges, parseWwwAuthenticate } from './www-authenticate.js';
 
 /** Settings of the re-authorization strategy. */
 export interface ReauthorizeOptions {
@@ -20,14 +21,17 @@ export interface ReauthorizeOptions {
 }
 
 /**
- * Pipeline slot 4: attach `Authorization` per attempt and handle 401s. On a 401 that means
- * "bad token" (`invalid_token`, no error code, or anything not understood) it invalidates
- * exactly the token that attempt carried and re-sends at zero delay, at most
- * `maxReauthorizations` times, only when the body can be replayed. `insufficient_scope`
- * goes back as is. Emits `reauthorize` on the client's events.
+ * The re-authorization layer of call-pipeline.ts: attach `Authorization` per attempt and
+ * handle 401s, with the token the call needs (`ctx.token`: the credential's own, or another
+ * scope / resource / audience, each its own manager). On a 401 that means "bad token"
+ * (`invalid_token`, no error code, or anything not understood) it invalidates exactly the
+ * token that attempt carried and re-sends at zero delay, at most `maxReauthorizations`
+ * times, only when the body can be replayed. A claims challenge (`insufficient_claims`) does
+ * the same with a token requested with the claims it names. `insufficient_scope` goes back
+ * as is, and evicts nothing. Emits `reauthorize` on the client's events.
  */
 export function createReauthorizeStrategy(
-  manager: TokenManager,
+  managers: TokenManagers,
   circuit: AuthCircuit,
   options: ReauthorizeOptions,
   events: ClientEvents,
@@ -43,12 +47,21 @@ export function createReauthorizeStrategy(
       let avoid: string | undefined;
       /** DPoP: this call has re-sent once for a server's nonce. */
       let resentForNonce = false;
+      /** The claims the last claims challenge asked for. */
+      let claims: string | undefined;
+      let manager: TokenManager;
+      try {
+        manager = managers.for(ctx.token);
+      } catch (error) {
+        return { kind: 'error', error: error as Error };
+      }
       for (;;) {
         let token: LocalToken;
         try {
-          token = manager.peek() ?? (await bounded(manager.acquire(avoid), ctx, closing.signal));
+          token =
+            manager.peek() ?? (await bounded(manager.acquire(avoid, claims), ctx, closing.signal));
           if (token.fingerprint === avoid)
-            token = await bounded(manager.acquire(avoid), ctx, closing.signal);
+            token = await bounded(manager.acquire(avoid, claims), ctx, closing.signal);
         } catch (error) {
           return { kind: 'error', error: error as Error };
         }
@@ -73,10 +86,15 @@ export function createReauthorizeStrategy(
         if (outcome.kind !== 'response' || outcome.response.status !== 401) return outcome;
 
         const rejectedFingerprint = token.fingerprint;
-        const decision = decideOnChallenges(
-          parseWwwAuthenticate(outcome.response.headers['www-authenticate']),
-        );
-        const base = { ctx, rejectedFingerprint, newerTokenPresent: false };
+        const challenges = parseWwwAuthenticate(outcome.response.headers['www-authenticate']);
+        const decision = decideOnChallenges(challenges);
+        const wanted = claimsChallenge(challenges);
+        const base = {
+          ctx,
+          rejectedFingerprint,
+          newerTokenPresent: false,
+          ...(wanted === undefined ? {} : { claimsChallenge: true }),
+        };
         if (decision === 'insufficient_scope') {
           emit({ ...base, resent: false, skippedBecause: 'insufficient_scope' });
           return outcome;
@@ -117,6 +135,7 @@ export function createReauthorizeStrategy(
         await outcome.response.body.dump(); // frees the connection; never rejects
         reauthorizations += 1;
         avoid = rejectedFingerprint;
+        claims = wanted;
         ctx.attempt += 1;
       }
     },

@@ -38,6 +38,8 @@ export interface TokenRequestConfig {
   readonly scopes: readonly string[];
   readonly audience: string | undefined;
   readonly resource: string | undefined;
+  /** A claims challenge's claims (a JSON object), sent as the `claims` parameter. */
+  readonly claims?: string | undefined;
   readonly timeoutMs: number;
   readonly limits: TokenResponseLimits;
   /** DPoP (RFC 9449 §5): a proof goes with the request; a `use_dpop_nonce` 400 is re-sent once. */
@@ -72,6 +74,7 @@ export async function requestClientCredentialsToken(
   if (config.scopes.length > 0) form.set('scope', config.scopes.join(' '));
   if (config.audience !== undefined) form.set('audience', config.audience);
   if (config.resource !== undefined) form.set('resource', config.resource);
+  if (config.claims !== undefined) form.set('claims', config.claims);
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded',
     accept: 'application/json',

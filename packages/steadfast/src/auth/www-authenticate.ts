@@ -73,6 +73,34 @@ export function parseWwwAuthenticate(header: string | string[] | undefined): Cha
   return challenges;
 }
 
+/** Longest claims a claims challenge may ask for (decoded); longer ones are not followed. */
+const MAX_CLAIMS_CHARS = 8192;
+
+/**
+ * The claims of a claims challenge (`error="insufficient_claims", claims="…"`, as Microsoft
+ * Entra's continuous access evaluation sends it on a Bearer or DPoP challenge), as the JSON
+ * object text to request a new token with; `undefined` when there is none, or when its
+ * `claims` is neither a JSON object nor base64(url) of one.
+ */
+export function claimsChallenge(challenges: readonly Challenge[]): string | undefined {
+  for (const { scheme, params } of challenges) {
+    if (scheme !== 'bearer' && scheme !== 'dpop') continue;
+    if (params.error !== 'insufficient_claims' || params.claims === undefined) continue;
+    const given = params.claims.trim();
+    if (given.length > MAX_CLAIMS_CHARS * 2) return undefined;
+    const text = given.startsWith('{') ? given : Buffer.from(given, 'base64').toString('utf8');
+    try {
+      const value: unknown = JSON.parse(text);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+      const claims = JSON.stringify(value);
+      return claims.length <= MAX_CLAIMS_CHARS ? claims : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** What the 401 path should do, from the response's challenges. */
 export type ChallengeDecision = 'reauthorize' | 'insufficient_scope';
 

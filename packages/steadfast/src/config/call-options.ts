@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { normalizeTokenSelector } from '../auth/options-schema.js';
 import { InvalidConfigurationError, InvalidRequestError } from '../errors.js';
-import type { CallOverrides } from '../pipeline/types.js';
+import type { CallOverrides, TokenSelector } from '../pipeline/types.js';
 import { retrySchema } from './client-schema.js';
 import type { CallOptions } from './request-options.js';
 import { callSchema, type SearchParamsInput } from './request-schema.js';
@@ -21,11 +22,13 @@ export interface ResolvedCallOptions {
   readonly query: string | undefined;
   /** The key to send, generated when the call asked for one with `true`. */
   readonly idempotencyKey: string | undefined;
+  /** The token the call needs; `false`: the credential's own; `undefined`: the client's default. */
+  readonly token: TokenSelector | false | undefined;
 }
 
 /**
  * True when `init` carries one of Steadfast's own per-call options. The client asks this
- * first, so a call that passes none of them pays seven property reads and no validation.
+ * first, so a call that passes none of them pays eight property reads and no validation.
  */
 export function hasCallOptions(init: CallOptions): boolean {
   return (
@@ -35,7 +38,8 @@ export function hasCallOptions(init: CallOptions): boolean {
     init.idempotencyKey !== undefined ||
     init.json !== undefined ||
     init.searchParams !== undefined ||
-    init.context !== undefined
+    init.context !== undefined ||
+    init.token !== undefined
   );
 }
 
@@ -54,11 +58,12 @@ const RETRY_DEFAULTS: RetrySettings = {
  * Checks and resolves the own options of one client's calls (config/request-schema.ts). A
  * call's `retry` object is merged over the client's settings once and remembered: like every
  * option it is read-only, so a constant such as `{ maxRetries: 0 }` shared by many calls is
- * validated and merged on its first call only.
+ * validated and merged on its first call only. A `token` object is remembered the same way.
  */
 export class CallOptionsResolver {
   readonly #clientRetry: RetrySettings;
   readonly #merged = new WeakMap<object, RetrySettings>();
+  readonly #tokens = new WeakMap<object, TokenSelector>();
 
   constructor(clientRetry: ResolvedOptions['retry']) {
     this.#clientRetry = clientRetry || RETRY_DEFAULTS;
@@ -68,9 +73,14 @@ export class CallOptionsResolver {
   resolve(init: CallOptions): ResolvedCallOptions {
     const retryInput = init.retry;
     const known = retryInput ? this.#merged.get(retryInput) : undefined;
+    const tokenInput = init.token;
+    const knownToken = tokenInput ? this.#tokens.get(tokenInput) : undefined;
     let given: Resolved<typeof callSchema>;
     try {
-      given = parseOptions(callSchema, ownOptions(init, known === undefined));
+      given = parseOptions(
+        callSchema,
+        ownOptions(init, known === undefined, knownToken === undefined),
+      );
     } catch (error) {
       throw asRequestError(error);
     }
@@ -79,6 +89,12 @@ export class CallOptionsResolver {
     if (given.retry) {
       retry = this.#merge(given.retry);
       this.#merged.set(retryInput as object, retry);
+    }
+    let token: TokenSelector | false | undefined =
+      knownToken ?? (given.token === false ? false : undefined);
+    if (given.token) {
+      token = normalizeTokenSelector(given.token);
+      this.#tokens.set(tokenInput as object, token);
     }
     const { timeoutMs, attemptTimeoutMs } = given;
     return {
@@ -90,6 +106,7 @@ export class CallOptionsResolver {
       json: given.json === undefined ? undefined : serialize(given.json),
       query: given.searchParams === undefined ? undefined : queryOf(given.searchParams),
       idempotencyKey: given.idempotencyKey === true ? randomUUID() : given.idempotencyKey,
+      token,
     };
   }
 
@@ -109,7 +126,11 @@ export class CallOptionsResolver {
 }
 
 /** The per-call options of `init`, without fetch's (the schema knows only its own keys). */
-function ownOptions(init: CallOptions, withRetry: boolean): Record<string, unknown> {
+function ownOptions(
+  init: CallOptions,
+  withRetry: boolean,
+  withToken: boolean,
+): Record<string, unknown> {
   const own: Record<string, unknown> = {};
   if (init.timeoutMs !== undefined) own.timeoutMs = init.timeoutMs;
   if (init.attemptTimeoutMs !== undefined) own.attemptTimeoutMs = init.attemptTimeoutMs;
@@ -118,6 +139,7 @@ function ownOptions(init: CallOptions, withRetry: boolean): Record<string, unkno
   if (init.json !== undefined) own.json = init.json;
   if (init.searchParams !== undefined) own.searchParams = init.searchParams;
   if (init.context !== undefined) own.context = init.context;
+  if (init.token !== undefined && withToken) own.token = init.token;
   return own;
 }
 

@@ -3,7 +3,7 @@
 // `npm run generate:options`. (extend-options.ts)
 
 import type { ClientHooks } from './options.js';
-import type { CallRetryOptions } from './request-options.js';
+import type { CallRetryOptions, TokenOptions } from './request-options.js';
 
 /**
  * The defaults a derived client (`client.extend(options)`) changes for its calls. It shares its
@@ -62,4 +62,13 @@ export interface ExtendOptions {
    * @defaultValue the parent's `maxResponseBytes`
    */
   readonly maxResponseBytes?: number;
+  /**
+   * A token of the client's credential other than its configured one: the scopes, resource (RFC
+   * 8707) or audience this call needs. Each distinct combination is a token of its own, cached and
+   * shared through the store under its own key; a 401 for one never evicts another. Fields left
+   * out keep the credential's. `false` turns it off.
+   *
+   * @defaultValue the parent's `token` (the credential's own token for a client made by `createClient`); `false`: the credential's own
+   */
+  readonly token?: TokenOptions | false;
 }

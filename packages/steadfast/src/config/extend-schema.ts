@@ -1,3 +1,4 @@
+import { tokenSchema } from '../auth/options-schema.js';
 import { clientSchema } from './client-schema.js';
 import { callRetrySchema } from './request-schema.js';
 import { optionalSection, optionsObject, withoutDefault } from './schema.js';
@@ -31,6 +32,10 @@ export const extendSchema = optionsObject(
       "the parent's `attemptTimeoutMs`, or this `totalTimeoutMs` when that is shorter",
     ),
     maxResponseBytes: withoutDefault(maxResponseBytes, parents('maxResponseBytes')),
+    token: optionalSection(
+      tokenSchema,
+      "the parent's `token` (the credential's own token for a client made by `createClient`); `false`: the credential's own",
+    ),
   },
 );
 

@@ -66,6 +66,33 @@ export interface CallRetryOptions {
 }
 
 /**
+ * A token of the client's credential other than its configured one: the scopes, resource (RFC
+ * 8707) or audience this call needs. Each distinct combination is a token of its own, cached and
+ * shared through the store under its own key; a 401 for one never evicts another. Fields left out
+ * keep the credential's.
+ */
+export interface TokenOptions {
+  /**
+   * Scopes, as a space-separated string or a list; they replace the credential's `scope`.
+   *
+   * @defaultValue the credential's `scope`
+   */
+  readonly scope?: string | readonly string[];
+  /**
+   * `resource` indicator (RFC 8707) of the token.
+   *
+   * @defaultValue the credential's `resource`
+   */
+  readonly resource?: string;
+  /**
+   * `audience` form parameter of the token (Auth0, Okta style).
+   *
+   * @defaultValue the credential's `audience`
+   */
+  readonly audience?: string;
+}
+
+/**
  * Steadfast's own options of one call (`fetch`, `request`, the JSON helpers), beside fetch's.
  * Checked before anything is sent: a wrong one rejects the call with `InvalidRequestError` naming
  * it in `field`.
@@ -116,6 +143,15 @@ export interface CallOptions {
    * @defaultValue none
    */
   readonly searchParams?: SearchParamsInput;
+  /**
+   * A token of the client's credential other than its configured one: the scopes, resource (RFC
+   * 8707) or audience this call needs. Each distinct combination is a token of its own, cached and
+   * shared through the store under its own key; a 401 for one never evicts another. Fields left
+   * out keep the credential's. `false` turns it off.
+   *
+   * @defaultValue the derived client's `token`, else the credential's own token; `false`: the credential's own
+   */
+  readonly token?: TokenOptions | false;
   /**
    * Values of the caller for this call: hooks, event listeners and the chaos strategy read them as
    * `ctx.context`. Never sent.

@@ -1,3 +1,4 @@
+import { tokenSchema } from '../auth/options-schema.js';
 import { retrySchema } from './client-schema.js';
 import {
   customOption,
@@ -107,6 +108,10 @@ export const callSchema = optionsObject(
       doc: "Query parameters appended to the URL's own query: a record (`undefined` values left out), `URLSearchParams` or a string.",
       defaultText: 'none',
     }),
+    token: optionalSection(
+      tokenSchema,
+      "the derived client's `token`, else the credential's own token; `false`: the credential's own",
+    ),
     context: plainObject<Readonly<Record<string, unknown>>>({
       type: 'Readonly<Record<string, unknown>>',
       doc: 'Values of the caller for this call: hooks, event listeners and the chaos strategy read them as `ctx.context`. Never sent.',

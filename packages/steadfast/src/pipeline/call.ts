@@ -4,6 +4,7 @@ import type {
   CallOverrides,
   RequestBody,
   RetryStopReason,
+  TokenSelector,
   WireHeaders,
 } from './types.js';
 
@@ -30,6 +31,8 @@ export type CallInit = Pick<
   readonly overrides?: CallOverrides | undefined;
   /** The caller's `context` bag. Default: an empty frozen object. */
   readonly context?: Readonly<Record<string, unknown>> | undefined;
+  /** The token the call needs, when not the credential's own. Default: the credential's. */
+  readonly token?: TokenSelector | undefined;
 };
 
 /**
@@ -56,6 +59,7 @@ export class Call implements CallContext {
   retryStopReason: RetryStopReason | undefined = undefined;
   readonly overrides: CallOverrides | undefined;
   readonly context: Readonly<Record<string, unknown>>;
+  readonly token: TokenSelector | undefined;
   #url: URL | undefined;
   #slots: Map<symbol, unknown> | undefined;
 
@@ -73,6 +77,7 @@ export class Call implements CallContext {
     this.idempotent = init.idempotent;
     this.overrides = init.overrides;
     this.context = init.context ?? NO_CONTEXT;
+    this.token = init.token;
     this.startedAt = performance.now();
   }
 

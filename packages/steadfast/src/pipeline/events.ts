@@ -99,6 +99,11 @@ export interface ReauthorizeEvent {
   readonly newerTokenPresent: boolean;
   /** True when the request is re-sent; false when it is returned as is. */
   readonly resent: boolean;
+  /**
+   * True when the 401 was a claims challenge (`insufficient_claims`): the new token is
+   * requested with the claims it names.
+   */
+  readonly claimsChallenge?: boolean;
   /** Why it was not re-sent, when `resent` is false. */
   readonly skippedBecause?:
     | 'insufficient_scope'

@@ -4,6 +4,7 @@ import type {
   CallOverrides,
   RequestBody,
   RetryStopReason,
+  TokenSelector,
   WireHeaders,
 } from './types.js';
 
@@ -13,7 +14,7 @@ import type {
  * its own token and trace headers), the signal (the call's signal or the attempt's
  * cancellation), the attempt signal and number, and the adapters' slots — while everything
  * else is the call's: `deadline`, the count of wire attempts, the retry stop reason, the
- * body, `context`.
+ * body, `context`, the token it needs.
  *
  * A fork's `slots` start as a copy of the call's (the call span is in there), so what an
  * inner layer keeps per attempt stays with its fork.
@@ -92,6 +93,9 @@ export class ForkedCall implements CallContext {
   }
   get context(): Readonly<Record<string, unknown>> {
     return this.#parent.context;
+  }
+  get token(): TokenSelector | undefined {
+    return this.#parent.token;
   }
   get deadline(): number {
     return this.#parent.deadline;

@@ -149,6 +149,23 @@ export interface CallContext {
    * a hedged group, n for the n-th hedge. Absent on a call that is not hedged.
    */
   readonly hedge?: number | undefined;
+  /**
+   * Which token of the client's credential the call needs, when not the credential's own
+   * (a call's or a derived client's `token` option): the re-authorization layer picks the
+   * token by it. Absent for the credential's own scope, resource and audience.
+   */
+  readonly token?: TokenSelector | undefined;
+}
+
+/**
+ * A token of one credential other than its configured one: another scope set, resource
+ * indicator (RFC 8707) or audience. A field left out keeps the credential's own value.
+ * Checked and normalised (scopes deduplicated and sorted) before the call starts.
+ */
+export interface TokenSelector {
+  readonly scopes?: readonly string[] | undefined;
+  readonly resource?: string | undefined;
+  readonly audience?: string | undefined;
 }
 
 /** The settings one call changes for itself (see `CallContext.overrides`). */

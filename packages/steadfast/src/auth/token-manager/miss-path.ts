@@ -28,7 +28,12 @@ export class MissPath {
     this.#isClosed = isClosed;
   }
 
-  async obtain(trigger: FetchTrigger, avoid: string | undefined): Promise<LocalToken> {
+  /** `claims`: what a claims challenge asked for, sent if this instance fetches. */
+  async obtain(
+    trigger: FetchTrigger,
+    avoid: string | undefined,
+    claims?: string,
+  ): Promise<LocalToken> {
     const { config, guard, backoff, cache } = this.#parts;
     this.#parts.subscribe();
     backoff.throwIfActive();
@@ -36,7 +41,7 @@ export class MissPath {
     try {
       read = await guard.run((store) => store.read(config.key));
     } catch (error) {
-      if (error instanceof StoreUnavailable) return this.#fetch.fetch(trigger, 0);
+      if (error instanceof StoreUnavailable) return this.#fetch.fetch(trigger, 0, claims);
       throw error;
     }
     const found = usable(read, avoid) ? read.token : undefined;
@@ -47,7 +52,7 @@ export class MissPath {
     });
     if (found) return cache.hold(found, read.ttlMs, false);
     if (read.backoffMs > 0) throw backoff.fleetBackoff(read.backoffMs, read.backoffReason);
-    return this.#leaseOrWait(trigger, avoid);
+    return this.#leaseOrWait(trigger, avoid, claims);
   }
 
   /** An announcement came: waiters look at the store at once. */
@@ -55,7 +60,11 @@ export class MissPath {
     for (const wake of this.#wakers) wake();
   }
 
-  async #leaseOrWait(trigger: FetchTrigger, avoid: string | undefined): Promise<LocalToken> {
+  async #leaseOrWait(
+    trigger: FetchTrigger,
+    avoid: string | undefined,
+    claims: string | undefined,
+  ): Promise<LocalToken> {
     const { config, guard, backoff, cache, owner } = this.#parts;
     const { clock, random } = config;
     // A holder that died is noticed when its lease expires; wait a little longer than that.
@@ -66,13 +75,13 @@ export class MissPath {
       try {
         fence = await guard.run((store) => store.acquire(config.key, owner, config.leaseMs));
       } catch {
-        return this.#fetch.fetch(trigger, 0);
+        return this.#fetch.fetch(trigger, 0, claims);
       }
       config.events.lease.emit({
         credential: config.credential,
         result: fence > 0 ? 'won' : 'lost',
       });
-      if (fence > 0) return this.#fetch.asHolder(trigger, fence, avoid);
+      if (fence > 0) return this.#fetch.asHolder(trigger, fence, avoid, claims);
 
       for (let polls = 0; polls < 4; polls++) {
         await this.#waitForAnnouncement(delayMs * (0.5 + random() / 2));
@@ -81,7 +90,7 @@ export class MissPath {
         try {
           read = await guard.run((store) => store.read(config.key));
         } catch {
-          return this.#fetch.fetch(trigger, 0);
+          return this.#fetch.fetch(trigger, 0, claims);
         }
         if (usable(read, avoid)) return cache.hold(read.token, read.ttlMs, false);
         if (read.backoffMs > 0) throw backoff.fleetBackoff(read.backoffMs, read.backoffReason);

@@ -25,6 +25,7 @@ export class TokenFetch {
     trigger: FetchTrigger,
     fence: number,
     avoid: string | undefined,
+    claims?: string,
   ): Promise<LocalToken> {
     const { config, guard, owner, cache, backoff } = this.#parts;
     // Double-check: the previous holder may have published a token, or failed and started
@@ -44,11 +45,14 @@ export class TokenFetch {
         throw backoff.fleetBackoff(read.backoffMs, read.backoffReason);
       }
     }
-    return this.fetch(trigger, fence);
+    return this.fetch(trigger, fence, claims);
   }
 
-  /** Call the token endpoint. `fence` 0 = the store is not involved (down, or local mode). */
-  async fetch(trigger: FetchTrigger, fence: number): Promise<LocalToken> {
+  /**
+   * Call the token endpoint. `fence` 0 = the store is not involved (down, or local mode);
+   * `claims`: the claims a claims challenge asked for.
+   */
+  async fetch(trigger: FetchTrigger, fence: number, claims?: string): Promise<LocalToken> {
     const { config, guard, owner, cache, backoff } = this.#parts;
     backoff.throwIfActive();
     const { events, credential, clock } = config;
@@ -58,7 +62,7 @@ export class TokenFetch {
     const issuedAt = clock.wallNow();
     let response: TokenResponse;
     try {
-      response = await this.#requestToken(start);
+      response = await this.#requestToken(start, claims);
     } catch (error) {
       const failure =
         error instanceof TokenEndpointError
@@ -128,12 +132,12 @@ export class TokenFetch {
   }
 
   /** `fetchToken`, inside the scopes telemetry may have registered (none: a plain call). */
-  async #requestToken(start: TokenFetchStartEvent): Promise<TokenResponse> {
+  async #requestToken(start: TokenFetchStartEvent, claims?: string): Promise<TokenResponse> {
     const { events, fetchToken } = this.#parts.config;
     // The scope handler sees the event only; the response stays here.
     let response: TokenResponse | undefined;
     await events.fetchScope.run(start, async () => {
-      response = await fetchToken();
+      response = await fetchToken(claims);
     });
     return response!;
   }

@@ -105,9 +105,10 @@ export class TokenManager {
 
   /**
    * A token to send. `avoidFingerprint` is a token just rejected with a 401: it is never
-   * returned again.
+   * returned again. `claims` (a claims challenge's JSON) goes with the token request if this
+   * instance makes one; a request already under way, here or in the fleet, is joined as is.
    */
-  async acquire(avoidFingerprint?: string): Promise<LocalToken> {
+  async acquire(avoidFingerprint?: string, claims?: string): Promise<LocalToken> {
     const local = this.peek();
     if (local !== undefined && local.fingerprint !== avoidFingerprint) return local;
     for (let round = 0; round < 2; round++) {
@@ -124,9 +125,10 @@ export class TokenManager {
           level: 'local',
           result: 'miss',
         });
-        const trigger: FetchTrigger = avoidFingerprint ? 'reauthorize' : 'cold';
+        const trigger: FetchTrigger =
+          claims !== undefined ? 'claims_challenge' : avoidFingerprint ? 'reauthorize' : 'cold';
         flight = this.#flight.start(
-          () => this.#missPath.obtain(trigger, avoidFingerprint),
+          () => this.#missPath.obtain(trigger, avoidFingerprint, claims),
           // A hint that came while this ran (no background look could start) must not be lost.
           () => this.#reconciliation.resume(),
         );

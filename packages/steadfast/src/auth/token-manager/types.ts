@@ -31,8 +31,11 @@ export interface TokenManagerConfig extends TokenBackoffOptions {
   readonly key: string;
   readonly store: TokenStore;
   readonly events: TokenEvents;
-  /** One token-endpoint request. Throws `TokenEndpointError`. */
-  readonly fetchToken: () => Promise<TokenResponse>;
+  /**
+   * One token-endpoint request; `claims` (a JSON object from a claims challenge) asks for a
+   * token with those claims. Throws `TokenEndpointError`.
+   */
+  readonly fetchToken: (claims?: string) => Promise<TokenResponse>;
   readonly timing: RefreshTimingOptions;
   /** Refresh lease (ms); longer than the token-endpoint timeout. */
   readonly leaseMs: number;
