@@ -15,6 +15,7 @@
  * stack.setFault({ kind: 'status', status: 503, retryAfterSeconds: 2 });
  * await stack.close();
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
@@ -52,6 +53,11 @@ export interface OAuthStack {
     readonly clientSecret: string;
     readonly scope: string;
   };
+  /**
+   * A second worker that authenticates with `private_key_jwt` (RFC 7523), same scope: its
+   * key pair is made when the stack starts; the IdP knows the public key (kid `fleet-key`).
+   */
+  readonly keyClient: { readonly clientId: string; readonly privateKeyPem: string };
   /** The token endpoint behind the fault gate: point the SDK here. */
   readonly tokenUrl: string;
   /** Base URL of the resource server. */
@@ -92,8 +98,24 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /** Start the IdP, the fault gate and the resource server. */
 export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<OAuthStack> {
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keyWorker = {
+    clientId: 'fleet-key-worker',
+    privateKeyPem: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
   const idp = await startIdp({
-    clients: [{ ...WORKER, scopes: [WORKER.scope, 'other.scope'] }, API],
+    clients: [
+      { ...WORKER, scopes: [WORKER.scope, 'other.scope'] },
+      {
+        clientId: keyWorker.clientId,
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwks: {
+          keys: [{ ...key.publicKey.export({ format: 'jwk' }), kid: 'fleet-key', alg: 'ES256' }],
+        },
+        scopes: [WORKER.scope],
+      },
+      API,
+    ],
     accessTokenTtlSeconds: options.ttlSeconds ?? 300,
   });
   let fault: TokenFault = { kind: 'none' };
@@ -200,6 +222,7 @@ export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<
   return {
     idp,
     client: WORKER,
+    keyClient: keyWorker,
     tokenUrl: `${gateUrl}/token`,
     apiUrl,
     tokenRequests: () => tokenRequests,
