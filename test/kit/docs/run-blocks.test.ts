@@ -178,7 +178,8 @@ describe('the documentation examples run against loopback servers', () => {
     [idp, redis, collector] = await Promise.all([
       startIdp({
         clients: [
-          { ...worker, scopes: ['weather.read'] },
+          // `weather.write` too: docs/tokens.md asks one credential for a second token.
+          { ...worker, scopes: ['weather.read', 'weather.write'] },
           // The packages' READMEs call their worker `weather-worker`.
           {
             clientId: 'weather-worker',
