@@ -32,6 +32,11 @@ export interface DpopIdpOptions {
   readonly requireNonceAtApi?: boolean;
   /** Lifetime of the access tokens, in seconds (default 3600). */
   readonly accessTokenTtlSeconds?: number;
+  /**
+   * The worker authenticates with `private_key_jwt` with these public keys instead of its
+   * secret (FAPI 2.0's pairing of DPoP with signed client assertions).
+   */
+  readonly clientJwks?: { readonly keys: readonly object[] };
 }
 
 /** One request the resource server saw, and what it decided. */
@@ -214,11 +219,15 @@ export async function startDpopIdp(options: DpopIdpOptions = {}): Promise<DpopId
     clients: [
       {
         client_id: WORKER.clientId,
-        client_secret: WORKER.clientSecret,
         grant_types: ['client_credentials'],
         response_types: [],
         redirect_uris: [],
-        token_endpoint_auth_method: 'client_secret_basic',
+        ...(options.clientJwks
+          ? { token_endpoint_auth_method: 'private_key_jwt', jwks: options.clientJwks }
+          : {
+              token_endpoint_auth_method: 'client_secret_basic',
+              client_secret: WORKER.clientSecret,
+            }),
         scope: 'data.read',
         // Only DPoP-bound tokens for this client: a request without a proof is refused.
         dpop_bound_access_tokens: true,

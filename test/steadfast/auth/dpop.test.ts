@@ -128,6 +128,22 @@ describe('DPoP token and calls', () => {
     expect(JSON.stringify(proof.header)).not.toContain('"d"');
   });
 
+  it('with private_key_jwt, the re-send for the token endpoint nonce carries a new assertion (its jti is single-use)', async () => {
+    const clientKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const server = await idp({
+      clientJwks: {
+        keys: [{ ...clientKey.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' }],
+      },
+    });
+    const auth = authorize(server, {
+      clientSecret: undefined,
+      clientAuthMethod: 'private_key_jwt',
+      privateKey: clientKey.privateKey,
+    });
+    expect(await status(client(server, auth))).toBe(200);
+    expect(server.tokenRequests().map((r) => r.error ?? r.status)).toEqual(['use_dpop_nonce', 200]);
+  });
+
   it('signs a fresh proof for every attempt: retries each carry their own jti, none replayed', async () => {
     const server = await idp({ requireNonceAtApi: false });
     const auth = authorize(server);

@@ -82,12 +82,18 @@ export async function requestClientCredentialsToken(
   // Everything secret the request carries, to hide from what the server sends back.
   const secrets: string[] = [];
   if (config.clientSecret !== undefined) secrets.push(config.clientSecret);
-  if (config.signAssertion) {
-    const assertion = config.signAssertion(config.tokenEndpoint);
-    secrets.push(assertion, assertion.slice(assertion.lastIndexOf('.') + 1));
+  const { signAssertion } = config;
+  /** A client assertion is single-use (its `jti`): each send of the request signs its own. */
+  const signFreshAssertion = signAssertion
+    ? () => {
+        const assertion = signAssertion(config.tokenEndpoint);
+        secrets.push(assertion, assertion.slice(assertion.lastIndexOf('.') + 1));
+        form.set('client_assertion', assertion);
+      }
+    : undefined;
+  if (signFreshAssertion) {
     form.set('client_id', config.clientId);
     form.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
-    form.set('client_assertion', assertion);
   } else if (
     config.authMethod === 'tls_client_auth' ||
     config.authMethod === 'self_signed_tls_client_auth'
@@ -112,6 +118,7 @@ export async function requestClientCredentialsToken(
       // DPoP: a fresh proof per send; a 400 use_dpop_nonce is re-sent once, at once, with
       // the nonce the server gave (RFC 9449 §8), within the same timeout.
       for (let send = 0; ; send++) {
+        signFreshAssertion?.();
         const dpop = config.dpop?.tokenRequestProof(config.tokenEndpoint);
         if (dpop !== undefined) {
           headers.dpop = dpop.proof;
