@@ -165,12 +165,18 @@ describe('DPoP token and calls', () => {
     expect(await status(api)).toBe(200);
     const fingerprint = (await auth.getToken()).fingerprint;
     server.reset();
+    const handled: object[] = [];
+    api.events.reauthorize.event(({ ctx: _, ...e }) => handled.push(e));
 
     server.rotateNonce();
     expect(await status(api)).toBe(200);
     expect(reasons(server)).toEqual(['use_dpop_nonce', 200]);
     expect((await auth.getToken()).fingerprint).toBe(fingerprint);
     expect(server.tokenRequests()).toHaveLength(0);
+    // Observable as a re-send of its own kind, the token kept (not invalidated).
+    expect(handled).toEqual([
+      { rejectedFingerprint: fingerprint, newerTokenPresent: false, resent: true, dpopNonce: true },
+    ]);
 
     server.reset();
     server.rotateNonce(true); // the old nonce still works; 200s carry the new one

@@ -75,6 +75,20 @@ export function createReauthorizeStrategy(
           // DPoP: the proof goes too; a nonce challenge is re-sent once, the token kept.
           options.dpop.detach(ctx);
           const nonce = options.dpop.afterAttempt(ctx, outcome, resentForNonce);
+          if (nonce !== undefined) {
+            emit({
+              ctx,
+              rejectedFingerprint: token.fingerprint,
+              newerTokenPresent: false,
+              resent: nonce === 'resend',
+              dpopNonce: true,
+              ...(nonce === 'return'
+                ? {
+                    skippedBecause: resentForNonce ? 'max_reauthorizations' : 'body_not_replayable',
+                  }
+                : {}),
+            });
+          }
           if (nonce === 'return') return outcome;
           if (nonce === 'resend') {
             await (outcome as Outcome & { kind: 'response' }).response.body.dump();

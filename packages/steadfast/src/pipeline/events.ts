@@ -104,6 +104,11 @@ export interface ReauthorizeEvent {
    * requested with the claims it names.
    */
   readonly claimsChallenge?: boolean;
+  /**
+   * True when the 401 was a DPoP nonce challenge (`use_dpop_nonce`, RFC 9449 §9): the call
+   * is re-sent with a proof carrying the server's new nonce, the token kept.
+   */
+  readonly dpopNonce?: boolean;
   /** Why it was not re-sent, when `resent` is false. */
   readonly skippedBecause?:
     | 'insufficient_scope'

@@ -231,7 +231,8 @@ export function subscribeClientMetrics(
     { dispose: () => limiter && views?.delete(limiter) },
     events.reauthorize.event((e) => {
       if (e.resent) {
-        (retriesSeries.get('401') ?? retriesSeries.admit({ client, reason: '401' }, '401')).inc();
+        const reason = e.dpopNonce ? 'use_dpop_nonce' : '401';
+        (retriesSeries.get(reason) ?? retriesSeries.admit({ client, reason }, reason)).inc();
       }
     }),
     ...subscribeResilienceEvents(events, event),

@@ -264,7 +264,7 @@ export function subscribeClientInstruments(
       limit = e.limit;
     }),
     events.reauthorize.event((e) => {
-      if (e.resent) retried('401');
+      if (e.resent) retried(e.dpopNonce ? 'use_dpop_nonce' : '401');
     }),
     ...subscribeResilienceEvents(events, event),
     ...subscribeAdmissionEvents(events, admission, event),

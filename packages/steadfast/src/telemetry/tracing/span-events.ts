@@ -48,6 +48,8 @@ export function subscribeSpanEvents(
         'steadfast.token.rejected_fingerprint': e.rejectedFingerprint,
         'steadfast.token.newer_present': e.newerTokenPresent,
         'steadfast.reauthorize.resent': e.resent,
+        ...(e.claimsChallenge ? { 'steadfast.reauthorize.claims_challenge': true } : {}),
+        ...(e.dpopNonce ? { 'steadfast.reauthorize.dpop_nonce': true } : {}),
         ...(e.skippedBecause ? { 'steadfast.reauthorize.skipped_because': e.skippedBecause } : {}),
       });
     }),
