@@ -6,7 +6,9 @@
  *    (target 0);
  * 3. token-endpoint requests per rotation for N instances sharing one Redis (cold start and
  *    revoke storm), against the same N instances each with its own in-memory store (the
- *    per-process pattern).
+ *    per-process pattern);
+ * 4. what DPoP adds per wire attempt: signing one proof (with `ath`), per algorithm, against
+ *    the Bearer strategy of 1 (`TOKENS_PROOFS` proofs per round).
  *
  *   node --import tsx bench/tokens.ts      (or: npm run bench -- tokens)
  *   TOKENS_CALLS=1000000 TOKENS_ROUNDS=5 TOKENS_INSTANCES=8 TOKENS_CONCURRENCY=100
@@ -21,6 +23,11 @@
 
 import { redisTokenStore } from '@steadfast/redis';
 import { request } from 'undici';
+import {
+  type DpopAlgorithm,
+  generateDpopKey,
+} from '../packages/steadfast/dist/auth/dpop/dpop-key.js';
+import { signDpopProof } from '../packages/steadfast/dist/auth/dpop/dpop-proof.js';
 import { TokenEvents } from '../packages/steadfast/dist/auth/events.js';
 import { clientCredentials, memoryTokenStore } from '../packages/steadfast/dist/auth/index.js';
 import { requestClientCredentialsToken } from '../packages/steadfast/dist/auth/token-endpoint.js';
@@ -36,6 +43,7 @@ const CALLS = Number(process.env.TOKENS_CALLS ?? 1_000_000);
 const ROUNDS = Number(process.env.TOKENS_ROUNDS ?? 5);
 const INSTANCES = Number(process.env.TOKENS_INSTANCES ?? 8);
 const CONCURRENCY = Number(process.env.TOKENS_CONCURRENCY ?? 100);
+const PROOFS = Number(process.env.TOKENS_PROOFS ?? 20_000);
 
 const URL_ = new URL('http://127.0.0.1:1/data');
 const OK: Outcome = {
@@ -177,6 +185,30 @@ async function main(): Promise<void> {
     manager.close();
     await auth.close();
     await store.detach();
+
+    // ── 4: DPoP, one proof per wire attempt ────────────────────────────────────
+    const bearer = median(rows['strategy.execute around a no-op next']!);
+    const token = 'x'.repeat(43);
+    console.log(`\n### DPoP proof per wire attempt: ${PROOFS} proofs x ${ROUNDS} rounds\n`);
+    console.log('| algorithm | ns/proof (median) | ÷ Bearer strategy.execute | rounds |');
+    console.log('| --- | --- | --- | --- |');
+    for (const algorithm of ['ES256', 'EdDSA', 'RS256', 'PS256'] as DpopAlgorithm[]) {
+      const key = generateDpopKey(algorithm);
+      const sign = () =>
+        signDpopProof(
+          { htm: 'GET', url: URL_, nonce: 'n-1', accessToken: token, nowMs: Date.now() },
+          key,
+        );
+      const values: number[] = [];
+      for (let round = 0; round <= ROUNDS; round++) {
+        const ns = nsPerOpSync(sign, PROOFS);
+        if (round > 0) values.push(ns);
+      }
+      const m = median(values);
+      console.log(
+        `| ${algorithm} | ${m.toFixed(0)} | ${(m / bearer).toFixed(1)} | ${values.map((v) => v.toFixed(0)).join(', ')} |`,
+      );
+    }
     void sink;
 
     // ── 3: token-endpoint requests per rotation, N instances ───────────────────
