@@ -43,6 +43,8 @@ export interface AudienceIdp {
   demandClaims(claims: string): void;
   /** Revoke an access token at the IdP (RFC 7009), as an administrator would. */
   revoke(token: string): Promise<void>;
+  /** While true, both APIs answer 503 to every request (an outage). */
+  failing: boolean;
   /** Requests each API answered, by status. */
   apiStatuses(): { orders: Record<number, number>; billing: Record<number, number> };
   close(): Promise<void>;
@@ -171,8 +173,11 @@ export async function startAudienceIdp(): Promise<AudienceIdp> {
       await readBody(req);
       const answer = (status: number, headers: Record<string, string> = {}) => {
         counts[status] = (counts[status] ?? 0) + 1;
-        res.writeHead(status, headers).end(status === 200 ? '{"ok":true}' : '');
+        // What the token was granted, so a test sees which token an answer was for.
+        res.writeHead(status, headers).end(status === 200 ? JSON.stringify({ scope }) : '');
       };
+      let scope: string | undefined;
+      if (idp.failing) return answer(503);
       const token = /^Bearer ([\x21-\x7e]+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (token === undefined) return answer(401, { 'www-authenticate': 'Bearer' });
       const introspected = await request(`${issuer}/token/introspection`, {
@@ -195,6 +200,7 @@ export async function startAudienceIdp(): Promise<AudienceIdp> {
           'www-authenticate': `Bearer realm="api", error="insufficient_claims", claims="${claims}"`,
         });
       }
+      scope = info.scope;
       const scopes = (info.scope ?? '').split(' ');
       if ((req.url ?? '').startsWith('/write') && !scopes.includes('orders.write')) {
         return answer(401, {
@@ -208,7 +214,8 @@ export async function startAudienceIdp(): Promise<AudienceIdp> {
   const ordersUrl = await listen(orders);
   const billingUrl = await listen(billing);
 
-  return {
+  const idp: AudienceIdp = {
+    failing: false,
     tokenEndpoint: `${issuer}/token`,
     client: WORKER,
     ordersUrl,
@@ -234,4 +241,5 @@ export async function startAudienceIdp(): Promise<AudienceIdp> {
       }
     },
   };
+  return idp;
 }

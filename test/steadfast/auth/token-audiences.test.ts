@@ -148,6 +148,37 @@ describe('tokens per audience', () => {
     expect(idp.tokenRequests()).toHaveLength(2);
   });
 
+  it('serves stale answers only to calls holding the same token', async () => {
+    const orders = createClient({
+      name: 'orders',
+      baseUrl: idp.ordersUrl,
+      auth: ordersCredential(),
+      retry: false,
+      fallback: { on: ['server_error'] },
+      telemetry: NO_TELEMETRY,
+    });
+    cleanups.push(() => orders.close());
+    const writer = { scope: 'orders.read orders.write' };
+    const text = async (call: Promise<Response>) => {
+      const response = await call;
+      return `${response.status} ${response.headers.get('x-steadfast-fallback') ?? 'fresh'} ${await response.text()}`;
+    };
+    expect(await text(orders.fetch('/list'))).toBe('200 fresh {"scope":"orders.read"}');
+    expect(await text(orders.fetch('/list', { token: writer }))).toBe(
+      '200 fresh {"scope":"orders.read orders.write"}',
+    );
+    idp.failing = true;
+    // Each token gets its own last answer back; the same scopes in another order are the same token.
+    expect(await text(orders.fetch('/list'))).toBe('200 stale {"scope":"orders.read"}');
+    expect(
+      await text(orders.fetch('/list', { token: { scope: ['orders.write', 'orders.read'] } })),
+    ).toBe('200 stale {"scope":"orders.read orders.write"}');
+    // A token that never had an answer gets none of the others'.
+    expect(await text(orders.fetch('/list', { token: { scope: 'orders.write' } }))).toBe(
+      '503 fresh ',
+    );
+  });
+
   it('checks a token selection before anything is sent, naming the field', async () => {
     const orders = ordersClient();
     const bad = await orders

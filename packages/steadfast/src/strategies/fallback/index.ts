@@ -8,7 +8,14 @@ import type { Resolved } from '../../config/schema.js';
 import { FallbackError } from '../../errors.js';
 import type { ClientEvents } from '../../pipeline/client-events.js';
 import { discard } from '../../pipeline/outcomes.js';
-import type { CallContext, Next, Outcome, Strategy, WireResponse } from '../../pipeline/types.js';
+import type {
+  CallContext,
+  Next,
+  Outcome,
+  Strategy,
+  TokenSelector,
+  WireResponse,
+} from '../../pipeline/types.js';
 import { RecordingBody } from './recording-body.js';
 import { FALLBACK_HEADER, fromResponse, jsonResponse, staleResponse } from './responses.js';
 import { StaleCache, type StaleEntry } from './stale-cache.js';
@@ -136,7 +143,12 @@ export class Fallback implements Strategy {
     if (headers.authorization !== undefined && headers.authorization !== this.#clientAuthorization)
       return NO_KEY;
     if (headers.cookie !== undefined && headers.cookie !== this.#clientCookie) return NO_KEY;
-    return `${method} ${ctx.origin}${ctx.path}`;
+    // Another token of the credential (other scopes, resource, audience) may be shown other
+    // data: its answers are kept apart from the credential's own token's.
+    const token = ctx.token;
+    return token === undefined
+      ? `${method} ${ctx.origin}${ctx.path}`
+      : `${method} ${ctx.origin}${ctx.path} ${tokenName(token)}`;
   }
 
   #settled(
@@ -375,4 +387,15 @@ function contentTypeOf(entry: StaleEntry): string {
 function isJson(contentType: string): boolean {
   const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
   return type === 'application/json' || type.endsWith('+json');
+}
+
+/** A token selection's name in cache keys; selections are frozen, so it is made once each. */
+const tokenNames = new WeakMap<TokenSelector, string>();
+function tokenName(token: TokenSelector): string {
+  let name = tokenNames.get(token);
+  if (name === undefined) {
+    name = JSON.stringify([token.scopes ?? null, token.resource ?? null, token.audience ?? null]);
+    tokenNames.set(token, name);
+  }
+  return name;
 }
