@@ -13,9 +13,9 @@
  * `401 WWW-Authenticate: Bearer error="insufficient_claims", claims="<base64 json>"`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request } from 'undici';
+import { listen, readBody, relayToProvider } from './loopback.js';
 
 export const ORDERS = 'https://orders.api.test/';
 export const BILLING = 'https://billing.api.test/';
@@ -53,21 +53,6 @@ export interface AudienceIdp {
 const WORKER = { clientId: 'audience-worker', clientSecret: 'aud-secret-5e6f7a8b' };
 const INTROSPECTOR = { clientId: 'api-introspector', clientSecret: 'api-secret-9c0d1e2f' };
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    });
-  });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** The same JSON value, whatever the spacing and key order of the two texts. */
 function sameJson(a: string | undefined, b: string): boolean {
   if (a === undefined) return false;
@@ -100,12 +85,8 @@ export async function startAudienceIdp(): Promise<AudienceIdp> {
     const body = await readBody(req);
     const form = new URLSearchParams(body.toString());
     const claims = form.get('claims') ?? undefined;
-    // Keep what the provider answers, to learn which token this request was given.
-    const chunks: string[] = [];
-    const write = res.end.bind(res);
-    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-      if (chunk !== undefined && typeof chunk !== 'function') chunks.push(String(chunk));
-      const text = chunks.join('');
+    // What the provider answers says which token this request was given.
+    relayToProvider(req, res, body, handler, (text, status) => {
       try {
         const token = (JSON.parse(text) as { access_token?: unknown }).access_token;
         if (typeof token === 'string') claimsOf.set(token, claims);
@@ -116,12 +97,9 @@ export async function startAudienceIdp(): Promise<AudienceIdp> {
         resource: form.get('resource') ?? undefined,
         scope: form.get('scope') ?? undefined,
         claims,
-        status: res.statusCode,
+        status,
       });
-      return (write as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
-    }) as ServerResponse['end'];
-    (req as IncomingMessage & { body?: Buffer }).body = body;
-    handler?.(req, res);
+    });
   });
   const issuer = await listen(server);
   const provider = new Provider(issuer, {

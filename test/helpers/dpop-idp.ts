@@ -21,9 +21,9 @@ import {
   randomBytes,
   verify,
 } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request } from 'undici';
+import { listen, readBody, relayToProvider } from './loopback.js';
 
 export interface DpopIdpOptions {
   /** The IdP answers a token request without a nonce `400 use_dpop_nonce` (default true). */
@@ -96,21 +96,6 @@ const API = { clientId: 'dpop-api', clientSecret: 'api-secret-9f8e7d6c' };
 const WORKER = { clientId: 'dpop-worker', clientSecret: 'worker-secret-1a2b3c4d' };
 /** How far a proof's `iat` may be from now (RFC 9449 §11.1 leaves it to the server). */
 const IAT_WINDOW_S = 60;
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    });
-  });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 function decodeJwt(
   jwt: string,
@@ -192,24 +177,20 @@ export async function startDpopIdp(options: DpopIdpOptions = {}): Promise<DpopId
       const body = await readBody(req);
       const proofHeader = req.headers.dpop;
       const proof = typeof proofHeader === 'string' ? decodeJwt(proofHeader) : undefined;
-      // The provider reads an already-read body from req.body; record what it answers.
-      const write = res.end.bind(res);
-      res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      // Record what the provider answers.
+      relayToProvider(req, res, body, handler, (text, status) => {
         let answer: Record<string, unknown> = {};
         try {
-          answer = JSON.parse(String(chunk));
+          answer = JSON.parse(text);
         } catch {}
         if (typeof answer.access_token === 'string') accessTokens.push(answer.access_token);
         tokenRecords.push({
-          status: res.statusCode,
+          status,
           error: typeof answer.error === 'string' ? answer.error : undefined,
           proof,
           tokenType: typeof answer.token_type === 'string' ? answer.token_type : undefined,
         });
-        return (write as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
-      }) as ServerResponse['end'];
-      (req as IncomingMessage & { body?: Buffer }).body = body;
-      handler?.(req, res);
+      });
       return;
     }
     handler?.(req, res);

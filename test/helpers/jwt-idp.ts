@@ -6,9 +6,9 @@
  * client's secret or public JWKS per case.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request } from 'undici';
+import { listen, readBody, relayToProvider } from './loopback.js';
 
 export interface JwtIdpOptions {
   readonly method: 'client_secret_jwt' | 'private_key_jwt';
@@ -34,21 +34,6 @@ export interface JwtIdp {
 
 const API = { clientId: 'jwt-api', clientSecret: 'api-secret-3c4d5e6f' };
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    });
-  });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 export async function startJwtIdp(options: JwtIdpOptions): Promise<JwtIdp> {
   const { default: Provider } = await import('oidc-provider');
   const clientId = `${options.method.replace(/_/g, '-')}-worker`;
@@ -62,14 +47,8 @@ export async function startJwtIdp(options: JwtIdpOptions): Promise<JwtIdp> {
       const body = await readBody(req);
       const assertion = new URLSearchParams(body.toString()).get('client_assertion');
       if (assertion !== null) assertions.push(assertion);
-      // The provider reads an already-read body from req.body; keep what it answers.
-      const write = res.end.bind(res);
-      res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-        if (chunk !== undefined && typeof chunk !== 'function') answers.push(String(chunk));
-        return (write as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
-      }) as ServerResponse['end'];
-      (req as IncomingMessage & { body?: Buffer }).body = body;
-      handler?.(req, res);
+      // Keep what the provider answers.
+      relayToProvider(req, res, body, handler, (text) => answers.push(text));
       return;
     }
     handler?.(req, res);

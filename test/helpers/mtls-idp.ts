@@ -10,10 +10,10 @@
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
+import { listen, readBody, relayToProvider } from './loopback.js';
 import { subjectDnOf, type TestCa, thumbprintOf } from './test-ca.js';
 
 /** A client the IdP knows; every one may use `client_credentials` with scope `data.read`. */
@@ -82,15 +82,6 @@ export interface MtlsIdp {
 
 const API = { clientId: 'mtls-api', clientSecret: 'api-secret-7e8f9a0b' };
 
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      resolve(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    });
-  });
-}
-
 /** The certificate a request's connection presented (verified or not), or undefined. */
 function peerCertificate(socket: unknown): string | undefined {
   const peer = (socket as TLSSocket).getPeerX509Certificate?.();
@@ -155,9 +146,7 @@ export async function startMtlsIdp(options: MtlsIdpOptions): Promise<MtlsIdp> {
     }
     if (req.method === 'POST' && req.url === '/token') {
       tokenRequests += 1;
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks);
+      const body = await readBody(req);
       const pem = peerCertificate(req.socket);
       tokenForms.push({
         form: new URLSearchParams(body.toString()),
@@ -165,17 +154,12 @@ export async function startMtlsIdp(options: MtlsIdpOptions): Promise<MtlsIdp> {
         certificate: pem === undefined ? null : thumbprintOf(pem),
         verified: (req.socket as TLSSocket).authorized === true,
       });
-      // The provider reads an already-read body from req.body.
-      (req as IncomingMessage & { body?: Buffer }).body = body;
-      const write = res.end.bind(res);
-      res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-        if (chunk !== undefined && typeof chunk !== 'function') answers.push(String(chunk));
-        return (write as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
-      }) as ServerResponse['end'];
+      relayToProvider(req, res, body, handler, (text) => answers.push(text));
+      return;
     }
     handler?.(req, res);
   });
-  const issuer = await listen(server);
+  const issuer = await listen(server, 'https');
 
   type Ctx = { socket: unknown };
   const provider = new Provider(issuer, {
@@ -258,7 +242,7 @@ export async function startMtlsIdp(options: MtlsIdpOptions): Promise<MtlsIdp> {
       }
     },
   );
-  const apiUrl = await listen(api);
+  const apiUrl = await listen(api, 'https');
 
   return {
     issuer,

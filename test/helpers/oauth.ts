@@ -16,10 +16,10 @@
  * await stack.close();
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { type Idp, startIdp } from '../../src/apps/idp.js';
+import { listen, readBody } from './loopback.js';
 
 /** What the fault gate does with the next token requests. */
 export type TokenFault =
@@ -79,22 +79,6 @@ const WORKER = {
 };
 const ADMIN_SCOPE = 'admin.write';
 const API = { clientId: 'data-api', clientSecret: 'api-secret-0a1b2c', mayRevokeAnyToken: true };
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve(`http://127.0.0.1:${port}`);
-    });
-  });
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** Start the IdP, the fault gate and the resource server. */
 export async function startOAuthStack(options: OAuthStackOptions = {}): Promise<OAuthStack> {
