@@ -10,11 +10,9 @@ import {
   clientCredentials,
 } from '../../../packages/steadfast/src/auth/index.js';
 import { createClient } from '../../../packages/steadfast/src/client.js';
-import {
-  InvalidConfigurationError,
-  TokenUnavailableError,
-} from '../../../packages/steadfast/src/errors.js';
+import { InvalidConfigurationError } from '../../../packages/steadfast/src/errors.js';
 import { type JwtIdp, startJwtIdp } from '../../helpers/jwt-idp.js';
+import { refusedFiveTimes } from './refused.js';
 
 const NO_TELEMETRY = { metrics: false, tracing: false } as const;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -67,35 +65,6 @@ async function callApi(auth: ReturnType<typeof authorize>, api: string): Promise
 
 const SECRET = randomBytes(32).toString('base64url');
 
-/**
- * Five concurrent calls with a credential the IdP refuses: each must fail with
- * `invalid_client` after one token request in all. Returns the assertion the IdP saw and
- * everything the caller and the token events were shown, to look for secrets in.
- */
-async function refusedFiveTimes(
-  server: JwtIdp,
-  auth: ReturnType<typeof authorize>,
-  name: string,
-): Promise<{ readonly assertion: string; readonly shown: string }> {
-  const seen: string[] = [];
-  auth.tokenEvents.fetchEnd.event((e) => seen.push(JSON.stringify(e)));
-  const client = createClient({ name, baseUrl: server.apiUrl, auth, telemetry: NO_TELEMETRY });
-  cleanups.push(() => client.close());
-  const errors = await Promise.all(
-    Array.from({ length: 5 }, () => client.fetch('/data').catch((e: unknown) => e)),
-  );
-  for (const error of errors) {
-    expect(error).toBeInstanceOf(TokenUnavailableError);
-    expect((error as TokenUnavailableError).reason).toBe('invalid_client');
-  }
-  expect(server.tokenRequests()).toBe(1);
-  const shown = [
-    ...errors.map((e) => `${(e as Error).message} ${String((e as Error).cause)}`),
-    ...seen,
-  ].join('\n');
-  return { assertion: server.assertions()[0]!, shown };
-}
-
 describe('client_secret_jwt', () => {
   it('gets a token with an HS256 assertion signed with the secret, and a 200', async () => {
     const server = await idp({ method: 'client_secret_jwt', clientSecret: SECRET });
@@ -126,7 +95,8 @@ describe('client_secret_jwt', () => {
       clientSecret: wrong,
       clientAuthMethod: 'client_secret_jwt',
     });
-    const { assertion, shown } = await refusedFiveTimes(server, auth, 'jwt-wrong');
+    const shown = await refusedFiveTimes(auth, server.apiUrl, server.tokenRequests);
+    const assertion = server.assertions()[0]!;
     for (const secret of [assertion, assertion.split('.')[2]!, wrong])
       expect(shown).not.toContain(secret);
   });
@@ -229,7 +199,8 @@ describe('private_key_jwt', () => {
       privateKey: pem,
       keyId: 'k1',
     });
-    const { assertion, shown } = await refusedFiveTimes(server, auth, 'jwt-wrong-key');
+    const shown = await refusedFiveTimes(auth, server.apiUrl, server.tokenRequests);
+    const assertion = server.assertions()[0]!;
     const d = (other.privateKey.export({ format: 'jwk' }) as { d: string }).d;
     const body = pem.split('\n')[1]!;
     for (const secret of [assertion, assertion.split('.')[2]!, d, body])
