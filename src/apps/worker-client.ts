@@ -1,6 +1,12 @@
 // Its own package (`@steadfast/redis`): only apps that share tokens load ioredis.
 import { redisTokenStore } from '@steadfast/redis';
-import type { ClientOptions } from 'steadfast';
+import type {
+  Authorization,
+  ClientAuthMethod,
+  ClientCertificate,
+  ClientOptions,
+  TokenStore,
+} from 'steadfast';
 import { clientCredentials, createClient, memoryTokenStore, type SteadfastClient } from 'steadfast';
 
 /**
@@ -19,13 +25,32 @@ export interface WorkerClientOptions {
   readonly apiUrl: string;
   readonly tokenUrl: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Required with the `client_secret_*` methods; not used with the others. */
+  readonly clientSecret?: string;
+  /** How the client authenticates at the token endpoint. Default: `client_secret_basic`. */
+  readonly clientAuthMethod?: ClientAuthMethod;
+  /** The private key of `private_key_jwt` (PEM). */
+  readonly privateKey?: string;
+  /** The `kid` header of the client assertion (`private_key_jwt`). */
+  readonly keyId?: string;
+  /**
+   * A TLS client certificate: the client authentication of the mTLS methods, or the
+   * certificate tokens are bound to with any method (RFC 8705).
+   */
+  readonly clientCertificate?: ClientCertificate;
+  /** DPoP-bound tokens (RFC 9449), with a key made at start. Default: false. */
+  readonly dpop?: boolean;
   /** Space-separated scopes. Default: none. */
   readonly scope?: string;
   /** Share the token through this Redis; without it the token stays in this process. */
   readonly redisUrl?: string;
   /** Key prefix in Redis. Default: the SDK's (`steadfast:`). */
   readonly redisKeyPrefix?: string;
+  /**
+   * `redisTokenStore`'s `encryptionKey`: token records in Redis encrypted (AES-256-GCM); with
+   * `dpop`, the DPoP key then travels with the token, so the fleet shares one token.
+   */
+  readonly redisEncryptionKey?: string;
   /** Default: `standard`. */
   readonly preset?: PipelinePreset;
   /** Where the SDK's auth circuit writes its one error line. Default: the SDK's (`console.error`). */
@@ -102,24 +127,38 @@ const PRESETS: Record<PipelinePreset, Partial<ClientOptions>> = {
  * const res = await client.fetch('/weatherforecast');
  */
 export function createWorkerClient(options: WorkerClientOptions): SteadfastClient {
-  const store = options.redisUrl
+  const store: TokenStore = options.redisUrl
     ? redisTokenStore({
         url: options.redisUrl,
         ...(options.redisKeyPrefix ? { keyPrefix: options.redisKeyPrefix } : {}),
+        ...(options.redisEncryptionKey ? { encryptionKey: options.redisEncryptionKey } : {}),
       })
     : memoryTokenStore();
-  const auth = clientCredentials({
-    tokenUrl: options.tokenUrl,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    ...(options.scope ? { scope: options.scope } : {}),
-    store,
-    ...(options.logError ? { logError: options.logError } : {}),
-  });
-  return createClient({
-    name: options.name ?? 'weather',
-    baseUrl: options.apiUrl,
-    auth,
-    ...PRESETS[options.preset ?? 'standard'],
-  });
+  let auth: Authorization | undefined;
+  try {
+    auth = clientCredentials({
+      tokenUrl: options.tokenUrl,
+      clientId: options.clientId,
+      ...(options.clientSecret !== undefined ? { clientSecret: options.clientSecret } : {}),
+      ...(options.clientAuthMethod ? { clientAuthMethod: options.clientAuthMethod } : {}),
+      ...(options.privateKey !== undefined ? { privateKey: options.privateKey } : {}),
+      ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
+      ...(options.clientCertificate ? { clientCertificate: options.clientCertificate } : {}),
+      ...(options.dpop ? { dpop: true } : {}),
+      ...(options.scope ? { scope: options.scope } : {}),
+      store,
+      ...(options.logError ? { logError: options.logError } : {}),
+    });
+    return createClient({
+      name: options.name ?? 'weather',
+      baseUrl: options.apiUrl,
+      auth,
+      ...PRESETS[options.preset ?? 'standard'],
+    });
+  } catch (error) {
+    // A configuration the SDK refused: close what was opened (the Redis connection, the
+    // certificate's Agent), so the process can exit.
+    void (auth ? auth.close() : store.detach()).catch(() => {});
+    throw error;
+  }
 }

@@ -1,11 +1,28 @@
+import { readFileSync } from 'node:fs';
 import { startTelemetry } from '@steadfast/telemetry-node';
 import { collectDefaultMetrics } from 'prom-client';
-import { metricsRegistry, metricsRouter } from 'steadfast';
+import {
+  type ClientAuthMethod,
+  type ClientCertificate,
+  InvalidConfigurationError,
+  metricsRegistry,
+  metricsRouter,
+  type SteadfastClient,
+} from 'steadfast';
 import { startWorker, type Worker } from '../../apps/worker.js';
-import { createWorkerClient } from '../../apps/worker-client.js';
+import { createWorkerClient, type WorkerClientOptions } from '../../apps/worker-client.js';
 import type { CliCommand } from '../command.js';
-import { helpText, parseOptions } from '../options.js';
+import { helpText, type OptionValues, parseOptions, UsageError } from '../options.js';
 import { logLine, shutdownSignal } from '../signals.js';
+
+const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+] as const satisfies readonly ClientAuthMethod[];
 
 const OPTIONS = {
   'api-url': {
@@ -35,8 +52,49 @@ const OPTIONS = {
   'client-secret': {
     kind: 'secret',
     env: 'WORKER_CLIENT_SECRET',
-    required: true,
-    description: 'OAuth2 client secret (prefer the environment variable: flags show in `ps`)',
+    description:
+      'OAuth2 client secret of the client_secret_* methods (prefer the environment variable: flags show in `ps`)',
+  },
+  'client-auth-method': {
+    kind: 'string',
+    env: 'WORKER_CLIENT_AUTH_METHOD',
+    default: 'client_secret_basic',
+    choices: CLIENT_AUTH_METHODS,
+    description: 'How the client authenticates at the token endpoint (see above)',
+  },
+  'client-key-file': {
+    kind: 'string',
+    env: 'WORKER_CLIENT_KEY_FILE',
+    description: 'PEM private key of private_key_jwt (RSA ≥ 2048 bits, EC P-256 or Ed25519)',
+  },
+  'key-id': {
+    kind: 'string',
+    env: 'WORKER_KEY_ID',
+    description: 'The `kid` of the private_key_jwt assertion',
+  },
+  'client-cert-file': {
+    kind: 'string',
+    env: 'WORKER_CLIENT_CERT_FILE',
+    description:
+      'PEM TLS client certificate: the client authentication of the mTLS methods; with another method, tokens are bound to it',
+  },
+  'client-cert-key-file': {
+    kind: 'string',
+    env: 'WORKER_CLIENT_CERT_KEY_FILE',
+    description: 'PEM private key of --client-cert-file (not encrypted)',
+  },
+  'ca-file': {
+    kind: 'string',
+    env: 'WORKER_CA_FILE',
+    description:
+      "PEM CA certificate(s) trusted for the IdP's and the API's servers besides the defaults (with --client-cert-file)",
+  },
+  dpop: {
+    kind: 'boolean',
+    env: 'WORKER_DPOP',
+    default: false,
+    description:
+      'DPoP-bound tokens (RFC 9449), a proof on every request; through Redis, one token for the fleet only with --redis-encryption-key',
   },
   scope: { kind: 'string', env: 'WORKER_SCOPE', description: 'Space-separated scopes to request' },
   'redis-url': {
@@ -48,6 +106,12 @@ const OPTIONS = {
     kind: 'string',
     env: 'WORKER_REDIS_KEY_PREFIX',
     description: 'Key prefix in Redis',
+  },
+  'redis-encryption-key': {
+    kind: 'secret',
+    env: 'TOKEN_KEY',
+    description:
+      'Encrypt token records in Redis (AES-256-GCM): 32 bytes as 64 hex digits or base64 (`openssl rand -base64 32`), the same on every worker',
   },
   rate: {
     kind: 'number',
@@ -111,12 +175,166 @@ const OPTIONS = {
   },
 } as const;
 
+type WorkerFlag = keyof typeof OPTIONS;
+
+/** How errors name an option: `--flag/ENV_VAR`. */
+function flagName(flag: WorkerFlag): string {
+  const { env } = OPTIONS[flag] as { readonly env?: string };
+  return env ? `--${flag}/${env}` : `--${flag}`;
+}
+
+/** Read a file an option names, once, at start. The error names the option, never the content. */
+function readOptionFile(flag: WorkerFlag, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${flagName(flag)}: cannot read the file: ${(error as Error).message}`);
+  }
+}
+
+/** The option of the CLI behind each field an `InvalidConfigurationError` of the SDK names. */
+const SDK_FIELDS: Readonly<Record<string, WorkerFlag>> = {
+  tokenUrl: 'token-url',
+  clientId: 'client-id',
+  credential: 'client-id',
+  clientSecret: 'client-secret',
+  clientAuthMethod: 'client-auth-method',
+  privateKey: 'client-key-file',
+  signingAlgorithm: 'client-key-file',
+  keyId: 'key-id',
+  clientCertificate: 'client-cert-file',
+  'clientCertificate.cert': 'client-cert-file',
+  'clientCertificate.key': 'client-cert-key-file',
+  'clientCertificate.ca': 'ca-file',
+  dpop: 'dpop',
+  scope: 'scope',
+  url: 'redis-url',
+  keyPrefix: 'redis-key-prefix',
+  encryptionKey: 'redis-encryption-key',
+  baseUrl: 'api-url',
+  name: 'name',
+};
+
+/**
+ * A configuration the SDK refused at construction (`InvalidConfigurationError`) as a usage
+ * error (exit code 2) naming the option of the CLI as well as the SDK's; any other error as
+ * it is. The SDK's messages never quote a key or a secret.
+ */
+export function workerUsageError(error: unknown): unknown {
+  if (!isInvalidConfiguration(error)) return error;
+  const field = error.field;
+  const flag =
+    SDK_FIELDS[field] ??
+    SDK_FIELDS[field.replace(/\[\d+\]$/, '')] ??
+    SDK_FIELDS[field.split(/[.[]/)[0] ?? ''];
+  return new UsageError(flag ? `${flagName(flag)}: ${error.message}` : error.message);
+}
+
+function isInvalidConfiguration(error: unknown): error is Error & { readonly field: string } {
+  return (
+    error instanceof InvalidConfigurationError ||
+    (error instanceof Error &&
+      (error as { code?: unknown }).code === 'ERR_STEADFAST_INVALID_CONFIGURATION' &&
+      typeof (error as { field?: unknown }).field === 'string')
+  );
+}
+
+/**
+ * The client authentication options: the combinations the SDK cannot see checked here (files
+ * that go in pairs), the files read once. What each method needs is the SDK's to check.
+ */
+function authOptions(
+  options: OptionValues<typeof OPTIONS>,
+): Omit<WorkerClientOptions, 'apiUrl' | 'tokenUrl' | 'clientId'> {
+  const certFile = options['client-cert-file'];
+  const certKeyFile = options['client-cert-key-file'];
+  if (certFile === undefined && certKeyFile !== undefined) {
+    throw new UsageError(
+      `${flagName('client-cert-key-file')} is only used with ${flagName('client-cert-file')}: give the certificate too`,
+    );
+  }
+  if (certFile !== undefined && certKeyFile === undefined) {
+    throw new UsageError(
+      `${flagName('client-cert-key-file')} is required with ${flagName('client-cert-file')}: the certificate's private key`,
+    );
+  }
+  if (options['ca-file'] !== undefined && certFile === undefined) {
+    throw new UsageError(
+      `${flagName('ca-file')} is only used with ${flagName('client-cert-file')} (without a client certificate, trust a private CA with NODE_EXTRA_CA_CERTS)`,
+    );
+  }
+  if (options['redis-encryption-key'] !== undefined && options['redis-url'] === undefined) {
+    throw new UsageError(
+      `${flagName('redis-encryption-key')} is only used with ${flagName('redis-url')}`,
+    );
+  }
+  let clientCertificate: ClientCertificate | undefined;
+  if (certFile !== undefined && certKeyFile !== undefined) {
+    const caFile = options['ca-file'];
+    clientCertificate = {
+      cert: readOptionFile('client-cert-file', certFile),
+      key: readOptionFile('client-cert-key-file', certKeyFile),
+      ...(caFile !== undefined ? { ca: readOptionFile('ca-file', caFile) } : {}),
+    };
+  }
+  const keyFile = options['client-key-file'];
+  return {
+    clientAuthMethod: options['client-auth-method'] as ClientAuthMethod,
+    ...(options['client-secret'] !== undefined ? { clientSecret: options['client-secret'] } : {}),
+    ...(keyFile !== undefined ? { privateKey: readOptionFile('client-key-file', keyFile) } : {}),
+    ...(options['key-id'] !== undefined ? { keyId: options['key-id'] } : {}),
+    ...(clientCertificate ? { clientCertificate } : {}),
+    dpop: options.dpop,
+    ...(options['redis-encryption-key'] !== undefined
+      ? { redisEncryptionKey: options['redis-encryption-key'] }
+      : {}),
+  };
+}
+
+/**
+ * The worker's options from its command line and environment, and the options of its client
+ * with the files read; a mistake throws {@link UsageError}. What the SDK checks when the
+ * client is made, {@link workerUsageError} turns into a usage error too.
+ */
+export function parseWorkerOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+):
+  | { readonly help: true }
+  | {
+      readonly help: false;
+      readonly values: OptionValues<typeof OPTIONS>;
+      readonly client: WorkerClientOptions;
+    } {
+  const parsed = parseOptions(OPTIONS, argv, env);
+  if (parsed.help) return parsed;
+  const options = parsed.values;
+  return {
+    help: false,
+    values: options,
+    client: {
+      name: options.name,
+      apiUrl: options['api-url'],
+      tokenUrl: options['token-url'],
+      clientId: options['client-id'],
+      ...authOptions(options),
+      ...(options.scope ? { scope: options.scope } : {}),
+      ...(options['redis-url'] ? { redisUrl: options['redis-url'] } : {}),
+      ...(options['redis-key-prefix'] ? { redisKeyPrefix: options['redis-key-prefix'] } : {}),
+      preset:
+        options.pipeline === 'demo' || options.pipeline === 'demo+throttle'
+          ? options.pipeline
+          : 'standard',
+    },
+  };
+}
+
 /** `steadfast worker`: call the API through the SDK until SIGTERM/SIGINT, then drain. */
 export const workerCommand: CliCommand = {
   name: 'worker',
   summary: 'Run a worker that calls the API through the SDK and serves /metrics',
   async run(argv, env) {
-    const parsed = parseOptions(OPTIONS, argv, env);
+    const parsed = parseWorkerOptions(argv, env);
     if (parsed.help) {
       process.stdout.write(
         helpText(
@@ -124,7 +342,15 @@ export const workerCommand: CliCommand = {
           'Calls the API through the Steadfast SDK at a fixed rate, sharing its OAuth2 token\n' +
             'through Redis. Serves GET /metrics, /healthz and /readyz. On SIGTERM it stops\n' +
             'starting calls, drains in-flight ones, releases its token lease, flushes spans.\n' +
-            'Tracing follows the standard OTEL_* environment variables.',
+            'Tracing follows the standard OTEL_* environment variables.\n' +
+            '\n' +
+            'Client authentication (--client-auth-method):\n' +
+            '  client_secret_basic, client_secret_post, client_secret_jwt   --client-secret\n' +
+            '  private_key_jwt               --client-key-file [--key-id]\n' +
+            '  tls_client_auth, self_signed_tls_client_auth\n' +
+            '                                --client-cert-file --client-cert-key-file [--ca-file]\n' +
+            'A client certificate with another method binds the tokens to it (RFC 8705);\n' +
+            '--dpop binds them to a key (RFC 9449). Files are read once, at start.',
           OPTIONS,
         ),
       );
@@ -138,24 +364,20 @@ export const workerCommand: CliCommand = {
       serviceName: 'steadfast-worker',
       handleSignals: false,
     });
+    let client: SteadfastClient;
+    try {
+      client = createWorkerClient({ ...parsed.client, logError: log });
+    } catch (error) {
+      await shutdownTelemetry();
+      throw workerUsageError(error);
+    }
     if (!options['redis-url']) {
       log('WARNING: no REDIS_URL: the token is not shared, each worker fetches its own');
+    } else if (options.dpop && !options['redis-encryption-key']) {
+      log(
+        'WARNING: DPoP without TOKEN_KEY: the key cannot go through Redis, each worker binds its own token',
+      );
     }
-    const client = createWorkerClient({
-      name: options.name,
-      apiUrl: options['api-url'],
-      tokenUrl: options['token-url'],
-      clientId: options['client-id'],
-      clientSecret: options['client-secret'],
-      ...(options.scope ? { scope: options.scope } : {}),
-      ...(options['redis-url'] ? { redisUrl: options['redis-url'] } : {}),
-      ...(options['redis-key-prefix'] ? { redisKeyPrefix: options['redis-key-prefix'] } : {}),
-      preset:
-        options.pipeline === 'demo' || options.pipeline === 'demo+throttle'
-          ? options.pipeline
-          : 'standard',
-      logError: log,
-    });
     let worker: Worker;
     try {
       // The process families (event-loop lag, memory) feed the dashboard's Workers row.
