@@ -146,8 +146,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       OTEL_TRACES_EXPORTER:
         env.OTEL_TRACES_EXPORTER ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT ? undefined : 'none'),
     };
-    delete workerEnv.REDIS_URL;
-    delete workerEnv.WORKER_REDIS_KEY_PREFIX;
+    // The demo's workers authenticate as the demo IdP's secret client, whatever the shell
+    // holds for a real one (another method, key or certificate files, DPoP, Redis encryption).
+    for (const name of [
+      'REDIS_URL',
+      'WORKER_REDIS_KEY_PREFIX',
+      'WORKER_CLIENT_AUTH_METHOD',
+      'WORKER_CLIENT_KEY_FILE',
+      'WORKER_KEY_ID',
+      'WORKER_CLIENT_CERT_FILE',
+      'WORKER_CLIENT_CERT_KEY_FILE',
+      'WORKER_CA_FILE',
+      'WORKER_DPOP',
+      'TOKEN_KEY',
+    ])
+      delete workerEnv[name];
     if (redisUrl) workerEnv.REDIS_URL = redisUrl;
     if (keyPrefix) workerEnv.WORKER_REDIS_KEY_PREFIX = keyPrefix;
     for (const [key, value] of Object.entries(workerEnv)) {

@@ -17,6 +17,11 @@ interface DemoRun {
 function startDemo(args: string[]): DemoRun {
   const env = { ...process.env };
   delete env.REDIS_URL; // the demo must start its own redis-server, never use a shared one
+  // A shell set up for a real worker: the demo's own workers must not take any of it.
+  env.WORKER_CLIENT_AUTH_METHOD = 'private_key_jwt';
+  env.WORKER_CLIENT_KEY_FILE = '/nonexistent/worker-key.pem';
+  env.WORKER_DPOP = 'true';
+  env.TOKEN_KEY = 'not-a-key';
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'demo', '--plain', ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
