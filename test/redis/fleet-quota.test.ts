@@ -225,14 +225,15 @@ describe('fleet quota across processes (real redis-server)', () => {
 
     expectWithinLimit(api.log, { sent: 0.02, arrived: 0.03 });
     expect(tooMany).toBeLessThanOrEqual(5);
-    // ... and uses the quota: at least 80 % of it over the whole seconds of the run. Alone
-    // on the machine the fleet uses 95–100 %; with other suites' processes on the two cores a
-    // run once reached 84 % (the callers, not the quota, were short of CPU). A quota that
-    // under-leases (a batching or refill mistake) leaves far more unused than that.
+    // ... and uses the quota: at least 70 % of it over the whole seconds of the run. Alone on
+    // the machine the fleet uses 99.8 %; inside the full suite (another test file running
+    // beside it on the two cores) 84–85 % in two CI runs: the callers, not the quota, were
+    // short of CPU. A quota that under-leases (a batching or refill mistake) leaves far more
+    // unused than that.
     const seconds = perSecond(accepted, first + 1000, 18);
     const used = seconds.reduce((a, b) => a + b, 0) / 18 / LIMIT;
     console.info(`fleet used ${(used * 100).toFixed(1)} % of the quota`);
-    expect(used).toBeGreaterThanOrEqual(0.8);
+    expect(used).toBeGreaterThanOrEqual(0.7);
     expect(Object.keys(outcomes).filter((k) => k !== '200' && k !== '429')).toEqual([]);
     // Quota leases only (no token traffic here): well under one script per 10 calls.
     expect(scripts / api.log.length).toBeLessThan(1 / 10);
