@@ -12,6 +12,7 @@ import {
 import { createClient } from '../../../packages/steadfast/src/client.js';
 import { InvalidConfigurationError } from '../../../packages/steadfast/src/errors.js';
 import { type JwtIdp, startJwtIdp } from '../../helpers/jwt-idp.js';
+import { startOAuthStack } from '../../helpers/oauth.js';
 import { refusedFiveTimes } from './refused.js';
 
 const NO_TELEMETRY = { metrics: false, tracing: false } as const;
@@ -184,6 +185,26 @@ describe('private_key_jwt', () => {
     expect(decode(server.assertions()[0]!).claims.aud).toBe(server.issuer);
   });
 
+  it('sends the audience it is given when the token endpoint is reached by another name', async () => {
+    // The OAuth test stack's fault gate stands in front of the IdP (a proxy, an internal
+    // host name): the IdP accepts only its own token endpoint as the assertion's audience.
+    const stack = await startOAuthStack();
+    cleanups.push(() => stack.close());
+    const options = {
+      tokenUrl: stack.tokenUrl,
+      clientId: stack.keyClient.clientId,
+      clientAuthMethod: 'private_key_jwt',
+      privateKey: stack.keyClient.privateKeyPem,
+      scope: stack.client.scope,
+    } as const;
+    const named = authorize({ ...options, assertionAudience: stack.idp.tokenEndpoint });
+    expect(await callApi(named, stack.apiUrl)).toBe(200);
+    expect(stack.tokenRequests()).toBe(1);
+    // Without it, the assertion names the proxy, and the IdP refuses it.
+    const unnamed = authorize(options);
+    await expect(unnamed.getToken()).rejects.toMatchObject({ reason: 'invalid_client' });
+  });
+
   it('fails with invalid_client on a key the server does not know, after one request, hiding key and assertion', async () => {
     const registered = keyPair('RS256');
     const other = keyPair('RS256');
@@ -328,6 +349,20 @@ describe('configuration', () => {
     [
       'issuer audience without issuer',
       { clientAuthMethod: 'private_key_jwt', privateKey: pem, assertionAudience: 'issuer' },
+      'assertionAudience',
+    ],
+    [
+      'an audience that is neither a keyword nor a URL',
+      { clientAuthMethod: 'private_key_jwt', privateKey: pem, assertionAudience: 'endpoint' },
+      'assertionAudience',
+    ],
+    [
+      'an audience URL with credentials',
+      {
+        clientAuthMethod: 'private_key_jwt',
+        privateKey: pem,
+        assertionAudience: 'https://u:p@idp.example/token',
+      },
       'assertionAudience',
     ],
   ];

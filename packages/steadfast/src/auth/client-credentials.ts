@@ -100,7 +100,12 @@ export function clientCredentials(
         signClientAssertion(
           {
             clientId: config.clientId,
-            audience: config.assertionAudience === 'issuer' ? config.issuer! : endpoint,
+            audience:
+              config.assertionAudience === 'issuer'
+                ? config.issuer!
+                : config.assertionAudience === 'token_endpoint'
+                  ? endpoint
+                  : config.assertionAudience,
             lifetimeMs: config.assertionLifetimeMs,
             nowMs: Date.now(),
           },

@@ -289,10 +289,19 @@ export const clientCredentialsSchema = optionsObject(
       defaultText:
         'HS256 with `client_secret_jwt`; from the key with `private_key_jwt` (RSA: RS256, RSA-PSS: PS256, EC P-256: ES256, Ed25519/Ed448: EdDSA)',
     }),
-    assertionAudience: oneOfOption(['token_endpoint', 'issuer'] as const, {
-      default: 'token_endpoint',
-      doc: 'The `aud` of the assertion: the token endpoint (RFC 7523), or the issuer for servers that expect it (needs `issuer`).',
-    }),
+    assertionAudience: customOption<'token_endpoint' | 'issuer' | (string & {}), 'token_endpoint'>(
+      (value) =>
+        value === 'token_endpoint' || value === 'issuer'
+          ? undefined
+          : typeof value === 'string' && value.startsWith('http')
+            ? httpUrlProblem(value, false)
+            : `must be "token_endpoint", "issuer" or an absolute http(s) URL, got ${describe(value)}`,
+      {
+        type: "'token_endpoint' | 'issuer' | (string & {})",
+        default: 'token_endpoint',
+        doc: "The `aud` of the assertion: the token endpoint (RFC 7523), the issuer for servers that expect it (needs `issuer`), or the URL the server knows itself by, when the client reaches it by another name (a proxy, an internal host name): e.g. `'https://idp.example.com/oauth2/token'`.",
+      },
+    ),
     assertionLifetimeMs: ms(
       60_000, // 1 min
       5_000,

@@ -119,12 +119,13 @@ export interface ClientCredentialsOptions {
    */
   readonly signingAlgorithm?: ClientAssertionAlgorithm;
   /**
-   * The `aud` of the assertion: the token endpoint (RFC 7523), or the issuer for servers that
-   * expect it (needs `issuer`).
+   * The `aud` of the assertion: the token endpoint (RFC 7523), the issuer for servers that expect
+   * it (needs `issuer`), or the URL the server knows itself by, when the client reaches it by
+   * another name (a proxy, an internal host name): e.g. `'https://idp.example.com/oauth2/token'`.
    *
    * @defaultValue `'token_endpoint'`
    */
-  readonly assertionAudience?: 'token_endpoint' | 'issuer';
+  readonly assertionAudience?: 'token_endpoint' | 'issuer' | (string & {});
   /**
    * How long a client assertion is valid (`exp` − `iat`); each token request signs a new one.
    *
