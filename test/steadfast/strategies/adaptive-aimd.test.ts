@@ -149,6 +149,10 @@ describe('adaptive concurrency, per origin', () => {
     expect(rejection?.ctx?.origin).toBe(slow.url);
     expect(rejection).toMatchObject({ client: 'test', inflight: 1, limit: 1 });
     expect(reports.some((e) => e.ctx?.origin === fast.url && e.inflight === 1)).toBe(true);
+    // The client's figures (what the client-level gauges show): both origins together.
+    const both = reports.find((e) => e.ctx?.origin === fast.url && !e.rejected)!;
+    expect(both).toMatchObject({ clientInflight: 2, clientLimit: 2 });
+    expect(reports.at(-1)).toMatchObject({ clientInflight: 0 });
   });
 
   it('keeps at most maxOrigins limits, forgetting the least recently used idle origin', async () => {

@@ -81,13 +81,22 @@ export interface BreakerRejectedEvent {
   readonly ctx: CallContext;
 }
 
-/** The concurrency limiter changed its in-flight count or rejected a call. */
+/**
+ * The concurrency limiter changed its in-flight count or rejected a call. With the fixed
+ * limit the figures are the client's; with an adaptive one (a limit per origin) `inflight`
+ * and `limit` are those of the call's origin, and `clientInflight` / `clientLimit` the
+ * client's: every origin's calls in flight, and the sum of their limits.
+ */
 export interface LimiterEvent {
   readonly client: string;
   readonly inflight: number;
   readonly limit: number;
   readonly rejected: boolean;
   readonly ctx: CallContext | undefined;
+  /** The client's calls in flight, every origin together. Absent: `inflight`. */
+  readonly clientInflight?: number;
+  /** The client's limit: the sum of its origins' adaptive limits. Absent: `limit`. */
+  readonly clientLimit?: number;
 }
 
 /** The re-authorization strategy handled a 401. */

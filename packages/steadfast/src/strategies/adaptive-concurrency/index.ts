@@ -39,13 +39,15 @@ class OriginLimit {
  * once with `ConcurrencyLimitedError`, never retried — but with a limit per origin that an
  * algorithm (aimd.ts, gradient.ts) moves from what each finished call tells (sample.ts).
  * Origins are bounded (`maxOrigins`): past it the least recently used idle one is forgotten.
- * `limiter` events report the origin's calls in flight and limit (a client that calls one
- * origin reads what the fixed limiter reported); `concurrencyLimit` events report each move.
+ * `limiter` events report the origin's calls in flight and limit, and the client's (every
+ * origin's calls, the sum of the limits); `concurrencyLimit` events report each move.
  */
 export class AdaptiveConcurrencyLimiter implements Strategy {
   readonly name = 'adaptive_concurrency';
   readonly #origins = new Map<string, OriginLimit>();
   #inflight = 0;
+  /** The limits of every origin known, added up (kept as they move). */
+  #limitSum = 0;
   #closed = false;
 
   constructor(
@@ -155,6 +157,7 @@ export class AdaptiveConcurrencyLimiter implements Strategy {
       const now = performance.now();
       controller.onSample(now, startedAt, now - startedAt, inflight, sample === 'drop');
       const limit = controller.limit;
+      this.#limitSum += limit - previous;
       if (limit !== previous && this.events.concurrencyLimit.hasListeners) {
         this.events.concurrencyLimit.emit({
           client: this.client,
@@ -187,6 +190,7 @@ export class AdaptiveConcurrencyLimiter implements Strategy {
     if (this.#origins.size >= this.options.maxOrigins) this.#forgetOne();
     origin = new OriginLimit(key, this.#controller());
     this.#origins.set(key, origin);
+    this.#limitSum += origin.controller.limit;
     return origin;
   }
 
@@ -206,7 +210,10 @@ export class AdaptiveConcurrencyLimiter implements Strategy {
       if (origin.inflight > 0 || origin.queue.length > 0) continue;
       if (!oldest || origin.usedAt < oldest.usedAt) oldest = origin;
     }
-    if (oldest) this.#origins.delete(oldest.origin);
+    if (oldest) {
+      this.#origins.delete(oldest.origin);
+      this.#limitSum -= oldest.controller.limit;
+    }
   }
 
   /** End every queued call with `ClientClosedError`; calls queued later end the same way. */
@@ -225,6 +232,8 @@ export class AdaptiveConcurrencyLimiter implements Strategy {
       limit: origin.controller.limit,
       rejected,
       ctx,
+      clientInflight: this.#inflight,
+      clientLimit: this.#limitSum,
     });
   }
 }

@@ -221,11 +221,11 @@ export function subscribeClientMetrics(
           limiter = { inflightLabels, limitLabels, inflight: 0, limit: 0 };
           views.add(limiter);
         }
-        limiter.inflight = e.inflight;
-        limiter.limit = e.limit;
+        limiter.inflight = e.clientInflight ?? e.inflight;
+        limiter.limit = e.clientLimit ?? e.limit;
       } else {
-        families.inflight.set(inflightLabels, e.inflight);
-        families.limit.set(limitLabels, e.limit);
+        families.inflight.set(inflightLabels, e.clientInflight ?? e.inflight);
+        families.limit.set(limitLabels, e.clientLimit ?? e.limit);
       }
     }),
     { dispose: () => limiter && views?.delete(limiter) },

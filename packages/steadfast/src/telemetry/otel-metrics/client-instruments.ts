@@ -260,8 +260,8 @@ export function subscribeClientInstruments(
     }),
     events.limiter.event((e) => {
       limiterReported = true;
-      inflight = e.inflight;
-      limit = e.limit;
+      inflight = e.clientInflight ?? e.inflight;
+      limit = e.clientLimit ?? e.limit;
     }),
     events.reauthorize.event((e) => {
       if (e.resent) retried(e.dpopNonce ? 'use_dpop_nonce' : '401');
