@@ -4,7 +4,7 @@
  * registry, from a real OpenTelemetry `MeterProvider` (in-memory exporter) and from the
  * call span's events. And a client without these layers subscribes to none of them.
  */
-import { AggregationTemporality, DataPointType, type Histogram } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, type Histogram } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -30,7 +30,12 @@ import {
   QUOTA_LIMIT_PER_SECOND,
   SECRET_SCOPE,
 } from './admission-events.js';
-import { inMemoryMeterProvider, point } from './otel-reader.js';
+import {
+  expectInstrumentContract,
+  type InstrumentContract,
+  inMemoryMeterProvider,
+  point,
+} from './otel-reader.js';
 import { parseExposition, type Sample, sampleValue } from './support.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -323,15 +328,7 @@ describe('OpenTelemetry twins of the admission families', () => {
     return otel.read();
   }
 
-  const CONTRACT: Record<
-    string,
-    {
-      kind: 'counter' | 'histogram' | 'gauge';
-      unit: string;
-      attributes: string[];
-      buckets?: readonly number[];
-    }
-  > = {
+  const CONTRACT: Record<string, InstrumentContract> = {
     'steadfast.rate_limit.permits': {
       kind: 'counter',
       unit: '{permit}',
@@ -392,43 +389,23 @@ describe('OpenTelemetry twins of the admission families', () => {
 
   it('exist with their kind, unit, buckets and attribute keys, under OTEL_INSTRUMENT_NAMES', async () => {
     const data = await scripted();
-    const names = OTEL_INSTRUMENT_NAMES as Record<string, string>;
-    for (const key of [
-      'rateLimitPermits',
-      'rateLimitWait',
-      'rateLimitRejections',
-      'quotaLeaseSize',
-      'quotaStoreCommands',
-      'quotaFallbackActive',
-      'quotaLimitPerSecond',
-      'cooldownTransitions',
-      'cooldownPaused',
-      'cooldownActiveScopes',
-    ]) {
-      expect(Object.keys(CONTRACT), key).toContain(names[key]);
-    }
-    for (const [name, expected] of Object.entries(CONTRACT)) {
-      const metric = data.find((m) => m.descriptor.name === name);
-      expect(metric, name).toBeDefined();
-      const kind =
-        metric!.dataPointType === DataPointType.HISTOGRAM
-          ? 'histogram'
-          : metric!.dataPointType === DataPointType.GAUGE
-            ? 'gauge'
-            : metric!.dataPointType === DataPointType.SUM && metric!.isMonotonic
-              ? 'counter'
-              : 'other';
-      expect(kind, name).toBe(expected.kind);
-      expect(metric!.descriptor.unit, name).toBe(expected.unit);
-      expect(metric!.descriptor.description.length, name).toBeGreaterThan(20);
-      expect(metric!.dataPoints.length, name).toBeGreaterThan(0);
-      for (const p of metric!.dataPoints) {
-        expect(Object.keys(p.attributes).sort(), name).toEqual([...expected.attributes].sort());
-        if (expected.buckets) {
-          expect((p.value as Histogram).buckets.boundaries, name).toEqual([...expected.buckets]);
-        }
-      }
-    }
+    expectInstrumentContract(
+      data,
+      CONTRACT,
+      [
+        'rateLimitPermits',
+        'rateLimitWait',
+        'rateLimitRejections',
+        'quotaLeaseSize',
+        'quotaStoreCommands',
+        'quotaFallbackActive',
+        'quotaLimitPerSecond',
+        'cooldownTransitions',
+        'cooldownPaused',
+        'cooldownActiveScopes',
+      ],
+      OTEL_INSTRUMENT_NAMES,
+    );
     // No attribute holds a scope.
     const values = data.flatMap((m) =>
       m.dataPoints.flatMap((p) => Object.values(p.attributes).map(String)),

@@ -6,7 +6,7 @@
  * client without these strategies subscribes to none of their events and has none of their
  * series.
  */
-import { AggregationTemporality, DataPointType, type Histogram } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, type Histogram } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -30,7 +30,12 @@ import {
 } from '../../../packages/steadfast/src/telemetry/index.js';
 import { createOpenMetricsRegistry } from '../../../packages/steadfast/src/telemetry/metrics/registry.js';
 import { CALL_SPAN_SLOT } from '../../../packages/steadfast/src/telemetry/tracing/keys.js';
-import { inMemoryMeterProvider, point } from './otel-reader.js';
+import {
+  expectInstrumentContract,
+  type InstrumentContract,
+  inMemoryMeterProvider,
+  point,
+} from './otel-reader.js';
 import { parseExposition, type Sample, sampleValue } from './support.js';
 import {
   ADAPTIVE_BOUNDS,
@@ -512,16 +517,7 @@ describe('OpenTelemetry twins of the toolbox families', () => {
     return otel.read();
   }
 
-  const CONTRACT: Record<
-    string,
-    {
-      kind: 'counter' | 'histogram' | 'gauge';
-      unit: string;
-      attributes: string[];
-      sometimes?: string[];
-      buckets?: readonly number[];
-    }
-  > = {
+  const CONTRACT: Record<string, InstrumentContract> = {
     'steadfast.hedges.sent': {
       kind: 'counter',
       unit: '{attempt}',
@@ -592,47 +588,24 @@ describe('OpenTelemetry twins of the toolbox families', () => {
 
   it('exist with their kind, unit, buckets and attribute keys, under OTEL_INSTRUMENT_NAMES', async () => {
     const data = await scripted();
-    const names = OTEL_INSTRUMENT_NAMES as Record<string, string>;
-    for (const key of [
-      'hedgesSent',
-      'hedgesSkipped',
-      'hedgedCalls',
-      'hedgesCancelled',
-      'fallbacks',
-      'fallbackStaleAge',
-      'adaptiveLimit',
-      'adaptiveLimitBound',
-      'adaptiveLimitChanges',
-      'adaptiveInflight',
-      'throttleProbability',
-    ]) {
-      expect(Object.keys(CONTRACT), key).toContain(names[key]);
-    }
-    for (const [name, expected] of Object.entries(CONTRACT)) {
-      const metric = data.find((m) => m.descriptor.name === name);
-      expect(metric, name).toBeDefined();
-      const kind =
-        metric!.dataPointType === DataPointType.HISTOGRAM
-          ? 'histogram'
-          : metric!.dataPointType === DataPointType.GAUGE
-            ? 'gauge'
-            : metric!.dataPointType === DataPointType.SUM && metric!.isMonotonic
-              ? 'counter'
-              : 'other';
-      expect(kind, name).toBe(expected.kind);
-      expect(metric!.descriptor.unit, name).toBe(expected.unit);
-      expect(metric!.descriptor.description.length, name).toBeGreaterThan(20);
-      expect(metric!.dataPoints.length, name).toBeGreaterThan(0);
-      const allowed = new Set([...expected.attributes, ...(expected.sometimes ?? [])]);
-      for (const p of metric!.dataPoints) {
-        const keys = Object.keys(p.attributes);
-        for (const key of expected.attributes) expect(keys, name).toContain(key);
-        for (const key of keys) expect(allowed.has(key), `${name}: ${key}`).toBe(true);
-        if (expected.buckets) {
-          expect((p.value as Histogram).buckets.boundaries, name).toEqual([...expected.buckets]);
-        }
-      }
-    }
+    expectInstrumentContract(
+      data,
+      CONTRACT,
+      [
+        'hedgesSent',
+        'hedgesSkipped',
+        'hedgedCalls',
+        'hedgesCancelled',
+        'fallbacks',
+        'fallbackStaleAge',
+        'adaptiveLimit',
+        'adaptiveLimitBound',
+        'adaptiveLimitChanges',
+        'adaptiveInflight',
+        'throttleProbability',
+      ],
+      OTEL_INSTRUMENT_NAMES,
+    );
     // No attribute holds a path, a cache key or an unlisted host.
     const values = data.flatMap((m) =>
       m.dataPoints.flatMap((p) => Object.values(p.attributes).map(String)),
