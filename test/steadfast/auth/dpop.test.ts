@@ -7,6 +7,8 @@
  * left on the call context or in spans, and the option checks at construction.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +17,10 @@ import {
 } from '../../../packages/steadfast/src/auth/index.js';
 import { memoryTokenStore } from '../../../packages/steadfast/src/auth/store/memory.js';
 import { createClient } from '../../../packages/steadfast/src/client.js';
-import { InvalidConfigurationError } from '../../../packages/steadfast/src/errors.js';
+import {
+  InvalidConfigurationError,
+  TokenUnavailableError,
+} from '../../../packages/steadfast/src/errors.js';
 import type { CallContext } from '../../../packages/steadfast/src/pipeline/types.js';
 import { type DpopIdp, jwkThumbprint, startDpopIdp } from '../../helpers/dpop-idp.js';
 import { setUpTracing } from '../telemetry/support.js';
@@ -246,6 +251,42 @@ describe('DPoP token and calls', () => {
     for (const secret of [token, ...proofs, ...proofs.map((p) => p.split('.')[2]!)])
       expect(exported).not.toContain(secret);
     await tracing.provider.shutdown();
+  });
+});
+
+describe('a token endpoint that echoes the proof', () => {
+  it('never shows it: the error has it redacted, signature included', async () => {
+    // A server that quotes the request's DPoP header in its error (some do, in
+    // error_description): the proof is a bearer-like secret for its minute of validity.
+    const proofs: string[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      const proof = String(req.headers.dpop ?? '');
+      proofs.push(proof);
+      res.writeHead(400, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: 'invalid_dpop_proof',
+          error_description: `rejected ${proof} (signature ${proof.split('.')[2]})`,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const tokenUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+    const auth = clientCredentials({
+      tokenUrl,
+      clientId: 'echo-worker',
+      clientSecret: 'echo-secret-1a2b3c',
+      dpop: true,
+    });
+    cleanups.push(() => auth.close());
+    const error = (await auth.getToken().catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(TokenUnavailableError);
+    expect(proofs).toHaveLength(1);
+    const shown = `${error.message} ${String(error.cause)} ${JSON.stringify(error)}`;
+    expect(shown).toContain('invalid_dpop_proof');
+    expect(shown).not.toContain(proofs[0]!);
+    expect(shown).not.toContain(proofs[0]!.split('.')[2]!);
   });
 });
 

@@ -55,4 +55,13 @@ describe('redacting a client assertion', () => {
     for (const secret of [assertion, signature, 's3cret']) expect(shown).not.toContain(secret);
     expect(shown).toContain('bad client_assertion=');
   });
+
+  it('hides a long secret whole even when a short one occurs inside it', () => {
+    // A one-letter client secret that happens to be in the proof: redacting it first would
+    // cut the proof into pieces that no longer match, and show most of it.
+    const proof = 'eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJqdGkiOiJ5eXkifQ.c2lnbmF0dXJlLXk';
+    const hide = secretsRedactor('c', ['y', proof, proof.split('.')[2]!]);
+    const shown = hide(`rejected ${proof}; y`);
+    expect(shown).toBe('rejected [redacted]; [redacted]');
+  });
 });

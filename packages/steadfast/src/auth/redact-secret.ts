@@ -66,11 +66,7 @@ function escapeRegExp(text: string): string {
  * `Basic …` header value is hidden too. Longer forms are matched first.
  */
 export function secretRedactor(clientId: string, clientSecret: string): (text: string) => string {
-  const forms = [...new Set(secretForms(clientId, clientSecret))]
-    .filter((form) => form.length > 0)
-    .sort((a, b) => b.length - a.length);
-  const pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
-  return (text) => text.replace(pattern, MARK);
+  return secretsRedactor(clientId, [clientSecret]);
 }
 
 /** True when `text` holds any encoding of the secret `redact` knows. */
@@ -80,12 +76,21 @@ export function carriesSecret(text: string, redact: (text: string) => string): b
 
 /**
  * {@link secretRedactor} for several secrets at once (the client secret, a client
- * assertion and its signature): every encoding of each is replaced.
+ * assertion and its signature, a DPoP proof): every encoding of each is replaced, in one
+ * pass, longest first — so a short secret that happens to occur inside a longer one (a
+ * one-letter secret inside a proof) cannot break the longer one up and leave the rest of it
+ * readable.
  */
 export function secretsRedactor(
   clientId: string,
   secrets: readonly string[],
 ): (text: string) => string {
-  const redactors = secrets.filter((s) => s.length > 0).map((s) => secretRedactor(clientId, s));
-  return (text) => redactors.reduce((redacted, redact) => redact(redacted), text);
+  const forms = [
+    ...new Set(secrets.filter((s) => s.length > 0).flatMap((s) => secretForms(clientId, s))),
+  ]
+    .filter((form) => form.length > 0)
+    .sort((a, b) => b.length - a.length);
+  if (forms.length === 0) return (text) => text;
+  const pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
+  return (text) => text.replace(pattern, MARK);
 }
