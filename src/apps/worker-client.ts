@@ -1,4 +1,5 @@
 // Its own package (`@steadfast/redis`): only apps that share tokens load ioredis.
+import type { KeyObject } from 'node:crypto';
 import { redisTokenStore } from '@steadfast/redis';
 import type {
   Authorization,
@@ -29,8 +30,8 @@ export interface WorkerClientOptions {
   readonly clientSecret?: string;
   /** How the client authenticates at the token endpoint. Default: `client_secret_basic`. */
   readonly clientAuthMethod?: ClientAuthMethod;
-  /** The private key of `private_key_jwt` (PEM). */
-  readonly privateKey?: string;
+  /** The private key of `private_key_jwt`: PEM, or a KeyObject (an encrypted PEM, decrypted). */
+  readonly privateKey?: string | KeyObject;
   /** The `kid` header of the client assertion (`private_key_jwt`). */
   readonly keyId?: string;
   /**

@@ -157,6 +157,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       'WORKER_CLIENT_CERT_FILE',
       'WORKER_CLIENT_CERT_KEY_FILE',
       'WORKER_CA_FILE',
+      'WORKER_KEY_PASSPHRASE',
       'WORKER_DPOP',
       'TOKEN_KEY',
     ])

@@ -5,7 +5,7 @@ import type { CliCommand } from '../command.js';
 import { helpText, parseOptions, UsageError } from '../options.js';
 import { logLine, shutdownSignal } from '../signals.js';
 
-const OPTIONS = {
+export const OPTIONS = {
   host: {
     kind: 'string',
     env: 'IDP_HOST',

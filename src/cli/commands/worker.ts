@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startTelemetry } from '@steadfast/telemetry-node';
 import { collectDefaultMetrics } from 'prom-client';
@@ -24,7 +25,7 @@ const CLIENT_AUTH_METHODS = [
   'self_signed_tls_client_auth',
 ] as const satisfies readonly ClientAuthMethod[];
 
-const OPTIONS = {
+export const OPTIONS = {
   'api-url': {
     kind: 'string',
     env: 'WORKER_API_URL',
@@ -65,7 +66,8 @@ const OPTIONS = {
   'client-key-file': {
     kind: 'string',
     env: 'WORKER_CLIENT_KEY_FILE',
-    description: 'PEM private key of private_key_jwt (RSA ≥ 2048 bits, EC P-256 or Ed25519)',
+    description:
+      'PEM private key of private_key_jwt (RSA ≥ 2048 bits, EC P-256 or Ed25519; encrypted: with --key-passphrase)',
   },
   'key-id': {
     kind: 'string',
@@ -81,7 +83,13 @@ const OPTIONS = {
   'client-cert-key-file': {
     kind: 'string',
     env: 'WORKER_CLIENT_CERT_KEY_FILE',
-    description: 'PEM private key of --client-cert-file (not encrypted)',
+    description: 'PEM private key of --client-cert-file (encrypted: with --key-passphrase)',
+  },
+  'key-passphrase': {
+    kind: 'secret',
+    env: 'WORKER_KEY_PASSPHRASE',
+    description:
+      'Passphrase of an encrypted --client-key-file or --client-cert-key-file (prefer the environment variable: flags show in `ps`)',
   },
   'ca-file': {
     kind: 'string',
@@ -192,6 +200,34 @@ function readOptionFile(flag: WorkerFlag, path: string): string {
   }
 }
 
+/** Whether a PEM text is an encrypted private key (PKCS#8 or the older OpenSSL form). */
+function isEncryptedPem(pem: string): boolean {
+  return /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/.test(pem);
+}
+
+/**
+ * The private_key_jwt key from its file: the PEM text for the SDK to check, or, when it is
+ * encrypted and a passphrase is given, the key decrypted here (the SDK takes an encrypted key
+ * only as a KeyObject). Errors name the options, never the key or the passphrase.
+ */
+function signingKey(path: string, passphrase: string | undefined): string | KeyObject {
+  const pem = readOptionFile('client-key-file', path);
+  if (!isEncryptedPem(pem)) return pem;
+  if (passphrase === undefined) {
+    throw new UsageError(
+      `${flagName('client-key-file')} is an encrypted PEM key: give its passphrase in ${flagName('key-passphrase')}`,
+    );
+  }
+  try {
+    return createPrivateKey({ key: pem, format: 'pem', passphrase });
+  } catch {
+    // node's message may quote the key: ours names the options only
+    throw new UsageError(
+      `${flagName('key-passphrase')}: cannot decrypt ${flagName('client-key-file')} with it (a wrong passphrase?)`,
+    );
+  }
+}
+
 /** The option of the CLI behind each field an `InvalidConfigurationError` of the SDK names. */
 const SDK_FIELDS: Readonly<Record<string, WorkerFlag>> = {
   tokenUrl: 'token-url',
@@ -206,6 +242,7 @@ const SDK_FIELDS: Readonly<Record<string, WorkerFlag>> = {
   'clientCertificate.cert': 'client-cert-file',
   'clientCertificate.key': 'client-cert-key-file',
   'clientCertificate.ca': 'ca-file',
+  'clientCertificate.passphrase': 'key-passphrase',
   dpop: 'dpop',
   scope: 'scope',
   url: 'redis-url',
@@ -268,20 +305,33 @@ function authOptions(
       `${flagName('redis-encryption-key')} is only used with ${flagName('redis-url')}`,
     );
   }
+  const keyFile = options['client-key-file'];
+  const passphrase = options['key-passphrase'];
+  if (passphrase !== undefined && keyFile === undefined && certKeyFile === undefined) {
+    throw new UsageError(
+      `${flagName('key-passphrase')} is only used with ${flagName('client-key-file')} or ${flagName('client-cert-key-file')}`,
+    );
+  }
   let clientCertificate: ClientCertificate | undefined;
   if (certFile !== undefined && certKeyFile !== undefined) {
     const caFile = options['ca-file'];
+    const key = readOptionFile('client-cert-key-file', certKeyFile);
+    if (isEncryptedPem(key) && passphrase === undefined) {
+      throw new UsageError(
+        `${flagName('client-cert-key-file')} is an encrypted PEM key: give its passphrase in ${flagName('key-passphrase')}`,
+      );
+    }
     clientCertificate = {
       cert: readOptionFile('client-cert-file', certFile),
-      key: readOptionFile('client-cert-key-file', certKeyFile),
+      key,
+      ...(passphrase !== undefined && isEncryptedPem(key) ? { passphrase } : {}),
       ...(caFile !== undefined ? { ca: readOptionFile('ca-file', caFile) } : {}),
     };
   }
-  const keyFile = options['client-key-file'];
   return {
     clientAuthMethod: options['client-auth-method'] as ClientAuthMethod,
     ...(options['client-secret'] !== undefined ? { clientSecret: options['client-secret'] } : {}),
-    ...(keyFile !== undefined ? { privateKey: readOptionFile('client-key-file', keyFile) } : {}),
+    ...(keyFile !== undefined ? { privateKey: signingKey(keyFile, passphrase) } : {}),
     ...(options['key-id'] !== undefined ? { keyId: options['key-id'] } : {}),
     ...(clientCertificate ? { clientCertificate } : {}),
     dpop: options.dpop,
@@ -350,7 +400,8 @@ export const workerCommand: CliCommand = {
             '  tls_client_auth, self_signed_tls_client_auth\n' +
             '                                --client-cert-file --client-cert-key-file [--ca-file]\n' +
             'A client certificate with another method binds the tokens to it (RFC 8705);\n' +
-            '--dpop binds them to a key (RFC 9449). Files are read once, at start.',
+            '--dpop binds them to a key (RFC 9449). Files are read once, at start; an\n' +
+            'encrypted key file opens with --key-passphrase.',
           OPTIONS,
         ),
       );

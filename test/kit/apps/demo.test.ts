@@ -21,6 +21,7 @@ function startDemo(args: string[]): DemoRun {
   env.WORKER_CLIENT_AUTH_METHOD = 'private_key_jwt';
   env.WORKER_CLIENT_KEY_FILE = '/nonexistent/worker-key.pem';
   env.WORKER_DPOP = 'true';
+  env.WORKER_KEY_PASSPHRASE = 'a-passphrase-for-a-real-key';
   env.TOKEN_KEY = 'not-a-key';
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'demo', '--plain', ...args], {
     env,

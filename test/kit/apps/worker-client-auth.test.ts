@@ -7,7 +7,7 @@
  * key material. Keys and certificates are made at test time.
  */
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,6 +162,33 @@ describe('steadfast worker with private_key_jwt', () => {
     for (const line of pemLines(key.pem)) expect(worker.output()).not.toContain(line);
   }, 30_000);
 
+  it('opens an encrypted key file with WORKER_KEY_PASSPHRASE, gets a token and a 200', async () => {
+    const encrypted = createPrivateKey(key.pem).export({
+      format: 'pem',
+      type: 'pkcs8',
+      cipher: 'aes-256-cbc',
+      passphrase: 'worker-pass-phrase-1',
+    }) as string;
+    const parsed = parseWorkerOptions([], {
+      WORKER_API_URL: api.url,
+      WORKER_TOKEN_URL: idp.tokenEndpoint,
+      WORKER_CLIENT_ID: 'key-worker',
+      WORKER_CLIENT_AUTH_METHOD: 'private_key_jwt',
+      WORKER_CLIENT_KEY_FILE: file('encrypted-client-key.pem', encrypted),
+      WORKER_KEY_PASSPHRASE: 'worker-pass-phrase-1',
+      WORKER_KEY_ID: 'worker-key-1',
+      WORKER_SCOPE: 'weather.read',
+    });
+    if (parsed.help) throw new Error('help');
+    const issued = idp.stats().tokensIssued;
+    const client = createWorkerClient(parsed.client);
+    cleanups.push(() => client.close());
+    const res = await client.fetch('/weatherforecast', {});
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+    expect(idp.stats().tokensIssued).toBe(issued + 1);
+  });
+
   it('a key the IdP does not know gets no token (invalid_client): no call succeeds', async () => {
     const stranger = ecKeyPair('worker-key-1');
     const worker = await startWorker({
@@ -188,7 +215,7 @@ describe('steadfast worker with private_key_jwt', () => {
 });
 
 describe('steadfast worker with a client certificate (tls_client_auth)', () => {
-  it('reads the certificate, its key and the CA from files, and calls an API that checks the binding', async () => {
+  it('reads the certificate, its encrypted key (WORKER_KEY_PASSPHRASE) and the CA from files, and calls an API that checks the binding', async () => {
     const ca = createTestCa('worker-cli-ca');
     const client = ca.issueClient({ cn: 'cli-worker', o: 'Steadfast Test' });
     const server = await startMtlsIdp({
@@ -205,7 +232,16 @@ describe('steadfast worker with a client certificate (tls_client_auth)', () => {
       WORKER_CLIENT_ID: 'tls-worker',
       WORKER_CLIENT_AUTH_METHOD: 'tls_client_auth',
       WORKER_CLIENT_CERT_FILE: file('client.crt', client.cert),
-      WORKER_CLIENT_CERT_KEY_FILE: file('client.key', client.key),
+      WORKER_CLIENT_CERT_KEY_FILE: file(
+        'client.key',
+        createPrivateKey(client.key).export({
+          format: 'pem',
+          type: 'pkcs8',
+          cipher: 'aes-256-cbc',
+          passphrase: 'cert-key-pass-phrase',
+        }) as string,
+      ),
+      WORKER_KEY_PASSPHRASE: 'cert-key-pass-phrase',
       WORKER_CA_FILE: file('ca.crt', ca.cert),
       WORKER_SCOPE: 'data.read',
     });
@@ -220,6 +256,7 @@ describe('steadfast worker with a client certificate (tls_client_auth)', () => {
     expect(server.apiRequests().every((r) => r.certificate === thumbprint)).toBe(true);
     expect(await worker.stop()).toEqual({ code: 0, signal: null });
     for (const line of pemLines(client.key)) expect(worker.output()).not.toContain(line);
+    expect(worker.output()).not.toContain('cert-key-pass-phrase');
   }, 30_000);
 });
 
@@ -278,6 +315,15 @@ describe('steadfast worker refuses client authentication options', () => {
   const certificate = createTestCa('worker-refusals-ca').issueClient({ cn: 'refused' });
   const certFile = file('refused.crt', certificate.cert);
   const certKeyFile = file('refused.key', certificate.key);
+  const encrypt = (pem: string) =>
+    createPrivateKey(pem).export({
+      format: 'pem',
+      type: 'pkcs8',
+      cipher: 'aes-256-cbc',
+      passphrase: 'right-pass-phrase-135',
+    }) as string;
+  const encryptedKeyFile = file('refused-encrypted-key.pem', encrypt(key.pem));
+  const encryptedCertKeyFile = file('refused-encrypted-cert.key', encrypt(certificate.key));
   const target = {
     WORKER_API_URL: 'http://127.0.0.1:1',
     WORKER_TOKEN_URL: 'http://127.0.0.1:1/token',
@@ -344,6 +390,7 @@ describe('steadfast worker refuses client authentication options', () => {
       'WORKER_CLIENT_CERT_FILE',
       'WORKER_CLIENT_CERT_KEY_FILE',
       'WORKER_CA_FILE',
+      'WORKER_KEY_PASSPHRASE',
       'WORKER_DPOP',
       'TOKEN_KEY',
     ]) {
@@ -456,6 +503,47 @@ describe('steadfast worker refuses client authentication options', () => {
       says: '--ca-file/WORKER_CA_FILE is only used with --client-cert-file/WORKER_CLIENT_CERT_FILE',
     },
     {
+      what: 'an encrypted key file without its passphrase',
+      env: {
+        WORKER_CLIENT_AUTH_METHOD: 'private_key_jwt',
+        WORKER_CLIENT_KEY_FILE: encryptedKeyFile,
+      },
+      says: '--client-key-file/WORKER_CLIENT_KEY_FILE is an encrypted PEM key: give its passphrase in --key-passphrase/WORKER_KEY_PASSPHRASE',
+    },
+    {
+      what: 'an encrypted key file with a wrong passphrase',
+      env: {
+        WORKER_CLIENT_AUTH_METHOD: 'private_key_jwt',
+        WORKER_CLIENT_KEY_FILE: encryptedKeyFile,
+        WORKER_KEY_PASSPHRASE: 'wrong-pass-phrase-246',
+      },
+      says: '--key-passphrase/WORKER_KEY_PASSPHRASE: cannot decrypt --client-key-file/WORKER_CLIENT_KEY_FILE with it',
+    },
+    {
+      what: 'an encrypted certificate key without its passphrase',
+      env: {
+        WORKER_CLIENT_AUTH_METHOD: 'tls_client_auth',
+        WORKER_CLIENT_CERT_FILE: certFile,
+        WORKER_CLIENT_CERT_KEY_FILE: encryptedCertKeyFile,
+      },
+      says: '--client-cert-key-file/WORKER_CLIENT_CERT_KEY_FILE is an encrypted PEM key: give its passphrase in --key-passphrase/WORKER_KEY_PASSPHRASE',
+    },
+    {
+      what: 'an encrypted certificate key with a wrong passphrase',
+      env: {
+        WORKER_CLIENT_AUTH_METHOD: 'tls_client_auth',
+        WORKER_CLIENT_CERT_FILE: certFile,
+        WORKER_CLIENT_CERT_KEY_FILE: encryptedCertKeyFile,
+        WORKER_KEY_PASSPHRASE: 'wrong-pass-phrase-246',
+      },
+      says: '--client-cert-key-file/WORKER_CLIENT_CERT_KEY_FILE: Invalid option `clientCertificate.key`: could not be decrypted with `passphrase` (a wrong passphrase?)',
+    },
+    {
+      what: 'a passphrase without a key file',
+      env: { WORKER_CLIENT_SECRET: 's', WORKER_KEY_PASSPHRASE: 'wrong-pass-phrase-246' },
+      says: '--key-passphrase/WORKER_KEY_PASSPHRASE is only used with --client-key-file/WORKER_CLIENT_KEY_FILE or --client-cert-key-file/WORKER_CLIENT_CERT_KEY_FILE',
+    },
+    {
       what: 'an encryption key without Redis',
       env: { WORKER_CLIENT_SECRET: 's', TOKEN_KEY: Buffer.alloc(32).toString('base64') },
       says: '--redis-encryption-key/TOKEN_KEY is only used with --redis-url/REDIS_URL',
@@ -473,7 +561,13 @@ describe('steadfast worker refuses client authentication options', () => {
     const message = refusal(env);
     expect(message.startsWith(says), message).toBe(true);
     expect(message).not.toContain('\n');
-    for (const secret of ['left-over-secret-123', 'a-secret-456', 'not-32-bytes-of-key-material']) {
+    for (const secret of [
+      'left-over-secret-123',
+      'a-secret-456',
+      'not-32-bytes-of-key-material',
+      'wrong-pass-phrase-246',
+      'right-pass-phrase-135',
+    ]) {
       expect(message).not.toContain(secret);
     }
     for (const pem of [key.pem, weakRsa, certificate.key]) {

@@ -3,7 +3,7 @@
  * `private_key_jwt`, against oidc-provider in-process configured per case, with a loopback
  * resource server that introspects each token. Test keys are generated here, at test time.
  */
-import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ClientCredentialsOptions,
@@ -366,6 +366,21 @@ describe('configuration', () => {
       'assertionAudience',
     ],
   ];
+  it('refuses an encrypted PEM key, saying how to give it (a KeyObject), and takes that', async () => {
+    const encrypted = rsa.privateKey.export({
+      format: 'pem',
+      type: 'pkcs8',
+      cipher: 'aes-256-cbc',
+      passphrase: 'pass-phrase-789',
+    }) as string;
+    const options = { ...base, clientAuthMethod: 'private_key_jwt' as const };
+    expect(() => clientCredentials({ ...options, privateKey: encrypted })).toThrowError(
+      /privateKey.*is an encrypted PEM key: give it decrypted, as a KeyObject/,
+    );
+    const key = createPrivateKey({ key: encrypted, passphrase: 'pass-phrase-789' });
+    await clientCredentials({ ...options, privateKey: key }).close();
+  });
+
   it.each(bad)('refuses %s, naming the option and never the key', (_, options, option) => {
     let error: unknown;
     try {

@@ -32,6 +32,9 @@ export function readPrivateKey(value: unknown): KeyObject | string {
     }
     if (typeof value === 'string') {
       if (!value.includes('-----BEGIN')) return 'must be a PEM private key (-----BEGIN ...)';
+      if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/.test(value)) {
+        return 'is an encrypted PEM key: give it decrypted, as a KeyObject (crypto.createPrivateKey({ key, passphrase }))';
+      }
       return createPrivateKey({ key: value, format: 'pem' });
     }
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
