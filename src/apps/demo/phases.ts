@@ -31,7 +31,11 @@ export const DEMO_PHASES: readonly DemoPhase[] = [
   },
   {
     name: '5xx + 429',
-    description: '25% 5xx, 10% 429 (Retry-After: 1), 5% resets, some latency: retries absorb it.',
+    // Each 429 asks for a second's pause, which the fleet keeps together (the cooldown): at
+    // 10 % of attempts the API is paused most of the phase, so most calls fail fast, not
+    // permitted, rather than waiting more than the demo's 500 ms for the pause to end.
+    description:
+      '25% 5xx, 5% resets: retries absorb them; 10% 429 (Retry-After: 1): the fleet pauses, calls fail fast.',
     share: 0.22,
     async enter(controls) {
       await controls.setProfile({
