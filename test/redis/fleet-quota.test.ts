@@ -180,6 +180,34 @@ function expectWithinLimit(
   );
 }
 
+/**
+ * What each instance sent in each whole second (by its send stamps, as `expectWithinLimit`
+ * counts them), and when each changed footing (local share, rejoined) and the `marks`: the
+ * values a failure of the rate check needs to be read.
+ */
+function printSecondBySecond(
+  log: LimitedApi['log'],
+  reports: readonly QuotaReport[],
+  marks: Record<string, number>,
+): void {
+  const first = Math.min(...log.map((r) => r.sentAt ?? Number.POSITIVE_INFINITY));
+  const at = (wall: number) => `${((wall - first) / 1000).toFixed(2)} s`;
+  const seconds = Math.floor((Math.max(...log.map((r) => r.sentAt ?? 0)) - first) / 1000);
+  const rows = reports.map((report, i) => {
+    const sent = log.filter((r) => r.instance === report.pid).map((r) => r.sentAt ?? 0);
+    const counts = perSecond(sent, first, seconds).join(' ');
+    const footing = report.footing.map((f) => `${f.on}${f.fleetSize ?? ''}@${at(f.at)}`);
+    return `instance ${i}: ${counts} | ${footing.join(', ')}`;
+  });
+  const all = perSecond(
+    log.map((r) => r.sentAt ?? 0),
+    first,
+    seconds,
+  ).join(' ');
+  const events = Object.entries(marks).map(([name, wall]) => `${name}@${at(wall)}`);
+  console.info(`sent per whole second: ${all} | ${events.join(', ')}\n${rows.join('\n')}`);
+}
+
 /** The most requests in any 1 s window starting at a request, after `from`. */
 function busiest(times: number[], from: number): number {
   const sorted = times.filter((t) => t >= from).sort((a, b) => a - b);
@@ -288,11 +316,14 @@ describe('fleet quota across processes (real redis-server)', () => {
     while (api.log.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, 2500));
 
+    const killedAt = Date.now();
     await redis.kill();
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await redis.restart();
+    const restartedAt = Date.now();
 
     const reports = await run;
+    printSecondBySecond(api.log, reports, { killed: killedAt, restarted: restartedAt });
     const outcomes = total(reports, 'outcomes');
     expect(Object.keys(outcomes)).toEqual(['200']); // no call failed, none was refused
     // The hand-overs to the local share and back, under load, have sent up to 206 in a second.

@@ -164,16 +164,26 @@ export class FleetQuota implements Strategy {
       if (ctx.signal?.aborted) return abortedOutcome(ctx);
       return refusal(this.events, ctx, 'fleet_quota', permits, 'closed', at - now);
     }
+    // Woken long after its time (the event loop stalled): sent now it would bunch with the
+    // permits of the slots after it, so it waits for another, first in line (as in #wait).
+    if (performance.now() - at > this.#graceMs) return this.#wait(ctx, next, permits, now, true);
     reportGrant(this.events, ctx, 'fleet_quota', permits, performance.now() - now);
     return next(ctx);
   }
 
-  async #wait(ctx: CallContext, next: Next, permits: number, now: number): Promise<Outcome> {
+  /** Queue for permits (`first`: at the head, it already waited), then send at their time. */
+  async #wait(
+    ctx: CallContext,
+    next: Next,
+    permits: number,
+    now: number,
+    first = false,
+  ): Promise<Outcome> {
     const bound = waitBound(ctx, this.options.maxWaitMs, now);
     if (this.#closing.signal.aborted) {
       return refusal(this.events, ctx, 'fleet_quota', permits, 'closed', 0);
     }
-    for (let again = false; ; again = true) {
+    for (let again = first; ; again = true) {
       const result = await this.#enqueue(ctx, permits, bound, now, again);
       if ('aborted' in result) return abortedOutcome(ctx);
       if ('refused' in result) {
@@ -439,14 +449,13 @@ export class FleetQuota implements Strategy {
       source === 'local_share' ? this.options.intervalMs / this.#localLimit() : this.#emissionMs;
     if (lease.granted > 0) {
       this.#readyAt = undefined;
-      // The store's "now" was somewhere in the round trip; reading it as its start is the
-      // conservative choice (permits become usable no earlier than the store said).
-      this.#pool.add(
-        performance.now() + lease.firstInMs,
-        lease.granted,
-        emissionMs,
-        source === 'local_share',
-      );
+      // The store's "now" was somewhere in the round trip, and nearly always at its start:
+      // the request leaves at once, while a busy event loop reads the answer late (tens of ms
+      // while a process warms up). Read as the answer's arrival, the slots would move later by
+      // that delay, onto the slots the store gave other instances after these, and the fleet
+      // would go over its rate by it; read as the request's start, they are where the store
+      // put them, and those the delay made stale are dropped, not bunched (`#serve`).
+      this.#pool.add(asked + lease.firstInMs, lease.granted, emissionMs, source === 'local_share');
       this.#serve();
       return;
     }
