@@ -297,6 +297,9 @@ describe('fleet quota across processes (real redis-server)', () => {
     const stats = await redis.commandStats();
     const scripts = (stats.evalsha ?? 0) + (stats.eval ?? 0);
     const calls = total(reports, 'outcomes')['200'] ?? 0;
+    console.info(
+      `${scripts} quota scripts for ${calls} calls: 1 per ${(calls / scripts).toFixed(1)}`,
+    );
     expect(calls).toBeGreaterThan(INSTANCES * 100 * 5);
     expect(scripts / calls).toBeLessThanOrEqual(1 / 20);
   }, 30_000);

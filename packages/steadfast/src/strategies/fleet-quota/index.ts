@@ -164,26 +164,16 @@ export class FleetQuota implements Strategy {
       if (ctx.signal?.aborted) return abortedOutcome(ctx);
       return refusal(this.events, ctx, 'fleet_quota', permits, 'closed', at - now);
     }
-    // Woken long after its time (the event loop stalled): sent now it would bunch with the
-    // permits of the slots after it, so it waits for another, first in line (as in #wait).
-    if (performance.now() - at > this.#graceMs) return this.#wait(ctx, next, permits, now, true);
     reportGrant(this.events, ctx, 'fleet_quota', permits, performance.now() - now);
     return next(ctx);
   }
 
-  /** Queue for permits (`first`: at the head, it already waited), then send at their time. */
-  async #wait(
-    ctx: CallContext,
-    next: Next,
-    permits: number,
-    now: number,
-    first = false,
-  ): Promise<Outcome> {
+  async #wait(ctx: CallContext, next: Next, permits: number, now: number): Promise<Outcome> {
     const bound = waitBound(ctx, this.options.maxWaitMs, now);
     if (this.#closing.signal.aborted) {
       return refusal(this.events, ctx, 'fleet_quota', permits, 'closed', 0);
     }
-    for (let again = first; ; again = true) {
+    for (let again = false; ; again = true) {
       const result = await this.#enqueue(ctx, permits, bound, now, again);
       if ('aborted' in result) return abortedOutcome(ctx);
       if ('refused' in result) {
