@@ -444,7 +444,8 @@ export class FleetQuota implements Strategy {
       // while a process warms up). Read as the answer's arrival, the slots would move later by
       // that delay, onto the slots the store gave other instances after these, and the fleet
       // would go over its rate by it; read as the request's start, they are where the store
-      // put them, and those the delay made stale are dropped, not bunched (`#serve`).
+      // put them, and those the delay made stale go as any late permit does: dropped while
+      // attempts queue (`#serve`), at the share's pace when none do (`#quietTime`).
       this.#pool.add(asked + lease.firstInMs, lease.granted, emissionMs, source === 'local_share');
       this.#serve();
       return;
