@@ -193,6 +193,46 @@ describe('DPoP token and calls', () => {
     expect(reasons(server)).toEqual([200, 200]);
   });
 
+  it('re-sends with the nonce of the challenge, though a request sent later brought an older one', async () => {
+    const server = await idp();
+    const auth = authorize(server);
+    // A hook holds the call marked x-hold after its proof is signed: its answer comes last.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const api = client(server, auth, {
+      hooks: {
+        beforeRequest: async (ctx) => {
+          if (ctx.headers['x-hold'] !== undefined) await held;
+        },
+      },
+    });
+    expect(await status(api)).toBe(200); // the client knows the API's nonce N0
+    server.reset();
+    const first = api.fetch('/data', { headers: { 'x-hold': '1' } }); // signed with N0, held
+    const answered = first.then(
+      async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      },
+      (error: unknown) => error,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    server.rotateNonce(true); // N1; N0 still accepted, and a 200 announces N1
+    expect(await status(api)).toBe(200); // sent later, answered first: the client keeps N1
+    server.rotateNonce(); // N2; neither N0 nor N1 accepted
+    release();
+    // The held call's 401 gives N2: its one re-send signs with N2, not with the N1 that
+    // the later request left (that re-send would get a second 401, and the call would fail).
+    expect(await answered).toBe(200);
+    expect(reasons(server)).toEqual([200, 'use_dpop_nonce', 200]);
+    const [, challenged, resent] = server.apiRequests();
+    expect(resent!.nonce).toBe(server.apiNonce());
+    expect(challenged!.nonce).not.toBe(resent!.nonce);
+    expect(server.tokenRequests()).toHaveLength(0);
+  });
+
   it('returns a nonce challenge for a one-shot body, without invalidating the token', async () => {
     const server = await idp();
     const auth = authorize(server);

@@ -117,9 +117,10 @@ export async function requestClientCredentialsToken(
       const signal = withClosing(AbortSignal.timeout(config.timeoutMs), config.closing);
       // DPoP: a fresh proof per send; a 400 use_dpop_nonce is re-sent once, at once, with
       // the nonce the server gave (RFC 9449 §8), within the same timeout.
+      let challenged: string | undefined;
       for (let send = 0; ; send++) {
         signFreshAssertion?.();
-        const dpop = config.dpop?.tokenRequestProof(config.tokenEndpoint);
+        const dpop = config.dpop?.tokenRequestProof(config.tokenEndpoint, challenged);
         if (dpop !== undefined) {
           headers.dpop = dpop.proof;
           secrets.push(dpop.proof, dpop.proof.slice(dpop.proof.lastIndexOf('.') + 1));
@@ -136,14 +137,14 @@ export async function requestClientCredentialsToken(
         const retryAfter = Array.isArray(header) ? header[0] : header;
         const text = await readBounded(response, MAX_TOKEN_RESPONSE_BYTES);
         answer = { status, retryAfter, text };
-        const nonce = config.dpop?.tokenAnswer(
+        challenged = config.dpop?.tokenAnswer(
           config.tokenEndpoint,
           dpop!,
           status,
           response.headers['dpop-nonce'],
           text,
         );
-        if (nonce !== true || send > 0) break;
+        if (challenged === undefined || send > 0) break;
       }
       if (status >= 400) return { status, errorType: String(status) };
       return { status, errorType: answer.text === undefined ? 'response_too_large' : undefined };

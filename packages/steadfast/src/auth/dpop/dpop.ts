@@ -4,12 +4,14 @@ import { parseWwwAuthenticate } from '../www-authenticate.js';
 import { type DpopKey, exportDpopKey, SharedKeys } from './dpop-key.js';
 import type { DpopConfig } from './dpop-options.js';
 import { signDpopProof } from './dpop-proof.js';
-import { NonceMemory } from './nonce-memory.js';
+import { NonceMemory, nonceOf } from './nonce-memory.js';
 
 /** The `DPoP` request header (RFC 9449 §4.1), lower-case as `ctx.headers` has them. */
 export const DPOP_HEADER = 'dpop';
 /** What the proof of this attempt carried: its nonce and its {@link NonceMemory} ticket. */
 const PROOF_SENT = Symbol('steadfast.dpop.sent');
+/** The nonce a `use_dpop_nonce` 401 gave this call: its re-send signs with it. */
+const CHALLENGE_NONCE = Symbol('steadfast.dpop.challenge');
 
 interface ProofSent {
   readonly nonce: string | undefined;
@@ -67,9 +69,12 @@ export class Dpop {
 
   // ---- token requests (RFC 9449 §5)
 
-  /** A proof for one token request: `POST` to `endpoint`, with its server's nonce if known. */
-  tokenRequestProof(endpoint: string): ProofSent & { readonly proof: string } {
-    const nonce = this.#nonces.get(new URL(endpoint).origin);
+  /**
+   * A proof for one token request: `POST` to `endpoint`, with `nonce` (a re-send's, from the
+   * server's challenge) or else its server's last nonce if known.
+   */
+  tokenRequestProof(endpoint: string, challenged?: string): ProofSent & { readonly proof: string } {
+    const nonce = challenged ?? this.#nonces.get(new URL(endpoint).origin);
     const ticket = this.#nonces.ticket();
     const proof = signDpopProof(
       { htm: 'POST', url: endpoint, nonce, nowMs: Date.now() },
@@ -79,9 +84,11 @@ export class Dpop {
   }
 
   /**
-   * The token endpoint answered: remember its `DPoP-Nonce`. True when it is a 400
-   * `use_dpop_nonce` (RFC 9449 §8) and it gave a nonce other than the one the proof
-   * carried: one re-send with it will do.
+   * The token endpoint answered: remember its `DPoP-Nonce`. When it is a 400
+   * `use_dpop_nonce` (RFC 9449 §8) and the nonce to use is other than the one the proof
+   * carried, that nonce: one re-send with it will do. The one this answer gives comes first:
+   * the server asked this request for it (the memory may hold an older one, from a request
+   * sent later but answered before a rotation).
    */
   tokenAnswer(
     endpoint: string,
@@ -89,18 +96,20 @@ export class Dpop {
     status: number,
     nonceHeader: string | string[] | undefined,
     body: string | undefined,
-  ): boolean {
+  ): string | undefined {
     const origin = new URL(endpoint).origin;
     this.#nonces.remember(origin, nonceHeader, sent.ticket);
-    if (status !== 400 || body === undefined || !/"use_dpop_nonce"/.test(body)) return false;
+    if (status !== 400 || body === undefined || !/"use_dpop_nonce"/.test(body)) return undefined;
     let error: unknown;
     try {
       error = (JSON.parse(body) as { error?: unknown }).error;
     } catch {
-      return false;
+      return undefined;
     }
-    const nonce = this.#nonces.get(origin);
-    return error === 'use_dpop_nonce' && nonce !== undefined && nonce !== sent.nonce;
+    const nonce = nonceOf(nonceHeader) ?? this.#nonces.get(origin);
+    return error === 'use_dpop_nonce' && nonce !== undefined && nonce !== sent.nonce
+      ? nonce
+      : undefined;
   }
 
   // ---- wire attempts (RFC 9449 §7)
@@ -115,7 +124,9 @@ export class Dpop {
       delete ctx.headers[DPOP_HEADER];
       return;
     }
-    const nonce = this.#nonces.get(ctx.origin);
+    const challenged = ctx.slots.get(CHALLENGE_NONCE) as string | undefined;
+    ctx.slots.delete(CHALLENGE_NONCE);
+    const nonce = challenged ?? this.#nonces.get(ctx.origin);
     ctx.slots.set(PROOF_SENT, { nonce, ticket: this.#nonces.ticket() } satisfies ProofSent);
     ctx.headers[DPOP_HEADER] = signDpopProof(
       { htm: ctx.method, url: ctx.url, nonce, accessToken: token.value, nowMs: Date.now() },
@@ -131,8 +142,10 @@ export class Dpop {
   /**
    * After an attempt: remember the server's `DPoP-Nonce` (any response may carry one) and
    * say whether a 401 is a nonce challenge (`WWW-Authenticate: DPoP error="use_dpop_nonce"`,
-   * RFC 9449 §9) to answer with one re-send, at once, keeping the token. `resentForNonce`:
-   * this call already did that once.
+   * RFC 9449 §9) to answer with one re-send, at once, keeping the token, signed with the
+   * nonce this challenge gives (the memory may hold an older one: under load a request sent
+   * later can be answered before the rotation). `resentForNonce`: this call already did that
+   * once.
    */
   afterAttempt(ctx: CallContext, outcome: Outcome, resentForNonce: boolean): DpopAttemptDecision {
     if (outcome.kind !== 'response') return undefined;
@@ -146,9 +159,11 @@ export class Dpop {
     if (!challenges.some((c) => c.scheme === 'dpop' && c.params.error === 'use_dpop_nonce')) {
       return undefined;
     }
-    const nonce = this.#nonces.get(ctx.origin);
+    const nonce = nonceOf(headers['dpop-nonce']) ?? this.#nonces.get(ctx.origin);
     const fresh = nonce !== undefined && nonce !== sent?.nonce;
-    return fresh && !resentForNonce && ctx.body.replayable ? 'resend' : 'return';
+    if (!fresh || resentForNonce || !ctx.body.replayable) return 'return';
+    ctx.slots.set(CHALLENGE_NONCE, nonce);
+    return 'resend';
   }
 
   /** The key `token` is bound to: the one it came with from the store, else this instance's. */

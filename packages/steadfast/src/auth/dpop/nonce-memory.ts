@@ -40,8 +40,8 @@ export class NonceMemory {
    * §8.1: `1*NQCHAR`, printable ASCII without `"` and `\`) is ignored.
    */
   remember(origin: string, header: string | string[] | undefined, ticket: number): void {
-    const value = Array.isArray(header) ? header[header.length - 1] : header;
-    if (value === undefined || !NONCE.test(value)) return;
+    const value = nonceOf(header);
+    if (value === undefined) return;
     const known = this.#nonces.get(origin);
     if (known !== undefined && known.ticket > ticket) return;
     this.#nonces.delete(origin);
@@ -56,3 +56,9 @@ export class NonceMemory {
 
 /** NQCHAR = %x21 / %x23-5B / %x5D-7E, bounded so a hostile server cannot grow proofs. */
 const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/;
+
+/** The nonce a `DPoP-Nonce` header gives (its last value), if it is a valid one. */
+export function nonceOf(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[header.length - 1] : header;
+  return value !== undefined && NONCE.test(value) ? value : undefined;
+}
