@@ -253,15 +253,15 @@ describe('fleet quota across processes (real redis-server)', () => {
 
     expectWithinLimit(api.log, { sent: 0.02, arrived: 0.03 });
     expect(tooMany).toBeLessThanOrEqual(5);
-    // ... and uses the quota: at least 70 % of it over the whole seconds of the run. Alone on
-    // the machine the fleet uses 99.8 %; inside the full suite (another test file running
-    // beside it on the two cores) 84–85 % in two CI runs: the callers, not the quota, were
-    // short of CPU. A quota that under-leases (a batching or refill mistake) leaves far more
-    // unused than that.
+    // ... and uses the quota: at least 85 % of it over the whole seconds of the run. Alone on
+    // the machine the fleet uses 99.8 %; in CI runs 99.1–99.4 %, and 91.3 % with CI and two
+    // busy loops beside it. Before leases were placed from when they were asked for (a late
+    // read moved them onto other instances' slots, and those came late), CI runs used 79–86 %.
+    // A quota that under-leases (a batching or refill mistake) leaves far more unused.
     const seconds = perSecond(accepted, first + 1000, 18);
     const used = seconds.reduce((a, b) => a + b, 0) / 18 / LIMIT;
     console.info(`fleet used ${(used * 100).toFixed(1)} % of the quota`);
-    expect(used).toBeGreaterThanOrEqual(0.7);
+    expect(used).toBeGreaterThanOrEqual(0.85);
     expect(Object.keys(outcomes).filter((k) => k !== '200' && k !== '429')).toEqual([]);
     // Quota leases only (no token traffic here): well under one script per 10 calls.
     expect(scripts / api.log.length).toBeLessThan(1 / 10);
