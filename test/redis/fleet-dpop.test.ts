@@ -178,20 +178,14 @@ describe('DPoP across 4 processes sharing a real Redis', () => {
     idp.reset();
     // The strictest server: only its latest nonce is accepted (oidc-provider accepts a window
     // of them). A re-send that is itself caught by the next rotation would fail the call, so
-    // rotations are a second apart: a call and its re-send take well under that here.
+    // rotations are a second apart: a call and its re-send take well under that here. Each
+    // waits a second after the one before: timers all set at the start can fire together
+    // after a stall of this process, two rotations ms apart.
     const load = run(0, ROTATIONS * 1000 + 500);
-    const rotations: Promise<void>[] = [];
     for (let i = 1; i <= ROTATIONS; i++) {
-      rotations.push(
-        new Promise((resolve) =>
-          setTimeout(() => {
-            idp.rotateNonce();
-            resolve();
-          }, i * 1000),
-        ),
-      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      idp.rotateNonce();
     }
-    await Promise.all(rotations);
     const reports = await load;
     const calls = reports.reduce((n, r) => n + r.calls, 0);
     const refusals = idp.apiRequests().filter((r) => r.status !== 200);
